@@ -1,0 +1,34 @@
+"""The ``gridservice`` command: a thin face over the domain functions.
+
+Each module registers its verbs on :data:`app`. Domain errors become one red
+line on stderr and a non-zero exit; nothing prints a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from gridservice.cli.common import app, fail
+from gridservice.errors import GridserviceError
+
+# Importing the modules registers their commands.
+from gridservice.cli import data as _data  # noqa: E402,F401
+from gridservice.cli import serve as _serve  # noqa: E402,F401
+
+
+def main() -> None:
+    """Entry point of the ``gridservice`` script."""
+    try:
+        app()
+    except GridserviceError as exc:
+        fail(str(exc))
+    except KeyboardInterrupt:
+        fail("interrupted", code=130)
+    except OSError as exc:  # unreadable files, full disks: one line, not a traceback
+        fail(f"{getattr(exc, 'filename', '') or ''}: {exc.strerror or exc}".lstrip(": "))
+
+
+__all__ = ["app", "main"]
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,106 @@
+"""What every command shares: the app, ``--data``, ``--format``, output and progress."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from enum import Enum
+from typing import Annotated, Any, NoReturn
+
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from gridservice.config import get_settings
+
+app = typer.Typer(
+    name="gridservice",
+    help="Grid-based service-area GIS for distribution utilities (供电服务网格化管理).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+
+class Format(str, Enum):
+    """How a command prints its result."""
+
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+DataOpt = Annotated[
+    str | None,
+    typer.Option("--data", "-d", help="GeoPackage path (default: the demo; env GRIDSERVICE_DATA)."),
+]
+FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="table, json or csv.")]
+
+
+def data_path(data: str | None) -> str:
+    """The ``--data`` value, or the configured default."""
+    return data or get_settings().data
+
+
+def fail(message: str, *, code: int = 1) -> NoReturn:
+    """Print one clear error line and exit non-zero."""
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise SystemExit(code)
+
+
+def records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    """JSON-ready rows: timestamps as ISO text, NaN as null, no geometry."""
+    df = df.drop(columns=[c for c in ("geometry",) if c in df.columns])
+    text = df.to_json(orient="records", date_format="iso", force_ascii=False, date_unit="s")
+    return json.loads(text)
+
+
+def emit(result: pd.DataFrame | dict[str, Any] | list[Any], fmt: Format, *, title: str | None = None) -> None:
+    """Print a frame or a JSON-able object in the chosen format."""
+    if isinstance(result, pd.DataFrame):
+        if fmt is Format.json:
+            sys.stdout.write(json.dumps(records(result), ensure_ascii=False, indent=2) + "\n")
+        elif fmt is Format.csv:
+            result.drop(columns=[c for c in ("geometry",) if c in result.columns]).to_csv(sys.stdout, index=False)
+        else:
+            console.print(frame_table(result, title=title))
+        return
+    if fmt is Format.table:
+        console.print_json(json.dumps(result, ensure_ascii=False, default=str))
+    else:
+        sys.stdout.write(json.dumps(result, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+def frame_table(df: pd.DataFrame, *, title: str | None = None, limit: int = 200) -> Table:
+    """A Rich table of the first ``limit`` rows."""
+    table = Table(title=title, show_lines=False)
+    cols = [c for c in df.columns if c != "geometry"]
+    for c in cols:
+        table.add_column(str(c), overflow="fold")
+    for row in df[cols].head(limit).itertuples(index=False):
+        table.add_row(*("" if pd.isna(v) else str(v) for v in row))
+    if len(df) > limit:
+        table.caption = f"{limit} of {len(df)} rows shown; use --format csv for all"
+    return table
+
+
+@contextmanager
+def progress_bar(description: str) -> Iterator[Callable[[str, float], None]]:
+    """A Rich progress bar driven by a domain ``progress(step, fraction)`` callback."""
+    with Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+        TextColumn("{task.fields[step]}"), TimeElapsedColumn(), console=err_console, transient=False,
+    ) as bar:
+        task = bar.add_task(description, total=1.0, step="")
+
+        def update(step: str, fraction: float) -> None:
+            bar.update(task, completed=min(max(fraction, 0.0), 1.0), step=step)
+
+        yield update
+        bar.update(task, completed=1.0, step="done")

@@ -1,0 +1,63 @@
+"""Settings and the business rules of SPEC §4, all configurable.
+
+Settings come from the environment with the ``GRIDSERVICE_`` prefix
+(``GRIDSERVICE_DATA=/srv/nanfeng.gpkg``); nested rules use ``__``
+(``GRIDSERVICE_RULES__LOSS_HIGH_PCT=8``).
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_data_path() -> Path:
+    """Where the demo GeoPackage lives when ``--data`` is not given."""
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(base) / "gridservice" / "nanfeng-demo.gpkg"
+
+
+class Rules(BaseModel):
+    """Service rules (SPEC §4); defaults follow State Grid practice."""
+
+    repair_arrival_min: dict[str, int] = Field(default_factory=lambda: {"urban": 45, "rural": 90, "remote": 120})
+    contact_within_hours: int = 24
+    close_within_working_days: dict[str, int] = Field(
+        default_factory=lambda: {"complaint": 4, "report": 9, "opinion": 5, "consultation": 5, "service_request": 5}
+    )
+    extra_holidays: list[str] = Field(default_factory=list, description="YYYY-MM-DD days off outside the calendar")
+    repeat_complaint_days: int = 30
+    loss_high_pct: float = 10.0
+    loss_normal_min_pct: float = 0.0
+    sustained_outage_min: float = 5.0
+    households_per_member: int = 1000
+    households_per_member_overload: float = 1.5
+    customer_distance_limit_m: dict[str, float] = Field(default_factory=lambda: {"low": 1000.0, "high": 5000.0})
+    sliver_max_width_m: float = 5.0
+    home_visits_per_year: int = 2
+    phone_visits_per_quarter: int = 1
+
+
+class Settings(BaseSettings):
+    """Process settings: where the data is, how to serve and draw it."""
+
+    model_config = SettingsConfigDict(env_prefix="GRIDSERVICE_", env_nested_delimiter="__")
+
+    data: str = Field(default_factory=lambda: str(default_data_path()))
+    host: str = "127.0.0.1"
+    port: int = 8000
+    timezone: str = "Asia/Shanghai"
+    language: str = "zh"
+    basemap: str = Field("osm", description="osm, none, gcj02 or a tile URL template")
+    secret_key: str = ""
+    rules: Rules = Field(default_factory=Rules)
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The settings of this process (read once)."""
+    return Settings()

@@ -1,0 +1,55 @@
+"""The error hierarchy of gridservice.
+
+Domain code raises these; it never knows about HTTP. The API maps them to
+status codes in one table (``gridservice.api.errors``) and the CLI prints
+their message as one line.
+"""
+
+from __future__ import annotations
+
+
+class GridserviceError(Exception):
+    """Base of every error gridservice raises on purpose."""
+
+
+class DataError(GridserviceError, ValueError):
+    """Input data breaks the contract: bad rows, geometry, CRS or encoding.
+
+    The message names the file, row or feature and the problem.
+    """
+
+
+class CoordinateSystemError(DataError):
+    """An unknown coordinate system, or coordinates that cannot be in it."""
+
+
+class StoreError(GridserviceError):
+    """The store cannot be opened, read or written."""
+
+
+class NotFoundError(GridserviceError, LookupError):
+    """An id that the service area does not hold."""
+
+
+class ConflictError(GridserviceError):
+    """A write based on a stale version (optimistic locking)."""
+
+
+class InvalidPlanError(GridserviceError):
+    """A grid plan that fails validation; ``problems`` holds the findings."""
+
+    def __init__(self, msg: str, problems: object = None) -> None:
+        super().__init__(msg)
+        self.problems = problems
+
+
+class TransitionError(GridserviceError, ValueError):
+    """A work-order status change or timestamp that is not allowed."""
+
+
+class PermissionDeniedError(GridserviceError):
+    """The user's role may not do this."""
+
+
+class AuthenticationError(GridserviceError):
+    """No valid credentials."""

@@ -1,0 +1,15 @@
+"""Reading and writing service areas: the GeoPackage store, import and export."""
+
+from __future__ import annotations
+
+from gridservice.io.store import GeoPackageStore
+
+Store = GeoPackageStore
+
+
+def open_store(data: str) -> Store:
+    """The store behind ``--data``: a GeoPackage path (PostGIS URLs later)."""
+    return GeoPackageStore(data)
+
+
+__all__ = ["GeoPackageStore", "Store", "open_store"]

