@@ -137,6 +137,8 @@ def read_source(
             msg = f"{path}: cannot be read as a GIS file ({exc})"
             raise DataError(msg) from None
         row_offset = 1  # feature numbers from 1
+        if suffix in (".shp", ".zip"):
+            df = _untruncate(df, spec.column_names)
         if spec.geometry is None and "geometry" in df.columns:
             df = pd.DataFrame(df.drop(columns="geometry"))
     else:
@@ -145,6 +147,12 @@ def read_source(
     if isinstance(df, gpd.GeoDataFrame):
         df = _georeference(df, path, crs, territory, row_offset)
     return conform(name, df, source=str(path), row_offset=row_offset)
+
+
+def _untruncate(df: pd.DataFrame, declared: list[str]) -> pd.DataFrame:
+    """Shapefiles cut column names to 10 characters: map them back."""
+    short = {name[:10]: name for name in declared if len(name) > 10}
+    return df.rename(columns={c: short[c] for c in df.columns if c in short and short[c] not in df.columns})
 
 
 def _points_from_columns(df: pd.DataFrame, path: Path, required: bool, row_offset: int) -> gpd.GeoDataFrame:
@@ -206,13 +214,6 @@ def _check_degrees(df: gpd.GeoDataFrame, path: Path, row_offset: int, territory:
     if not present.any():
         return
     bounds = shapely.bounds(geoms[present])
-    far = (np.abs(bounds[:, [0, 2]]) > 180).any(axis=1) | (np.abs(bounds[:, [1, 3]]) > 90).any(axis=1)
-    if far.any():
-        row = int(np.flatnonzero(present)[np.flatnonzero(far)[0]]) + row_offset
-        x, y = bounds[far][0, :2]
-        msg = (f"{path}: row {row}: coordinates ({x:.1f}, {y:.1f}) are not degrees — "
-               "the file looks projected (metres); pass --crs EPSG:xxxx")
-        raise CoordinateSystemError(msg)
     box = territory.buffer(0.5).bounds if territory is not None and not territory.is_empty else CHINA_BOUNDS
     cx = (bounds[:, 0] + bounds[:, 2]) / 2
     cy = (bounds[:, 1] + bounds[:, 3]) / 2
@@ -222,6 +223,13 @@ def _check_degrees(df: gpd.GeoDataFrame, path: Path, row_offset: int, territory:
         row = int(np.flatnonzero(present)[np.flatnonzero(swapped)[0]]) + row_offset
         msg = (f"{path}: row {row}: coordinates ({cx[swapped][0]:.5f}, {cy[swapped][0]:.5f}) look like (lat, lon) — "
                "longitude and latitude are swapped; swap the columns and import again")
+        raise CoordinateSystemError(msg)
+    far = (np.abs(bounds[:, [0, 2]]) > 180).any(axis=1) | (np.abs(bounds[:, [1, 3]]) > 90).any(axis=1)
+    if far.any():
+        row = int(np.flatnonzero(present)[np.flatnonzero(far)[0]]) + row_offset
+        x, y = bounds[far][0, :2]
+        msg = (f"{path}: row {row}: coordinates ({x:.1f}, {y:.1f}) are not degrees — "
+               "the file looks projected (metres); pass --crs EPSG:xxxx")
         raise CoordinateSystemError(msg)
 
 

@@ -45,6 +45,8 @@ def _row_labels(df: pd.DataFrame, mask: np.ndarray, row_offset: int) -> pd.Index
 
 
 def _coerce(col: Column, s: pd.Series, source: str, row_offset: int) -> pd.Series:
+    if _has_kind(s, col):
+        return s
     present = s.notna().to_numpy()
     if col.kind == "str":
         out = s.astype("str")
@@ -76,6 +78,19 @@ def _coerce(col: Column, s: pd.Series, source: str, row_offset: int) -> pd.Serie
         return to_datetime(s, column=col.name, source=source, row_offset=row_offset)
     msg = f"column {col.name!r} has unknown kind {col.kind!r}"
     raise DataError(msg)
+
+
+def _has_kind(s: pd.Series, col: Column) -> bool:
+    """Already the declared dtype: nothing to do (the fast path for store reads)."""
+    if col.kind == "str":
+        return s.dtype == "str"
+    if col.kind == "float":
+        return s.dtype == "float64"
+    if col.kind == "int":
+        return s.dtype == ("int64" if col.required else "Int64")
+    if col.kind == "bool":
+        return s.dtype == bool
+    return str(s.dtype) == f"datetime64[ms, {TIMEZONE}]"
 
 
 def to_datetime(s: pd.Series, *, column: str, source: str, row_offset: int = 0) -> pd.Series:
