@@ -40,6 +40,12 @@ class Rules(BaseModel):
     sliver_max_width_m: float = 5.0
     home_visits_per_year: int = 2
     phone_visits_per_quarter: int = 1
+    # audit (稽查) thresholds
+    loss_streak_months: int = 3
+    staff_open_orders_max: int = 20
+    phone_shared_max: int = 5
+    outage_open_max_hours: float = 24.0
+    new_connection_months: int = 12
 
 
 class Settings(BaseSettings):
@@ -53,7 +59,8 @@ class Settings(BaseSettings):
     timezone: str = "Asia/Shanghai"
     language: str = "zh"
     basemap: str = Field("osm", description="osm, none, gcj02 or a tile URL template")
-    secret_key: str = ""
+    secret_key: str = Field("", description="Signs login tokens; empty: a random key per server start")
+    token_minutes: int = Field(480, description="How long a login token is valid (one shift)")
     rules: Rules = Field(default_factory=Rules)
 
 

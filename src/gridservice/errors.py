@@ -53,3 +53,11 @@ class PermissionDeniedError(GridserviceError):
 
 class AuthenticationError(GridserviceError):
     """No valid credentials."""
+
+
+class AssetError(GridserviceError):
+    """A front-end asset a map needs (Leaflet, a plugin) is not installed locally."""
+
+
+class TopologyError(DataError):
+    """The network cannot be traced as asked: a loop of closed links (a meshed network)."""

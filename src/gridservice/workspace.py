@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from gridservice.io import Store, open_store
 from gridservice.model import ServiceArea
+from gridservice.spatial.locate import derive_grids
 
 
 def derive(area: ServiceArea) -> ServiceArea:
     """Fill the derived columns of a freshly loaded area."""
+    derive_grids(area)  # grid_id of customers, transformers, access points, work orders
     return area
 
 

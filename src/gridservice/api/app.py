@@ -1,55 +1,112 @@
-"""The FastAPI application: ``/api/v1`` plus the browser app at ``/``."""
+"""The FastAPI application: ``/api/v1``, the OGC API at ``/ogc``, maps and the browser app.
+
+One router per resource lives in :mod:`gridservice.api.routes`; a router whose
+domain package is not installed is left out rather than stubbed.
+"""
 
 from __future__ import annotations
 
-import json
-import threading
+import importlib
+import logging
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI
 
 from gridservice import __version__
-from gridservice.io import open_store
-from gridservice.model import ServiceArea
-from gridservice.workspace import open_area
+from gridservice.api import errors
+from gridservice.api.security import BasicCache, Tokens
+from gridservice.api.state import AreaHolder
+from gridservice.auth import new_secret
+from gridservice.config import Settings, get_settings
+from gridservice.io import Store
+
+log = logging.getLogger("gridservice.api")
+
+API = "/api/v1"
+
+#: Routers of /api/v1, in the order the docs list them.
+ROUTERS = ("auth", "users", "grids", "customers", "network", "outages", "work_orders", "metrics", "plans")
 
 
-class AreaHolder:
-    """The service area in memory, reloaded when the store changes on disk."""
+def create_app(data: str | Store, *, settings: Settings | None = None, web: bool = True) -> FastAPI:
+    """Build the app for the service area behind ``data``.
 
-    def __init__(self, data: str) -> None:
-        self.store = open_store(data)
-        self._lock = threading.Lock()
-        self._version: object = None
-        self._area: ServiceArea | None = None
-
-    def get(self) -> ServiceArea:
-        """The current area (reloaded if another writer changed the store)."""
-        version = self.store.version()
-        if version != self._version:
-            with self._lock:
-                if version != self._version:
-                    self._area = open_area(self.store)
-                    self._version = version
-        assert self._area is not None
-        return self._area
-
-
-def create_app(data: str) -> FastAPI:
-    """Build the app for the service area behind ``data``."""
-    app = FastAPI(title="gridservice", version=__version__, docs_url="/docs", openapi_url="/api/v1/openapi.json")
+    The area is loaded and the customer search index built before the app is
+    returned, so the first request is as fast as the others.
+    """
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="gridservice",
+        version=__version__,
+        summary="Grid-based service-area GIS for distribution utilities (供电服务网格化管理)",
+        docs_url="/docs",
+        openapi_url=f"{API}/openapi.json",
+    )
     holder = AreaHolder(data)
-    holder.get()
+    area = holder.get()
     app.state.holder = holder
+    app.state.tokens = Tokens(settings.secret_key or new_secret(), minutes=settings.token_minutes)
+    app.state.basic_cache = BasicCache()
+    app.state.skipped = []
+    errors.install(app)
 
-    @app.get("/api/v1/health")
+    @app.get(f"{API}/health", tags=["service"])
     def health() -> dict[str, Any]:
-        area = holder.get()
-        return {"status": "ok", "service_area": area.name, "grids": len(area.grids), "customers": len(area.customers)}
+        """Liveness, without login: the service area's name and size."""
+        current = holder.get()
+        return {"status": "ok", "version": __version__, "service_area": current.name,
+                "grids": len(current.grids), "customers": len(current.customers)}
 
-    @app.get("/api/v1/grids")
-    def grids(request: Request) -> dict[str, Any]:
-        area = request.app.state.holder.get()
-        return json.loads(area.grids.reset_index().to_json(drop_id=True))
+    for name in ROUTERS:
+        router = _router(f"gridservice.api.routes.{name}")
+        if router is None:
+            app.state.skipped.append(name)
+            continue
+        app.include_router(router, prefix=API)
+    ogc = _router("gridservice.api.ogc")
+    if ogc is not None:
+        app.include_router(ogc, prefix="/ogc")
+    maps = _router("gridservice.api.routes.maps")
+    if maps is not None:
+        _mount_map_assets(app)
+        app.include_router(maps)
+    else:
+        app.state.skipped.append("maps")
 
+    from gridservice.api.routes.customers import customer_index
+
+    customer_index(holder, area)  # build now, not on the first search
+    if web:
+        from gridservice.api.web import mount_web
+
+        mount_web(app)
     return app
+
+
+def _router(module: str) -> APIRouter | None:
+    """A module's ``router``, or ``None`` when the domain package it needs is missing."""
+    try:
+        mod = importlib.import_module(module)
+    except ImportError as exc:
+        if exc.name and exc.name.startswith("gridservice.") and exc.name != module:
+            log.info("%s left out: %s is not available", module, exc.name)
+            return None
+        if exc.name == module:
+            return None
+        raise
+    return getattr(mod, "router", None)
+
+
+def _mount_map_assets(app: FastAPI) -> None:
+    """Serve the maps' scripts and styles from this server (utility intranets have no internet)."""
+    from fastapi.staticfiles import StaticFiles
+
+    from gridservice.errors import GridserviceError
+    from gridservice.maps import ASSET_URL_PREFIX, asset_dir
+
+    try:
+        directory = asset_dir()
+    except GridserviceError as exc:  # an asset package missing: the maps say so when asked for
+        log.warning("map assets not served: %s", exc)
+        return
+    app.mount(ASSET_URL_PREFIX, StaticFiles(directory=directory), name="map-assets")

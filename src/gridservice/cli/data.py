@@ -39,10 +39,12 @@ def demo(
 
 def write_demo(target: str, *, customers: int = 30_000, seed: int = 0) -> dict[str, int]:
     """Build the demo with a progress bar and write it in one transaction."""
+    from gridservice.auth import demo_users
     from gridservice.demo import build_demo
 
     with progress_bar(f"南丰县 demo, {customers:,} customers") as progress:
         frames = build_demo(customers=customers, seed=seed, progress=lambda s, f: progress(s, 0.7 * f))
+        frames["users"] = demo_users()[0]  # one demo login per role; `gridservice serve` prints them
         progress("writing GeoPackage", 0.7)
         open_store(target).write(frames, create=True)
     return {k: len(v) for k, v in frames.items() if k in ("grids", "transformers", "customers", "work_orders")}

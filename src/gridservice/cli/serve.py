@@ -1,4 +1,4 @@
-"""``gridservice serve``: the API and the browser app."""
+"""``gridservice serve``: the API, the OGC API for GIS clients and the browser app."""
 
 from __future__ import annotations
 
@@ -13,10 +13,14 @@ from gridservice.config import default_data_path, get_settings
 @app.command()
 def serve(
     data: DataOpt = None,
-    host: Annotated[str | None, typer.Option(help="Address to listen on (default 127.0.0.1).")] = None,
-    port: Annotated[int | None, typer.Option(help="Port (default 8000).")] = None,
+    host: Annotated[str | None, typer.Option(help="Address to listen on (default 127.0.0.1; env GRIDSERVICE_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default 8000; env GRIDSERVICE_PORT).")] = None,
 ) -> None:
-    """Serve the API and the browser app; builds the demo first if it is missing."""
+    """Serve the API (/api/v1, docs at /docs), the OGC API (/ogc), maps and the browser app.
+
+    Builds the demo first if it is missing; when the data holds the demo
+    users, their logins are printed.
+    """
     import uvicorn
 
     from gridservice.api import create_app
@@ -28,7 +32,29 @@ def serve(
     if not open_store(target).exists() and target == str(default_data_path()):
         console.print("no data yet: generating the Nanfeng demo first")
         write_demo(target)
-    application = create_app(target)
+    with console.status("loading the service area and building its indexes"):
+        application = create_app(target, settings=settings)
     host, port = host or settings.host, port or settings.port
-    console.print(f"serving [bold]{target}[/] at http://{host}:{port}/  (API docs: /docs)")
+    url = f"http://{host}:{port}"
+    console.print(f"serving [bold]{target}[/] at {url}/  (API docs: {url}/docs, QGIS: {url}/ogc)")
+    logins = demo_logins(application.state.holder.get().users)
+    if logins:
+        console.print("demo logins (change them before real use: `gridservice user add NAME --role ROLE --replace`):")
+        for username, (role, password) in logins.items():
+            console.print(f"  {role:<11} {username} / {password}")
+    if not settings.secret_key:
+        console.print("[dim]GRIDSERVICE_SECRET_KEY is not set: logins end when the server stops[/]")
     uvicorn.run(application, host=host, port=port, log_level="warning")
+
+
+def demo_logins(users: object) -> dict[str, tuple[str, str]]:
+    """The demo users whose demo password still works: username → (role, password)."""
+    from gridservice.auth import DEMO_USERS, verify_password
+
+    out = {}
+    for username, (role, _title) in DEMO_USERS.items():
+        if username in users.index:  # type: ignore[attr-defined]
+            password = f"{username}-demo"
+            if verify_password(password, str(users.loc[username, "password_hash"])):  # type: ignore[attr-defined]
+                out[username] = (str(users.loc[username, "role"]), password)  # type: ignore[attr-defined]
+    return out

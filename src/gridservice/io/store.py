@@ -138,22 +138,30 @@ class GeoPackageStore:
             Start a new file instead of copying the existing one.
         """
         with self.lock():
-            fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp.gpkg", dir=self.path.parent)
-            os.close(fd)
-            try:
-                if create or not self.path.exists():
-                    os.remove(tmp)
-                else:
-                    shutil.copyfile(self.path, tmp)
-                for name, df in frames.items():
-                    _write_layer(tmp, name, to_storage(name, df))
-                with open(tmp, "rb+") as fh:
-                    os.fsync(fh.fileno())
-                os.replace(tmp, self.path)
-            except BaseException:
-                with contextlib.suppress(FileNotFoundError):
-                    os.remove(tmp)
-                raise
+            self.write_locked(frames, create=create)
+
+    def write_locked(self, frames: Mapping[str, pd.DataFrame], *, create: bool = False) -> None:
+        """:meth:`write` for a caller already holding :meth:`lock` (the lock is not re-entrant).
+
+        For read-check-write transactions: a plan commit re-reads the latest
+        plan version under the lock before it writes.
+        """
+        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp.gpkg", dir=self.path.parent)
+        os.close(fd)
+        try:
+            if create or not self.path.exists():
+                os.remove(tmp)
+            else:
+                shutil.copyfile(self.path, tmp)
+            for name, df in frames.items():
+                _write_layer(tmp, name, to_storage(name, df))
+            with open(tmp, "rb+") as fh:
+                os.fsync(fh.fileno())
+            os.replace(tmp, self.path)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(tmp)
+            raise
 
     def append(self, name: str, rows: pd.DataFrame) -> None:
         """Append records to an existing layer in one SQLite transaction.

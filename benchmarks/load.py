@@ -1,0 +1,64 @@
+"""Load a 1,000,000-customer service area into the model vs a bare pyogrio read.
+
+Target (issue 2): ``ServiceArea.load`` within 1.5x of ``pyogrio.read_dataframe``
+of the same layers, measured in the same run.
+
+    python benchmarks/load.py [--customers 1000000] [--path /tmp/bench-1m.gpkg]
+
+The GeoPackage is generated with the demo generator if it is not there yet.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import pyogrio
+
+from gridservice.io import GeoPackageStore
+from gridservice.model import ServiceArea
+
+
+def best_of(n: int, fn) -> float:  # noqa: ANN001
+    times = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--customers", type=int, default=1_000_000)
+    parser.add_argument("--path", type=Path, default=Path("/tmp/gridservice-bench-1m.gpkg"))
+    parser.add_argument("--repeat", type=int, default=2)
+    args = parser.parse_args()
+    store = GeoPackageStore(args.path)
+    if not store.exists():
+        from gridservice.demo import build_demo
+
+        t0 = time.perf_counter()
+        store.write(build_demo(customers=args.customers, seed=0), create=True)
+        print(f"generated {args.path} in {time.perf_counter() - t0:.1f} s")
+    layers = store.layers()
+
+    def bare() -> None:
+        for name in layers:
+            pyogrio.read_dataframe(args.path, layer=name, use_arrow=True)
+
+    def ours() -> None:
+        ServiceArea.load(store)
+
+    t_bare = best_of(args.repeat, bare)
+    t_ours = best_of(args.repeat, ours)
+    area = ServiceArea.load(store)
+    print(f"layers: {len(layers)}, customers: {len(area.customers):,}, readings: {len(area.energy_readings):,}")
+    print(f"bare pyogrio.read_dataframe: {t_bare:.2f} s")
+    print(f"ServiceArea.load:            {t_ours:.2f} s")
+    print(f"ratio ours/bare: {t_ours / t_bare:.2f}x (target <= 1.5x)")
+
+
+if __name__ == "__main__":
+    main()

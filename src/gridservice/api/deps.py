@@ -1,0 +1,130 @@
+"""What routes depend on: the area, the store, the user and their role, a page.
+
+Routes declare these as ``Annotated`` aliases::
+
+    @router.post("/work-orders")
+    def create(body: WorkOrderCreate, area: AreaDep, user: Dispatcher) -> ...
+
+A user is recognised by, in order: an ``Authorization: Bearer`` token, HTTP
+basic credentials (QGIS), the browser app's cookie, or a ``token`` query
+parameter (a GIS client that can only be given a URL).
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Query, Request
+from fastapi.security import HTTPBasic, OAuth2PasswordBearer
+
+from gridservice.api.security import COOKIE, BasicCache, Tokens
+from gridservice.api.state import AreaHolder
+from gridservice.auth import User, require, user_of
+from gridservice.errors import AuthenticationError
+from gridservice.io import Store
+from gridservice.model import ServiceArea
+
+# Declared for the OpenAPI docs ("Authorize" in /docs); the checks are below.
+_bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/login", auto_error=False)
+_basic = HTTPBasic(auto_error=False)
+
+
+def get_holder(request: Request) -> AreaHolder:
+    """The app's :class:`AreaHolder`."""
+    return request.app.state.holder
+
+
+HolderDep = Annotated[AreaHolder, Depends(get_holder)]
+
+
+def get_area(holder: HolderDep) -> ServiceArea:
+    """The current service area."""
+    return holder.get()
+
+
+AreaDep = Annotated[ServiceArea, Depends(get_area)]
+
+
+def get_store(holder: HolderDep) -> Store:
+    """The store writes go to."""
+    return holder.store
+
+
+StoreDep = Annotated[Store, Depends(get_store)]
+
+
+def get_tokens(request: Request) -> Tokens:
+    """The app's token issuer."""
+    return request.app.state.tokens
+
+
+TokensDep = Annotated[Tokens, Depends(get_tokens)]
+
+
+def current_user(
+    request: Request,
+    area: AreaDep,
+    tokens: TokensDep,
+    _token: Annotated[str | None, Depends(_bearer)] = None,
+    _credentials: Annotated[object, Depends(_basic)] = None,
+) -> User:
+    """The logged-in user, or :class:`AuthenticationError` (401)."""
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    users = area.users
+    if scheme.lower() == "bearer" and value:
+        return user_of(users, tokens.username(value.strip()))
+    if scheme.lower() == "basic" and value:
+        try:
+            username, _, password = base64.b64decode(value.strip()).decode("utf-8").partition(":")
+        except ValueError:
+            msg = "malformed basic credentials"
+            raise AuthenticationError(msg) from None
+        cache: BasicCache = request.app.state.basic_cache
+        return cache.check(users, username, password)
+    token = request.cookies.get(COOKIE) or request.query_params.get("token")
+    if token:
+        return user_of(users, tokens.username(token))
+    msg = "log in first (POST /api/v1/auth/login)"
+    raise AuthenticationError(msg)
+
+
+CurrentUser = Annotated[User, Depends(current_user)]
+
+
+def allowed(action: str):  # noqa: ANN201 — a FastAPI dependency factory
+    """A dependency giving the user if their role may perform ``action`` (else 403)."""
+
+    def dependency(user: CurrentUser) -> User:
+        require(user, action)
+        return user
+
+    dependency.__name__ = f"allowed_{action.replace('.', '_')}"
+    return dependency
+
+
+Planner = Annotated[User, Depends(allowed("plan.commit"))]
+Dispatcher = Annotated[User, Depends(allowed("work_order.create"))]
+OutageWriter = Annotated[User, Depends(allowed("outage.create"))]
+Admin = Annotated[User, Depends(allowed("user.manage"))]
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a list."""
+
+    limit: int
+    offset: int
+
+
+def page(
+    limit: Annotated[int, Query(ge=1, le=10_000, description="At most this many items.")] = 100,
+    offset: Annotated[int, Query(ge=0, description="Skip this many items first.")] = 0,
+) -> Page:
+    """The ``limit``/``offset`` query parameters."""
+    return Page(limit, offset)
+
+
+PageDep = Annotated[Page, Depends(page)]

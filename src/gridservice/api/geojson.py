@@ -1,0 +1,61 @@
+"""Frames → JSON-ready records and GeoJSON, page by page.
+
+Only the rows of one page are converted, so these helpers never walk a
+million-row layer; timestamps become ISO 8601 with their offset
+(``2026-03-02T09:15:00+08:00``), missing values ``null``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+
+def _iso(s: pd.Series) -> pd.Series:
+    text = s.dt.strftime("%Y-%m-%dT%H:%M:%S%z").str.replace(r"(\d\d)(\d\d)$", r"\1:\2", regex=True)
+    return text.where(s.notna(), None)
+
+
+def records(df: pd.DataFrame, *, index: bool = True) -> list[dict[str, Any]]:
+    """Rows as dicts (the key index first, no geometry)."""
+    frame = pd.DataFrame(df.drop(columns=[c for c in df.columns if c == "geometry" or
+                                          isinstance(df[c].dtype, gpd.array.GeometryDtype)]))
+    if index and frame.index.name:
+        frame = frame.reset_index()
+    for c in frame.columns:
+        if isinstance(frame[c].dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_any_dtype(frame[c].dtype):
+            frame[c] = _iso(frame[c])
+    return json.loads(frame.to_json(orient="records", force_ascii=False, date_format="iso"))
+
+
+def geometries(geoms: Any) -> list[dict[str, Any] | None]:
+    """GeoJSON geometry dicts (``None`` for missing or empty)."""
+    arr = np.asarray(geoms, dtype=object)
+    if not len(arr):
+        return []
+    missing = shapely.is_missing(arr) | shapely.is_empty(np.where(shapely.is_missing(arr), shapely.Point(), arr))
+    text = shapely.to_geojson(np.where(missing, None, arr))
+    return [None if m else json.loads(t) for m, t in zip(missing, text, strict=True)]
+
+
+def feature_collection(df: pd.DataFrame, **members: Any) -> dict[str, Any]:
+    """A GeoJSON FeatureCollection of ``df`` (features keep their key as ``id``)."""
+    props = records(df)
+    geoms = geometries(df.geometry.to_numpy()) if isinstance(df, gpd.GeoDataFrame) else [None] * len(df)
+    ids = [str(i) for i in df.index] if df.index.name else [None] * len(df)
+    features = [{"type": "Feature", "id": i, "geometry": g, "properties": p}
+                for i, g, p in zip(ids, geoms, props, strict=True)]
+    return {"type": "FeatureCollection", "features": features, **members}
+
+
+def feature(df: pd.DataFrame, **extra: Any) -> dict[str, Any]:
+    """The single row of ``df`` as a GeoJSON Feature; ``extra`` joins its properties."""
+    fc = feature_collection(df)
+    out = fc["features"][0]
+    out["properties"].update(extra)
+    return out

@@ -1,0 +1,149 @@
+"""Request and response bodies: a ``…Create`` model for what a client sends,
+a ``…Public`` model for what it gets back."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from gridservice.schema import OUTAGE_KINDS, TIMEZONE, WORK_ORDER_KINDS, WORK_ORDER_STATUSES
+
+Role = Literal["planner", "dispatcher", "supervisor", "admin"]
+WorkOrderKind = Literal[WORK_ORDER_KINDS]  # type: ignore[valid-type]
+WorkOrderStatus = Literal[WORK_ORDER_STATUSES]  # type: ignore[valid-type]
+OutageKind = Literal[OUTAGE_KINDS]  # type: ignore[valid-type]
+
+
+def local_time(value: datetime | None) -> pd.Timestamp:
+    """A client's time in Asia/Shanghai to the millisecond (naive means local); ``None`` means now."""
+    ts = pd.Timestamp.now(tz=TIMEZONE) if value is None else pd.Timestamp(value)
+    ts = ts.tz_localize(TIMEZONE) if ts.tzinfo is None else ts.tz_convert(TIMEZONE)
+    return ts.floor("ms").as_unit("ms")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class LoginRequest(_Strict):
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=256)
+
+
+class UserPublic(BaseModel):
+    username: str
+    role: Role
+    display_name: str | None = None
+
+
+class UserCreate(_Strict):
+    username: str = Field(min_length=1, max_length=64, pattern=r"^[^\s:]+$")
+    role: Role
+    password: str = Field(min_length=8, max_length=256)
+    display_name: str | None = Field(None, max_length=100)
+
+
+class TokenPublic(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_at: datetime
+    user: UserPublic
+
+
+class Point(_Strict):
+    lon: float = Field(ge=-180, le=180, description="Longitude, WGS-84 degrees")
+    lat: float = Field(ge=-90, le=90, description="Latitude, WGS-84 degrees")
+
+
+class WorkOrderCreate(_Strict):
+    """A new work order: who (a customer) or where (a point), and what."""
+
+    kind: WorkOrderKind
+    customer_id: str | None = Field(None, max_length=64)
+    location: Point | None = None
+    channel: str | None = Field(None, max_length=50, examples=["95598"])
+    description: str | None = Field(None, max_length=2000)
+    received_at: datetime | None = Field(None, description="Default: now. Naive times are Asia/Shanghai.")
+
+    @model_validator(mode="after")
+    def _who_or_where(self) -> WorkOrderCreate:
+        if self.customer_id is None and self.location is None:
+            msg = "give customer_id or location"
+            raise ValueError(msg)
+        return self
+
+
+class StatusChange(_Strict):
+    status: WorkOrderStatus
+    at: datetime | None = Field(None, description="When it happened (default: now)")
+
+
+class OutageCreate(_Strict):
+    device_id: str = Field(min_length=1, max_length=64)
+    kind: OutageKind
+    start_at: datetime | None = Field(None, description="Default: now")
+    end_at: datetime | None = None
+    cause: str | None = Field(None, max_length=500)
+
+
+class OutageClose(_Strict):
+    end_at: datetime | None = Field(None, description="Default: now")
+
+
+class Call(_Strict):
+    """One incoming repair call."""
+
+    call_id: str | None = Field(None, max_length=64)
+    customer_id: str = Field(min_length=1, max_length=64)
+    received_at: datetime | None = Field(None, description="Default: now")
+
+
+class CallGroupRequest(_Strict):
+    calls: list[Call] = Field(min_length=1, max_length=5000)
+    min_calls: int = Field(3, ge=1, le=1000, description="Calling customers that make a device a proposal")
+    window_min: float | None = Field(120, gt=0, description="Only calls in the last this many minutes; null: all")
+
+
+class PlanBody(_Strict):
+    """A grid plan: the grids as a GeoJSON FeatureCollection (WGS-84)."""
+
+    grids: dict[str, Any] = Field(description="FeatureCollection of grid polygons with grid_id, code, name, "
+                                              "station_id, area_class properties")
+    base_version: int | None = Field(None, description="The plan version this one was drawn from")
+    note: str | None = Field(None, max_length=2000)
+    forced_reason: str | None = Field(None, max_length=2000, description="Commit despite plan errors, saying why")
+    complete: bool = Field(False, description="The collection is the whole plan: grids it lacks are removed")
+
+    @model_validator(mode="after")
+    def _feature_collection(self) -> PlanBody:
+        if self.grids.get("type") != "FeatureCollection" or not isinstance(self.grids.get("features"), list):
+            msg = "grids must be a GeoJSON FeatureCollection"
+            raise ValueError(msg)
+        return self
+
+
+class PlanCommit(PlanBody):
+    base_version: int = Field(description="The plan version this one was drawn from (optimistic lock)")
+
+
+class SearchHit(BaseModel):
+    customer_id: str
+    score: float
+    match: str
+    name: str | None = None
+    address: str | None = None
+    phone: str | None = None
+    meter_id: str | None = None
+    grid_id: str | None = None
+
+
+class Listing(BaseModel):
+    """A page of plain records."""
+
+    items: list[dict[str, Any]]
+    total: int
+    limit: int
+    offset: int

@@ -1,0 +1,172 @@
+"""Customer search and the customer card; names and phones masked by role."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import pandas as pd
+from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
+
+from gridservice.api.deps import AreaDep, CurrentUser, HolderDep, PageDep
+from gridservice.api.geojson import feature_collection, records
+from gridservice.api.state import AreaHolder
+from gridservice.auth import User, mask_personal
+from gridservice.errors import GridserviceError, NotFoundError
+from gridservice.model import ServiceArea
+from gridservice.schema import TIMEZONE
+from gridservice.search import CustomerIndex
+
+router = APIRouter(prefix="/customers", tags=["customers"])
+
+GEOJSON = "application/geo+json"
+_SHOWN = ("name", "address", "phone", "meter_id", "grid_id")
+_HISTORY = 10
+
+
+def customer_index(holder: AreaHolder, area: ServiceArea) -> CustomerIndex:
+    """The area's search index, built once per customers frame."""
+    return holder.cached("customer_index", (area.customers,), lambda: CustomerIndex.build(area.customers))
+
+
+@router.get("/search")
+def search(
+    area: AreaDep,
+    holder: HolderDep,
+    user: CurrentUser,
+    q: Annotated[str, Query(min_length=1, max_length=100, description="Account or meter number, phone (or its "
+                            "last digits), name in characters, pinyin or initials, part of a name or address")],
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    offset: Annotated[int, Query(ge=0, le=1000)] = 0,
+) -> dict[str, Any]:
+    """Customers matching ``q``, best first, with the score and what matched."""
+    hits = customer_index(holder, area).search(q, limit=limit, offset=offset)
+    cols = [c for c in _SHOWN if c in area.customers.columns]
+    shown = mask_personal(area.customers.loc[hits.index, cols], user)
+    items = records(hits.join(shown))
+    return {"query": q, "items": items, "limit": limit, "offset": offset}
+
+
+@router.get("", response_class=JSONResponse, responses={200: {"content": {GEOJSON: {}}}})
+def list_customers(
+    area: AreaDep,
+    user: CurrentUser,
+    page: PageDep,
+    grid_id: Annotated[str | None, Query()] = None,
+) -> JSONResponse:
+    """Customers as GeoJSON, optionally of one grid, a page at a time."""
+    customers = area.customers
+    if grid_id is not None:
+        customers = customers[customers["grid_id"] == grid_id]
+    chunk = mask_personal(customers.iloc[page.offset : page.offset + page.limit], user)
+    body = feature_collection(chunk, numberMatched=len(customers), numberReturned=len(chunk),
+                              limit=page.limit, offset=page.offset)
+    return JSONResponse(body, media_type=GEOJSON)
+
+
+@router.get("/{customer_id}")
+def card(customer_id: str, area: AreaDep, user: CurrentUser) -> dict[str, Any]:
+    """The customer card: who, where, which grid and staff, the supply path,
+    active outages on that path, open work orders and recent history."""
+    if customer_id not in area.customers.index:
+        msg = f"no customer {customer_id!r}"
+        raise NotFoundError(msg)
+    from gridservice.spatial.locate import locate_customer
+
+    row = area.customers.loc[[customer_id]]
+    customer = records(mask_personal(row, user))[0]
+    geom = row.geometry.iloc[0]
+    location = None if geom is None or geom.is_empty else {"lon": float(geom.x), "lat": float(geom.y)}
+    try:
+        where = locate_customer(area, customer_id).to_dict()
+        grid, station, staff = where["grid"], where["station"], where["staff"]
+    except NotFoundError:  # outside every grid: the card still shows the rest
+        grid, station, staff = None, None, []
+    path = supply_path(area, customer_id)
+    devices = [p["device_id"] for p in path]
+    return {
+        "customer": customer,
+        "location": location,
+        "grid": grid,
+        "station": station,
+        "staff": staff,
+        "supply_path": path,
+        "active_outages": _outages(area, devices, active=True),
+        "open_work_orders": _orders(area, customer_id, open_only=True),
+        "history": {
+            "work_orders": _orders(area, customer_id, open_only=False),
+            "outages": _outages(area, devices, active=False),
+            "visits": _visits(area, customer_id, user),
+        },
+    }
+
+
+def supply_path(area: ServiceArea, customer_id: str) -> list[dict[str, Any]]:
+    """Customer → meter → access point → transformer → feeder → substation (the devices present)."""
+    try:
+        from gridservice.topology import network_of  # type: ignore[attr-defined]
+
+        net = network_of(area)
+        ids = list(net.upstream(customer_id))
+    except (ImportError, GridserviceError):  # no topology package, or a meshed section: follow the keys
+        ids = _chain(area, customer_id)
+    out = []
+    for device in ids:
+        try:
+            layer = area.device_layer(str(device))
+        except NotFoundError:
+            continue
+        name = area.layers[layer].loc[device].get("name") if "name" in area.layers[layer].columns else None
+        out.append({"device_id": str(device), "layer": layer,
+                    "name": None if name is None or pd.isna(name) else str(name)})
+    return [p for p in out if p["layer"] != "customers"]
+
+
+def _chain(area: ServiceArea, customer_id: str) -> list[str]:
+    ids: list[str] = []
+
+    def follow(layer: str, key: Any, column: str) -> Any:
+        df = area.layers[layer]
+        if key is None or pd.isna(key) or key not in df.index or column not in df.columns:
+            return None
+        return df.loc[key, column]
+
+    meter = follow("customers", customer_id, "meter_id")
+    ap = follow("meters", meter, "access_point_id")
+    tx = follow("meters", meter, "transformer_id")
+    if tx is None or pd.isna(tx):
+        tx = follow("access_points", ap, "transformer_id")
+    feeder = follow("transformers", tx, "feeder_id")
+    sub = follow("feeders", feeder, "substation_id")
+    for value in (meter, ap, tx, feeder, sub):
+        if value is not None and not pd.isna(value):
+            ids.append(str(value))
+    return ids
+
+
+def _outages(area: ServiceArea, devices: list[str], *, active: bool) -> list[dict[str, Any]]:
+    out = area.outages
+    if not len(out):
+        return []
+    now = pd.Timestamp.now(tz=TIMEZONE)
+    on_path = out["device_id"].isin(devices)
+    running = (out["start_at"] <= now) & (out["end_at"].isna() | (out["end_at"] > now))
+    chosen = out[on_path & (running if active else ~running)].sort_values("start_at", ascending=False)
+    return records(chosen.head(_HISTORY))
+
+
+def _orders(area: ServiceArea, customer_id: str, *, open_only: bool) -> list[dict[str, Any]]:
+    wo = area.work_orders
+    if not len(wo):
+        return []
+    mine = wo[wo["customer_id"] == customer_id]
+    if open_only:
+        mine = mine[mine["status"] != "closed"]
+    return records(mine.sort_values("received_at", ascending=False).head(_HISTORY))
+
+
+def _visits(area: ServiceArea, customer_id: str, user: User) -> list[dict[str, Any]]:
+    v = area.visits
+    if not len(v):
+        return []
+    return records(v[v["customer_id"] == customer_id].sort_values("at", ascending=False).head(_HISTORY))

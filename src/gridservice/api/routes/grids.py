@@ -1,0 +1,83 @@
+"""Grids with their staff and live counts, and locate-by-point."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import pandas as pd
+from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
+
+from gridservice.api.deps import AreaDep, CurrentUser, HolderDep, PageDep
+from gridservice.api.geojson import feature, feature_collection, records
+from gridservice.errors import NotFoundError
+from gridservice.model import ServiceArea
+
+router = APIRouter(tags=["grids"])
+
+GEOJSON = "application/geo+json"
+
+
+def grid_counts(area: ServiceArea) -> pd.DataFrame:
+    """Per grid: customers, transformers, staff, open work orders (0 where none)."""
+    out = pd.DataFrame(index=area.grids.index)
+
+    def count(df: pd.DataFrame, mask: Any = None) -> pd.Series:
+        if "grid_id" not in df.columns or not len(df):
+            return pd.Series(0, index=out.index, dtype="int64")
+        grid = df["grid_id"] if mask is None else df.loc[mask, "grid_id"]
+        return grid.value_counts().reindex(out.index, fill_value=0).astype("int64")
+
+    out["customers"] = count(area.customers)
+    out["transformers"] = count(area.transformers)
+    out["staff"] = count(area.grid_staff.drop_duplicates(["grid_id", "staff_id"]))
+    wo = area.work_orders
+    out["open_work_orders"] = count(wo, wo["status"] != "closed") if len(wo) else 0
+    return out
+
+
+def counts_of(holder: HolderDep, area: ServiceArea) -> pd.DataFrame:
+    return holder.cached("grid_counts", (area.grids, area.customers, area.transformers, area.work_orders,
+                                         area.grid_staff), lambda: grid_counts(area))
+
+
+@router.get("/grids", response_class=JSONResponse, responses={200: {"content": {GEOJSON: {}}}})
+def list_grids(area: AreaDep, holder: HolderDep, user: CurrentUser, page: PageDep,
+               station_id: Annotated[str | None, Query()] = None) -> JSONResponse:
+    """Grids as a GeoJSON FeatureCollection with customers, transformers, staff and open orders."""
+    grids = area.grids
+    if station_id is not None:
+        grids = grids[grids["station_id"] == station_id]
+    chunk = grids.iloc[page.offset : page.offset + page.limit]
+    chunk = chunk.join(counts_of(holder, area), how="left")
+    body = feature_collection(chunk, numberMatched=len(grids), numberReturned=len(chunk),
+                              limit=page.limit, offset=page.offset)
+    return JSONResponse(body, media_type=GEOJSON)
+
+
+@router.get("/grids/{grid_id}", response_class=JSONResponse, responses={200: {"content": {GEOJSON: {}}}})
+def get_grid(grid_id: str, area: AreaDep, holder: HolderDep, user: CurrentUser) -> JSONResponse:
+    """One grid as a Feature, with its station, staff and live counts."""
+    if grid_id not in area.grids.index:
+        msg = f"no grid {grid_id!r}"
+        raise NotFoundError(msg)
+    row = area.grids.loc[[grid_id]].join(counts_of(holder, area), how="left")
+    links = area.grid_staff[area.grid_staff["grid_id"] == grid_id]
+    staff = links.join(area.staff.drop(columns="geometry", errors="ignore")[["name", "phone"]], on="staff_id")
+    station_id = row["station_id"].iloc[0]
+    station = records(area.stations.loc[[station_id]])[0] if station_id in area.stations.index else None
+    body = feature(row, staff=records(staff, index=False), station=station)
+    return JSONResponse(body, media_type=GEOJSON)
+
+
+@router.get("/locate")
+def locate(
+    area: AreaDep,
+    user: CurrentUser,
+    lon: Annotated[float, Query(ge=-180, le=180, description="Longitude (WGS-84)")],
+    lat: Annotated[float, Query(ge=-90, le=90, description="Latitude (WGS-84)")],
+) -> dict[str, Any]:
+    """The grid, station and staff responsible for a point (404 outside every grid)."""
+    from gridservice.spatial.locate import locate_point
+
+    return locate_point(area, lon, lat).to_dict()

@@ -1,0 +1,34 @@
+"""Maps as HTML pages (coverage, operations, line loss), with their assets served locally."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+from fastapi.responses import HTMLResponse
+
+from gridservice.api.deps import AreaDep, CurrentUser, HolderDep
+from gridservice.maps import ASSET_URL_PREFIX, build_map, map_html
+
+router = APIRouter(prefix="/maps", tags=["maps"])
+
+
+@router.get("/{kind}", response_class=HTMLResponse)
+def html_map(
+    kind: Literal["coverage", "operations", "lineloss"],
+    area: AreaDep,
+    holder: HolderDep,
+    user: CurrentUser,
+    metric: Annotated[str | None, Query(description="KPI to colour grids by (coverage), 'none' for outlines")] = None,
+    period: Annotated[str | None, Query(description="Month YYYY-MM (default: the latest with data)")] = None,
+    basemap: Annotated[str | None, Query(description="osm, none, gcj02 or a tile URL template")] = None,
+    lang: Annotated[Literal["zh", "en"], Query()] = "zh",
+) -> HTMLResponse:
+    """A map page; scripts and styles load from this server (no internet needed)."""
+    options: dict[str, object] = {"period": period, "basemap": basemap, "lang": lang}
+    if metric is not None:
+        options["metric"] = None if metric.lower() == "none" else metric
+    key = f"map:{kind}:{sorted(options.items())}"
+    page = holder.cached(key, tuple(area.layers.values()),
+                         lambda: map_html(build_map(kind, area, **options), inline=False, prefix=ASSET_URL_PREFIX))
+    return HTMLResponse(page)

@@ -1,0 +1,87 @@
+"""KPIs, reliability, line loss and audit (稽查) findings."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query
+
+from gridservice.api.deps import AreaDep, CurrentUser, HolderDep, PageDep
+from gridservice.api.geojson import feature_collection, records
+from gridservice.auth import mask_phones_in_text
+from gridservice.metrics.audit import audit, findings_by_grid, rules_table
+from gridservice.metrics.kpi import kpis
+from gridservice.metrics.lineloss import CLASSES, line_loss
+from gridservice.metrics.period import parse_period
+
+router = APIRouter(tags=["metrics"])
+
+Period = Annotated[str, Query(description="YYYY-MM (month), YYYY-Www (ISO week) or YYYY-MM-DD (day)",
+                              examples=["2026-03"])]
+
+
+@router.get("/kpis")
+def kpi_table(area: AreaDep, holder: HolderDep, user: CurrentUser, period: Period,
+              by: Annotated[Literal["grid", "station", "area"], Query()] = "grid") -> dict[str, Any]:
+    """Service KPIs per grid, station or the whole area: orders and SLA, complaints,
+    SAIFI/SAIDI/CAIDI/RS-1, line-loss classes, visit coverage."""
+    p = parse_period(period)
+    table = holder.cached(f"kpis:{by}:{p.label}", (area.work_orders, area.outages, area.grids, area.customers,
+                                                   area.energy_readings, area.visits),
+                          lambda: kpis(area, p, by=by))
+    return {"period": p.label, "by": by, "items": records(table)}
+
+
+@router.get("/line-loss")
+def loss_table(
+    area: AreaDep,
+    holder: HolderDep,
+    user: CurrentUser,
+    page: PageDep,
+    period: Period,
+    klass: Annotated[list[str] | None, Query(alias="class", description=f"Only these classes: {', '.join(CLASSES)}")]
+    = None,
+    grid_id: Annotated[str | None, Query()] = None,
+) -> dict[str, Any]:
+    """Line loss per transformer area: supply, sales, loss %, class, anomalous streak, likely cause."""
+    p = parse_period(period)
+    table = holder.cached(f"lineloss:{p.label}", (area.energy_readings, area.meters, area.transformers),
+                          lambda: line_loss(area, p))
+    if klass:
+        table = table[table["class"].isin(klass)]
+    if grid_id is not None:
+        table = table[table["grid_id"] == grid_id]
+    return {"period": p.label, "total": len(table), "limit": page.limit, "offset": page.offset,
+            "items": records(table.iloc[page.offset : page.offset + page.limit])}
+
+
+@router.get("/audit")
+def audit_findings(
+    area: AreaDep,
+    holder: HolderDep,
+    user: CurrentUser,
+    page: PageDep,
+    rule: Annotated[list[str] | None, Query(description="Rule ids (default: all)")] = None,
+    grid_id: Annotated[str | None, Query()] = None,
+) -> dict[str, Any]:
+    """Audit (稽查) findings as GeoJSON, with counts per grid and rule."""
+    key = f"audit:{','.join(sorted(rule or []))}"
+    found = holder.cached(key, tuple(area.layers.values()), lambda: audit(area, rule_ids=rule))
+    if grid_id is not None:
+        found = found[found["grid_id"] == grid_id]
+    chunk = found.iloc[page.offset : page.offset + page.limit]
+    if not user.sees_personal_data and "message" in chunk.columns:
+        chunk = chunk.assign(message=mask_phones_in_text(chunk["message"]))
+    return {
+        "total": len(found),
+        "limit": page.limit,
+        "offset": page.offset,
+        "by_grid": records(findings_by_grid(found)),
+        "findings": feature_collection(chunk),
+    }
+
+
+@router.get("/audit/rules")
+def audit_rules(user: CurrentUser) -> dict[str, Any]:
+    """The audit rule catalogue."""
+    return {"rules": records(rules_table())}

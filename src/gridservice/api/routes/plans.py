@@ -1,0 +1,115 @@
+"""Grid plans: check, preview, commit (optimistic locking), history and revert."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import geopandas as gpd
+from fastapi import APIRouter, Query
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+
+from gridservice.api.deps import AreaDep, CurrentUser, HolderDep, Planner
+from gridservice.api.geojson import feature_collection, records
+from gridservice.api.models import PlanBody, PlanCommit
+from gridservice.errors import DataError
+from gridservice.model import ServiceArea
+from gridservice.schema import CRS
+from gridservice.spatial.plan import check_plan, plan_frame
+from gridservice.spatial.redraw import commit_plan, plan_history, preview_plan, revert_plan, version_grids
+
+router = APIRouter(prefix="/plans", tags=["plans"])
+
+GEOJSON = "application/geo+json"
+_MOVES_SHOWN = 1000
+
+
+def plan_of(body: PlanBody, area: ServiceArea) -> gpd.GeoDataFrame:
+    """The plan's grids from the request's FeatureCollection (checked by :func:`plan_frame`)."""
+    features = body.grids["features"]
+    for i, f in enumerate(features, start=1):
+        if not isinstance(f, dict) or f.get("type") != "Feature":
+            msg = f"grids: feature {i} is not a GeoJSON Feature"
+            raise DataError(msg)
+        props = f.setdefault("properties", {}) or {}
+        f["properties"] = props
+        if "grid_id" not in props and f.get("id") is not None:
+            props["grid_id"] = str(f["id"])
+    try:
+        frame = gpd.GeoDataFrame.from_features(features, crs=CRS)
+    except (TypeError, ValueError, KeyError, AttributeError) as exc:
+        msg = f"grids: not a readable GeoJSON FeatureCollection ({exc})"
+        raise DataError(msg) from None
+    return plan_frame(frame, area, source="grids")
+
+
+def _findings(found: gpd.GeoDataFrame) -> dict[str, Any]:
+    errors = int((found["severity"] == "error").sum()) if len(found) else 0
+    return {"errors": errors, "warnings": int(len(found)) - errors, "findings": feature_collection(found)}
+
+
+@router.post("/check")
+def check(body: PlanBody, area: AreaDep, user: CurrentUser) -> dict[str, Any]:
+    """Validate a plan: invalid rings, overlaps, gaps, slivers, split transformer areas, staffing."""
+    return _findings(check_plan(area, plan_of(body, area), complete=body.complete))
+
+
+@router.post("/preview")
+def preview(body: PlanBody, area: AreaDep, user: CurrentUser) -> dict[str, Any]:
+    """What a plan moves (customers, transformers, open work orders) and each grid before and after."""
+    result = preview_plan(area, plan_of(body, area), complete=body.complete)
+    moves = result.moves
+    return {
+        "changed_grids": result.changed,
+        "move_counts": result.move_counts(),
+        "moves": records(moves.head(_MOVES_SHOWN), index=False),
+        "moves_total": int(len(moves)),
+        "summary": records(result.summary),
+        **_findings(result.findings),
+    }
+
+
+@router.post("/commit", status_code=201)
+async def commit(body: PlanCommit, holder: HolderDep, user: Planner) -> dict[str, Any]:
+    """Save the plan as the next version; 409 if ``base_version`` is stale, 422 with the problems if invalid."""
+
+    def work() -> dict[str, Any]:
+        with holder.writing() as changes:
+            area = holder.get()
+            result = commit_plan(area, plan_of(body, area), author=user.username, note=body.note or "",
+                                 base_version=body.base_version, force_reason=body.forced_reason,
+                                 complete=body.complete, store=holder.store)
+            changes.reload = True  # grids changed: every grid_id is derived anew
+        return result.to_dict()
+
+    return await run_in_threadpool(work)
+
+
+@router.get("")
+def history(area: AreaDep, user: CurrentUser) -> dict[str, Any]:
+    """Every saved plan version, oldest first, and the version in force."""
+    from gridservice.spatial.plan import latest_grid_version
+
+    return {"current_version": latest_grid_version(area), "versions": records(plan_history(area), index=False)}
+
+
+@router.get("/{version}", response_class=JSONResponse, responses={200: {"content": {GEOJSON: {}}}})
+def grids_of_version(version: int, area: AreaDep, user: CurrentUser) -> JSONResponse:
+    """The grids of a saved version."""
+    return JSONResponse(feature_collection(version_grids(area, version)), media_type=GEOJSON)
+
+
+@router.post("/{version}/revert", status_code=201)
+async def revert(version: int, holder: HolderDep, user: Planner,
+                 base_version: Annotated[int, Query(description="The version in force (optimistic lock)")],
+                 note: Annotated[str | None, Query(max_length=2000)] = None) -> dict[str, Any]:
+    """Restore a saved version by committing it as a new one."""
+
+    def work() -> dict[str, Any]:
+        with holder.writing() as changes:
+            result = revert_plan(holder.get(), version, author=user.username, note=note,
+                                 base_version=base_version, store=holder.store)
+            changes.reload = True
+        return result.to_dict()
+
+    return await run_in_threadpool(work)

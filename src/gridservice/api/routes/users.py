@@ -1,0 +1,43 @@
+"""User management (admins only)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+from fastapi.concurrency import run_in_threadpool
+
+from gridservice.api.deps import Admin, HolderDep
+from gridservice.api.models import UserCreate, UserPublic
+from gridservice.auth import User, add_user, list_users, remove_user
+
+router = APIRouter(prefix="/users", tags=["users"])
+
+
+@router.get("", response_model=list[UserPublic])
+def users(holder: HolderDep, user: Admin) -> list[UserPublic]:
+    """Every user with their role (never a password hash)."""
+    frame = list_users(holder.store).reset_index()
+    return [UserPublic(username=r.username, role=r.role, display_name=None if r.display_name != r.display_name
+                       else r.display_name) for r in frame.itertuples(index=False)]
+
+
+@router.post("", response_model=UserPublic, status_code=201)
+async def create_user(body: UserCreate, holder: HolderDep, user: Admin) -> UserPublic:
+    """Add a user (recorded in the audit log)."""
+    def work() -> User:
+        with holder.writing() as changes:
+            made = add_user(holder.store, body.username, body.role, body.password,
+                            display_name=body.display_name or "", by=user.username)
+            changes.reread.append("users")
+        return made
+
+    made = await run_in_threadpool(work)
+    return UserPublic(username=made.username, role=made.role, display_name=made.display_name)
+
+
+@router.delete("/{username}", status_code=204)
+def delete_user(username: str, holder: HolderDep, user: Admin) -> Response:
+    """Remove a user; their tokens stop working at once."""
+    with holder.writing() as changes:
+        remove_user(holder.store, username, by=user.username)
+        changes.reread.append("users")
+    return Response(status_code=204)

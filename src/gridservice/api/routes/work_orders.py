@@ -1,0 +1,117 @@
+"""Work orders: create (routed, with due times), list, move through their statuses."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import geopandas as gpd
+import pandas as pd
+from fastapi import APIRouter, Query
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+
+from gridservice.api.deps import AreaDep, CurrentUser, Dispatcher, HolderDep, PageDep
+from gridservice.api.geojson import feature, feature_collection
+from gridservice.api.models import StatusChange, WorkOrderCreate, WorkOrderKind, WorkOrderStatus, local_time
+from gridservice.api.state import AreaHolder
+from gridservice.auth import require
+from gridservice.errors import NotFoundError
+from gridservice.events.records import save_new_work_order, save_transition
+from gridservice.events.work_orders import create_work_order, declared, orders_summary
+from gridservice.model import ServiceArea
+from gridservice.schema import TIMEZONE
+
+router = APIRouter(prefix="/work-orders", tags=["work orders"])
+
+GEOJSON = "application/geo+json"
+
+
+def summary(holder: AreaHolder, area: ServiceArea) -> pd.DataFrame:
+    """Every order with grid, due times and on-time flags (cached per work_orders frame)."""
+    return holder.cached("orders_summary", (area.work_orders, area.grids, area.customers),
+                         lambda: orders_summary(area))
+
+
+@router.post("", status_code=201, response_class=JSONResponse, responses={201: {"content": {GEOJSON: {}}}})
+async def create(body: WorkOrderCreate, holder: HolderDep, user: Dispatcher) -> JSONResponse:
+    """Open a work order: routed to the grid's staff, with its due times (SLA clock)."""
+
+    def work() -> pd.DataFrame:
+        with holder.writing() as changes:
+            point = (body.location.lon, body.location.lat) if body.location else None
+            order = create_work_order(holder.get(), kind=body.kind, customer_id=body.customer_id, point=point,
+                                      channel=body.channel, description=body.description,
+                                      received_at=local_time(body.received_at))
+            save_new_work_order(holder.store, order, user=user.username)
+            changes.upsert("work_orders", declared(order))
+        return order
+
+    order = await run_in_threadpool(work)
+    return JSONResponse(feature(order), status_code=201, media_type=GEOJSON)
+
+
+@router.get("", response_class=JSONResponse, responses={200: {"content": {GEOJSON: {}}}})
+def list_orders(
+    area: AreaDep,
+    holder: HolderDep,
+    user: CurrentUser,
+    page: PageDep,
+    grid_id: Annotated[str | None, Query()] = None,
+    status: Annotated[WorkOrderStatus | None, Query()] = None,
+    kind: Annotated[WorkOrderKind | None, Query()] = None,
+    customer_id: Annotated[str | None, Query()] = None,
+    open_only: Annotated[bool, Query(alias="open", description="Only orders not closed")] = False,
+    overdue: Annotated[bool, Query(description="Only orders past a due time they have not met")] = False,
+) -> JSONResponse:
+    """Work orders, newest first, filtered by grid, status, kind, customer, open or overdue."""
+    info = summary(holder, area)
+    keep = pd.Series(True, index=info.index)
+    if grid_id is not None:
+        keep &= info["grid_id"] == grid_id
+    if status is not None:
+        keep &= info["status"] == status
+    if kind is not None:
+        keep &= info["kind"] == kind
+    if customer_id is not None:
+        keep &= info["customer_id"] == customer_id
+    if open_only:
+        keep &= info["status"] != "closed"
+    if overdue:
+        late = [c for c in ("arrival_on_time", "contact_on_time", "close_on_time") if c in info.columns]
+        keep &= (info[late] == False).any(axis=1)  # noqa: E712 — nullable booleans: missing is not late
+    chosen = info[keep.to_numpy()].sort_values("received_at", ascending=False, kind="stable")
+    page_rows = chosen.iloc[page.offset : page.offset + page.limit]
+    geo = area.work_orders.loc[page_rows.index, ["geometry"]]
+    frame = gpd.GeoDataFrame(page_rows, geometry=geo.geometry, crs=area.work_orders.crs)
+    body = feature_collection(frame, numberMatched=len(chosen), numberReturned=len(frame),
+                              limit=page.limit, offset=page.offset)
+    return JSONResponse(body, media_type=GEOJSON)
+
+
+@router.get("/{work_order_id}", response_class=JSONResponse, responses={200: {"content": {GEOJSON: {}}}})
+def get_order(work_order_id: str, area: AreaDep, holder: HolderDep, user: CurrentUser) -> JSONResponse:
+    """One work order with its due times and on-time flags."""
+    if work_order_id not in area.work_orders.index:
+        msg = f"no work order {work_order_id!r}"
+        raise NotFoundError(msg)
+    info = summary(holder, area).loc[[work_order_id]]
+    frame = gpd.GeoDataFrame(info, geometry=area.work_orders.loc[[work_order_id]].geometry,
+                             crs=area.work_orders.crs)
+    return JSONResponse(feature(frame), media_type=GEOJSON)
+
+
+@router.post("/{work_order_id}/status", response_class=JSONResponse, responses={200: {"content": {GEOJSON: {}}}})
+async def change_status(work_order_id: str, body: StatusChange, holder: HolderDep,
+                        user: CurrentUser) -> JSONResponse:
+    """Move an order to its next status (received → dispatched → arrived → resolved → replied → closed)."""
+    require(user, "work_order.update")
+
+    def work() -> pd.DataFrame:
+        with holder.writing() as changes:
+            updated = save_transition(holder.store, work_order_id, body.status, local_time(body.at),
+                                      user=user.username)
+            changes.upsert("work_orders", updated)
+        return updated
+
+    updated = await run_in_threadpool(work)
+    return JSONResponse(feature(updated), media_type=GEOJSON)

@@ -1,0 +1,291 @@
+"""Users, roles, what each role may do, and masking of personal data.
+
+Four roles use gridservice (SPEC §1):
+
+============  ===========================================  ======================
+role          may write                                    sees names and phones
+============  ===========================================  ======================
+planner       grid plans (commit, revert)                  masked (张*, 138****5678)
+dispatcher    work orders, outages                         in full (calls customers)
+supervisor    nothing (reads every view)                   masked
+admin         everything, including users                  in full
+============  ===========================================  ======================
+
+Every role reads everything else. Passwords are hashed with Argon2id through
+pwdlib; the ``users`` layer holds only the hashes. Each write is recorded in
+the ``audit_log`` layer with its user (:func:`record`).
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+
+import pandas as pd
+from pwdlib import PasswordHash
+
+from gridservice.errors import AuthenticationError, DataError, NotFoundError, PermissionDeniedError
+from gridservice.io import Store
+from gridservice.io.tables import conform
+from gridservice.schema import LAYERS, TIMEZONE
+
+ROLES: tuple[str, ...] = LAYERS["users"].column("role").choices or ()
+
+#: Action → roles allowed to perform it. Reading needs only a login.
+PERMISSIONS: dict[str, frozenset[str]] = {
+    "plan.commit": frozenset({"planner", "admin"}),
+    "plan.revert": frozenset({"planner", "admin"}),
+    "work_order.create": frozenset({"dispatcher", "admin"}),
+    "work_order.update": frozenset({"dispatcher", "admin"}),
+    "outage.create": frozenset({"dispatcher", "admin"}),
+    "outage.close": frozenset({"dispatcher", "admin"}),
+    "user.manage": frozenset({"admin"}),
+}
+
+#: Roles that see customers' names and phones unmasked.
+SEES_PERSONAL_DATA: frozenset[str] = frozenset({"dispatcher", "admin"})
+
+#: One demo user per role: username → (role, display name). Passwords are ``<username>-demo``.
+DEMO_USERS: dict[str, tuple[str, str]] = {
+    "planner": ("planner", "规划员 李明"),
+    "dispatcher": ("dispatcher", "调度员 王芳"),
+    "supervisor": ("supervisor", "管控专责 陈静"),
+    "admin": ("admin", "系统管理员"),
+}
+
+_MIN_PASSWORD = 8
+
+
+@dataclass(frozen=True)
+class User:
+    """A logged-in user."""
+
+    username: str
+    role: str
+    display_name: str = ""
+
+    def can(self, action: str) -> bool:
+        """Whether this user's role may perform ``action``."""
+        return self.role in PERMISSIONS.get(action, frozenset(ROLES))
+
+    @property
+    def sees_personal_data(self) -> bool:
+        """Whether names and phones are shown unmasked to this user."""
+        return self.role in SEES_PERSONAL_DATA
+
+
+@lru_cache(maxsize=1)
+def _hasher() -> PasswordHash:
+    return PasswordHash.recommended()  # Argon2id with OWASP parameters
+
+
+def hash_password(password: str) -> str:
+    """An Argon2id hash of ``password`` (salted; never the same twice)."""
+    if len(password) < _MIN_PASSWORD:
+        msg = f"password too short: at least {_MIN_PASSWORD} characters"
+        raise DataError(msg)
+    return _hasher().hash(password)
+
+
+def verify_password(password: str, password_hash: str) -> bool:
+    """Whether ``password`` matches ``password_hash`` (False for a malformed hash)."""
+    try:
+        return bool(_hasher().verify(password, password_hash))
+    except Exception:  # noqa: BLE001 — an unreadable hash is a failed login, not a crash
+        return False
+
+
+def require(user: User, action: str) -> None:
+    """Raise :class:`PermissionDeniedError` unless ``user`` may perform ``action``."""
+    if not user.can(action):
+        allowed = ", ".join(sorted(PERMISSIONS[action]))
+        msg = f"{user.username} ({user.role}) may not {action.replace('.', ' ')}; allowed roles: {allowed}"
+        raise PermissionDeniedError(msg)
+
+
+def user_frame(rows: Iterable[dict[str, str]]) -> pd.DataFrame:
+    """A ``users`` layer frame from records with username, role, password_hash, display_name."""
+    return conform("users", pd.DataFrame(list(rows), columns=LAYERS["users"].column_names), source="users")
+
+
+def make_user(username: str, role: str, password: str, *, display_name: str = "") -> dict[str, str]:
+    """One users-layer record with the password hashed; checks the username and role."""
+    username = username.strip()
+    if not username or any(ch.isspace() or ch == ":" for ch in username):
+        msg = f"invalid username {username!r}: no spaces or colons"
+        raise DataError(msg)
+    if role not in ROLES:
+        msg = f"unknown role {role!r}; roles are: {', '.join(ROLES)}"
+        raise DataError(msg)
+    return {"username": username, "role": role, "password_hash": hash_password(password),
+            "display_name": display_name or username}
+
+
+def demo_users() -> tuple[pd.DataFrame, dict[str, str]]:
+    """One user per role for the demo, and their passwords (username → password).
+
+    The passwords are public (``planner-demo`` …): the demo is for trying
+    gridservice out, never for real data.
+    """
+    passwords = {name: f"{name}-demo" for name in DEMO_USERS}
+    rows = [make_user(name, role, passwords[name], display_name=title) for name, (role, title) in DEMO_USERS.items()]
+    return user_frame(rows), passwords
+
+
+def authenticate(users: pd.DataFrame, username: str, password: str) -> User:
+    """The user whose name and password match, or :class:`AuthenticationError`."""
+    if username not in users.index:
+        _hasher().hash(password)  # same work as a real check: no timing hint that the name is unknown
+        msg = "wrong username or password"
+        raise AuthenticationError(msg)
+    row = users.loc[username]
+    if not verify_password(password, str(row["password_hash"])):
+        msg = "wrong username or password"
+        raise AuthenticationError(msg)
+    return User(username, str(row["role"]), str(row.get("display_name") or ""))
+
+
+def user_of(users: pd.DataFrame, username: str) -> User:
+    """The user called ``username`` (for a token), or :class:`AuthenticationError`."""
+    if username not in users.index:
+        msg = f"user {username!r} no longer exists"
+        raise AuthenticationError(msg)
+    row = users.loc[username]
+    return User(username, str(row["role"]), str(row.get("display_name") or ""))
+
+
+# -- the users layer in a store --------------------------------------------
+
+
+def list_users(store: Store) -> pd.DataFrame:
+    """The users of a store, without their password hashes."""
+    users = _users(store)
+    return users.drop(columns="password_hash")
+
+
+def add_user(store: Store, username: str, role: str, password: str, *, display_name: str = "",
+             by: str = "cli", replace: bool = False) -> User:
+    """Add a user (or replace one with ``replace``), with its audit-log entry, in one write."""
+    made = make_user(username, role, password, display_name=display_name)
+    name = made["username"]
+    with store.lock():  # read-check-write: two admins adding the same name cannot both win
+        users = _users(store)
+        if name in users.index and not replace:
+            msg = f"user {name!r} already exists"
+            raise DataError(msg)
+        users = pd.concat([users.drop(index=name, errors="ignore"), user_frame([made])])
+        store.write_locked({"users": users, "audit_log": _with_entry(store, user=by, action="user.add",
+                                                                     layer="users", feature_id=name, detail=role)})
+    return User(name, role, made["display_name"])
+
+
+def remove_user(store: Store, username: str, *, by: str = "cli") -> None:
+    """Remove a user, with its audit-log entry, in one write."""
+    with store.lock():
+        users = _users(store)
+        if username not in users.index:
+            msg = f"no user {username!r}"
+            raise NotFoundError(msg)
+        store.write_locked({"users": users.drop(index=username),
+                            "audit_log": _with_entry(store, user=by, action="user.remove", layer="users",
+                                                     feature_id=username)})
+
+
+def _users(store: Store) -> pd.DataFrame:
+    if store.exists() and "users" in store.layers():
+        return store.read_layer("users")
+    return user_frame([])
+
+
+# -- masking ----------------------------------------------------------------
+
+
+def mask_phone(phones: pd.Series) -> pd.Series:
+    """``13812345678`` → ``138****5678``; short numbers keep their last two digits."""
+    s = phones.astype("str")
+    long = s.str.len() >= 8
+    masked = (s.str.slice(0, 3) + "****" + s.str.slice(-4)).where(long, "****" + s.str.slice(-2))
+    return masked.where(s.notna() & (s != ""), s)
+
+
+def mask_name(names: pd.Series) -> pd.Series:
+    """``张三`` → ``张*``, ``欧阳娜娜`` → ``欧***``: the first character stays."""
+    s = names.astype("str")
+    return (s.str.slice(0, 1) + s.str.slice(1).str.replace(r".", "*", regex=True)).where(s.notna(), s)
+
+
+def mask_phones_in_text(text: pd.Series) -> pd.Series:
+    """Mobile numbers inside free text masked (``…13812345678…`` → ``…138****5678…``)."""
+    return text.astype("str").str.replace(r"(?<!\d)(1\d{2})\d{4}(\d{4})(?!\d)", r"\1****\2", regex=True)
+
+
+def mask_personal(df: pd.DataFrame, user: User, *, columns: Iterable[str] = ("name", "phone")) -> pd.DataFrame:
+    """``df`` with customers' names and phones masked unless ``user`` may see them."""
+    if user.sees_personal_data:
+        return df
+    out = df.copy()
+    for col in columns:
+        if col in out.columns:
+            out[col] = mask_phone(out[col]) if "phone" in col else mask_name(out[col])
+    return out
+
+
+# -- the audit log ------------------------------------------------------------
+
+
+def audit_entry(*, user: str, action: str, layer: str | None = None, feature_id: str | None = None,
+                detail: str | None = None) -> pd.DataFrame:
+    """One ``audit_log`` row stamped now, with a unique ``log_id``."""
+    now = pd.Timestamp.now(tz=TIMEZONE)
+    log_id = f"L{now.strftime('%Y%m%d%H%M%S')}-{uuid.uuid4().hex[:12]}"
+    row = pd.DataFrame([{"log_id": log_id, "at": now, "user": user, "action": action, "layer": layer,
+                         "feature_id": feature_id, "detail": detail}])
+    return conform("audit_log", row, source="audit_log")
+
+
+def record(store: Store, *, user: str, action: str, layer: str | None = None, feature_id: str | None = None,
+           detail: str | None = None) -> str:
+    """Append one entry to the audit log; returns its ``log_id``."""
+    row = audit_entry(user=user, action=action, layer=layer, feature_id=feature_id, detail=detail)
+    store.append("audit_log", row)
+    return str(row.index[0])
+
+
+def _with_entry(store: Store, **entry: str | None) -> pd.DataFrame:
+    """The store's audit log with one more entry (for a whole-layer write under the lock)."""
+    present = store.exists() and "audit_log" in store.layers()
+    log = store.read_layer("audit_log") if present else conform("audit_log", pd.DataFrame())
+    return pd.concat([log, audit_entry(**entry)])  # type: ignore[arg-type]
+
+
+def new_secret() -> str:
+    """A random signing key (for tokens when none is configured)."""
+    return secrets.token_urlsafe(32)
+
+
+__all__ = [
+    "DEMO_USERS",
+    "PERMISSIONS",
+    "ROLES",
+    "SEES_PERSONAL_DATA",
+    "User",
+    "add_user",
+    "audit_entry",
+    "authenticate",
+    "demo_users",
+    "hash_password",
+    "list_users",
+    "make_user",
+    "mask_name",
+    "mask_personal",
+    "mask_phones_in_text",
+    "mask_phone",
+    "record",
+    "remove_user",
+    "require",
+    "user_of",
+    "verify_password",
+]

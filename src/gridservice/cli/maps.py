@@ -1,0 +1,59 @@
+"""``gridservice map coverage|operations|lineloss``: write a map as one offline HTML file."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from gridservice.cli.common import DataOpt, app, console, data_path, progress_bar
+
+
+class MapKind(StrEnum):
+    """Which map to draw."""
+
+    coverage = "coverage"
+    operations = "operations"
+    lineloss = "lineloss"
+
+
+class Lang(StrEnum):
+    """Label language."""
+
+    zh = "zh"
+    en = "en"
+
+
+@app.command("map")
+def map_(
+    kind: Annotated[MapKind, typer.Argument(help="coverage, operations or lineloss.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="HTML file to write (assets inlined; opens offline).")],
+    data: DataOpt = None,
+    metric: Annotated[str | None, typer.Option(
+        help="KPI to colour grids by (coverage default: customers), e.g. complaints_per_10k, saidi_min, "
+        "rs1_pct; none for outlines.",
+    )] = None,
+    period: Annotated[str | None, typer.Option(help="Month YYYY-MM (default: the latest month with data).")] = None,
+    basemap: Annotated[str | None, typer.Option(
+        help="osm, none, gcj02 or a tile URL template with {z}/{x}/{y} (default: GRIDSERVICE_BASEMAP or osm).",
+    )] = None,
+    lang: Annotated[Lang, typer.Option(help="Label language: zh (default) or en.")] = Lang.zh,
+) -> None:
+    """Draw a map of the service area into one HTML file that needs no internet."""
+    from gridservice.maps import build_map, map_html, write_map
+    from gridservice.workspace import open_area
+
+    options: dict[str, object] = {"period": period, "basemap": basemap, "lang": lang.value}
+    if metric is not None:
+        options["metric"] = None if metric.lower() == "none" else metric
+    with progress_bar(f"{kind.value} map") as progress:
+        progress("loading", 0.05)
+        area = open_area(data_path(data))
+        progress("drawing", 0.4)
+        m = build_map(kind.value, area, **options)
+        progress("rendering", 0.8)
+        html = map_html(m)
+        write_map(html, out)
+    console.print(f"wrote [bold]{out}[/] ({len(html.encode()) / 1e6:.1f} MB, {kind.value} map of {area.name})")

@@ -1,0 +1,71 @@
+"""The manifest of planted problems (``demo_manifest``)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from gridservice.demo.geography import GAP_WIDTH_M, OVERLAP_WIDTH_M
+from gridservice.demo.people import HOUSEHOLDS_PER_MEMBER
+from gridservice.demo.world import Ids, World
+
+MANIFEST_COLUMNS = ("problem", "layer", "feature_id", "detail")
+
+
+def manifest(world: World, ids: Ids) -> pd.DataFrame:
+    """One row per planted problem, naming the feature it sits on."""
+    grids, net, staff, wo = world.grids, world.net, world.staff, world.work_orders
+    readings, cust, visits = world.readings, world.cust, world.visits
+    empty_tx, split, wrong = world.empty_tx, world.split, world.wrong
+    rows: list[tuple[str, str, str, str]] = []
+    gid = [g.as_py() for g in ids.grid]
+
+    def tx(i: int) -> str:
+        return ids.tx[int(i)].as_py()
+
+    def cu(i: int) -> str:
+        return ids.cu[int(i)].as_py()
+
+    def woid(i: int) -> str:
+        return ids.wo[int(i)].as_py()
+
+    for problem, items in wo.planted.items():
+        for i, detail, ref in items:
+            if ref >= 0:
+                detail = f"{detail} ({woid(ref)}); customer {cu(wo.customer[i])}"
+            rows.append((problem, "work_orders", woid(i), detail))
+    for problem, (t, detail) in readings.planted.items():
+        rows.append((problem, "transformers", tx(t), detail))
+    for c, t in wrong:
+        true_t = int(net.cu_tx[c])
+        d = float(np.hypot(*(net.tx_xy[t] - net.cu_xy[c])))
+        rows.append(("wrong_transformer_link", "customers", cu(c),
+                     f"meter {ids.mt[int(c)].as_py()} linked to {tx(t)} {d / 1000:.1f} km away; "
+                     f"supplied by {tx(true_t)}"))  # fmt: skip
+    if split is not None:
+        t, h = net.planted["split"]
+        rows.append(("transformer_split_across_grids", "transformers", tx(t),
+                     f"customers in {gid[net.tx_grid[t]]} and {gid[h]}"))  # fmt: skip
+    for what, (a, b) in grids.planted.items():
+        zone = grids.gap if what == "gap" else grids.overlap
+        width = GAP_WIDTH_M if what == "gap" else OVERLAP_WIDTH_M
+        area = zone.area if zone is not None else 0.0
+        rows.append((f"grid_{what}", "grids", gid[a],
+                     f"{what} of about {width:.0f} m x {area / width:.0f} m ({area:.0f} m2) "
+                     f"between {gid[a]} and {gid[b]}"))  # fmt: skip
+    for c, detail in cust.planted_phones:
+        rows.append(("invalid_phone", "customers", cu(c), detail))
+    rows.append(("transformer_without_customers", "transformers", tx(empty_tx), "no meters are linked to it"))
+    if "understaffed" in staff.planted:
+        g, hh, m = staff.planted["understaffed"]
+        rows.append(("grid_understaffed", "grids", gid[g],
+                     f"{hh} households for {m} grid member(s): {hh / m:.0f} per member "
+                     f"(norm {HOUSEHOLDS_PER_MEMBER})"))  # fmt: skip
+    if "no_manager" in staff.planted:
+        g, _, _ = staff.planted["no_manager"]
+        rows.append(("grid_without_manager", "grids", gid[g], "no grid_manager in grid_staff"))
+    for c in visits.planted:
+        rows.append(("key_customer_not_visited", "customers", cu(c),
+                     f"key customer in {gid[net.cu_grid[c]]} had 1 home visit in the year (2 required)"))  # fmt: skip
+    df = pd.DataFrame(rows, columns=list(MANIFEST_COLUMNS))
+    return df.astype("str")

@@ -1,0 +1,78 @@
+"""Writing work orders to the store, each write with its audit_log entry.
+
+A new order is one :meth:`~gridservice.io.GeoPackageStore.append` of the
+order and one of its audit record. A status change re-reads the order under
+the store's write lock, validates the step against what is stored (so two
+dispatchers advancing the same order cannot both win) and updates the row
+and appends the audit record in one SQLite transaction.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from gridservice.errors import NotFoundError, StoreError
+from gridservice.events.work_orders import STEP_COLUMNS, advance, audit_record, declared
+from gridservice.io import Store
+from gridservice.io.tables import to_storage
+
+
+def save_new_work_order(store: Store, order: pd.DataFrame, *, user: str) -> None:
+    """Append a new order (from :func:`create_work_order`) and its audit record."""
+    oid = str(order.index[0])
+    store.append("work_orders", declared(order))
+    row = order.iloc[0]
+    detail = f"{row['kind']} order for grid {row['grid_id']}, assigned {row['assignee_id']}"
+    store.append("audit_log", audit_record(user=user, action="create", layer="work_orders", feature_id=oid,
+                                           detail=detail))
+
+
+def save_transition(store: Store, work_order_id: str, status: str, at: object, *, user: str,
+                    now: object | None = None) -> pd.DataFrame:
+    """Move a stored order to ``status`` at ``at``; returns the updated order.
+
+    Raises
+    ------
+    NotFoundError
+        The store holds no such order.
+    TransitionError
+        The step is not allowed (see :func:`~gridservice.events.work_orders.advance`).
+    """
+    # Private helpers of the GeoPackage store: it has no row update of its own yet.
+    from gridservice.io.store import _connect, _sql_values
+
+    quoted = work_order_id.replace("'", "''")
+    with store.lock():
+        current = store.read_layer("work_orders", where=f"work_order_id = '{quoted}'")
+        if not len(current):
+            msg = f"{store.url}: unknown work order {work_order_id!r}"
+            raise NotFoundError(msg)
+        updated = advance(current, status, at, now=now)
+        col = STEP_COLUMNS[status]
+        change = pd.DataFrame({"status": updated["status"], col: updated[col]})
+        names, values = _sql_values(change.reset_index(drop=True), None, 0)
+        log = to_storage("audit_log", audit_record(user=user, action=f"status:{status}", layer="work_orders",
+                                                   feature_id=work_order_id, detail=f"{col}={updated[col].iloc[0]}"))
+        log_names, log_values = _sql_values(log, None, 0)
+        con = _connect(store.path)
+        try:
+            has_log = bool(con.execute('PRAGMA table_info("audit_log")').fetchall())
+            with con:
+                sets = ", ".join(f'"{n}" = ?' for n in names)
+                cur = con.execute(f'UPDATE "work_orders" SET {sets} WHERE "work_order_id" = ?',
+                                  (*values[0], work_order_id))
+                if cur.rowcount != 1:
+                    msg = f"{store.url}: work order {work_order_id!r} matched {cur.rowcount} rows"
+                    raise StoreError(msg)
+                cols = ", ".join(f'"{n}"' for n in log_names)
+                if has_log:
+                    con.execute(f'INSERT INTO "audit_log" ({cols}) VALUES ({", ".join("?" * len(log_names))})',
+                                log_values[0])
+        finally:
+            con.close()
+    if not has_log:  # a file without an audit_log table: append creates it
+        store.append("audit_log", log)
+    return updated
+
+
+__all__ = ["save_new_work_order", "save_transition"]

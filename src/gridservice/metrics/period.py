@@ -1,0 +1,115 @@
+"""Reporting periods: a month, an ISO week, a day or any date range.
+
+A :class:`Period` is a half-open local-time interval ``[start, end)`` in
+Asia/Shanghai. ``"2026-03"`` is March 2026, ``"2026-W10"`` the ISO week,
+``"2026-03-02"`` one day; :func:`period_between` makes one from two
+inclusive dates.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import pandas as pd
+
+from gridservice.errors import DataError
+from gridservice.schema import TIMEZONE
+
+_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+_WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
+_DAY = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+
+
+@dataclass(frozen=True)
+class Period:
+    """A local-time interval ``[start, end)`` with a label."""
+
+    start: pd.Timestamp
+    end: pd.Timestamp
+    label: str
+
+    @property
+    def hours(self) -> float:
+        """Length in hours."""
+        return (self.end - self.start) / pd.Timedelta(hours=1)
+
+    @property
+    def months(self) -> list[str]:
+        """The ``YYYY-MM`` months the period touches, in order."""
+        last = (self.end - pd.Timedelta(milliseconds=1)).tz_localize(None).to_period("M")
+        first = self.start.tz_localize(None).to_period("M")
+        return [str(p) for p in pd.period_range(first, last, freq="M")]
+
+    @property
+    def whole_months(self) -> bool:
+        """Whether the period is exactly a run of calendar months."""
+        s, e = self.start.tz_localize(None), self.end.tz_localize(None)
+        return s == s.normalize() and s.day == 1 and e == e.normalize() and e.day == 1
+
+    def contains(self, times: pd.Series) -> pd.Series:
+        """Which timestamps fall inside the period."""
+        return (times >= self.start) & (times < self.end)
+
+    def previous_months(self, n: int) -> list[Period]:
+        """The ``n`` months ending with the period's last month, oldest first."""
+        last = pd.Period(self.months[-1], freq="M")
+        return [month(str(last - k)) for k in range(n - 1, -1, -1)]
+
+
+def _local(ts: pd.Timestamp) -> pd.Timestamp:
+    return ts.tz_localize(TIMEZONE) if ts.tz is None else ts.tz_convert(TIMEZONE)
+
+
+def month(label: str) -> Period:
+    """The calendar month ``YYYY-MM``."""
+    m = _MONTH.match(label.strip())
+    if not m or not 1 <= int(m.group(2)) <= 12:
+        msg = f"period {label!r} is not a month YYYY-MM"
+        raise DataError(msg)
+    start = pd.Timestamp(f"{label.strip()}-01")
+    return Period(_local(start), _local(start + pd.offsets.MonthBegin(1)), label.strip())
+
+
+def parse_period(label: str) -> Period:
+    """A period from ``YYYY-MM``, ``YYYY-Www`` (ISO week) or ``YYYY-MM-DD``."""
+    text = label.strip()
+    if _MONTH.match(text):
+        return month(text)
+    if m := _WEEK.match(text):
+        try:
+            start = pd.Timestamp.fromisocalendar(int(m.group(1)), int(m.group(2)), 1)
+        except ValueError:
+            msg = f"period {label!r} is not an ISO week"
+            raise DataError(msg) from None
+        return Period(_local(start), _local(start + pd.Timedelta(days=7)), text)
+    if _DAY.match(text):
+        try:
+            start = pd.Timestamp(text)
+        except ValueError:
+            msg = f"period {label!r} is not a date"
+            raise DataError(msg) from None
+        return Period(_local(start), _local(start + pd.Timedelta(days=1)), text)
+    msg = f"period {label!r}: use YYYY-MM (month), YYYY-Www (ISO week) or YYYY-MM-DD (day)"
+    raise DataError(msg)
+
+
+def period_between(first: str, last: str) -> Period:
+    """The days ``first`` … ``last`` inclusive (``YYYY-MM-DD``)."""
+    try:
+        start, stop = pd.Timestamp(first).normalize(), pd.Timestamp(last).normalize()
+    except ValueError as exc:
+        msg = f"date range {first!r} … {last!r}: {exc}"
+        raise DataError(msg) from None
+    if stop < start:
+        msg = f"date range ends ({last}) before it starts ({first})"
+        raise DataError(msg)
+    return Period(_local(start), _local(stop + pd.Timedelta(days=1)), f"{first}..{last}")
+
+
+def as_period(value: Period | str) -> Period:
+    """A :class:`Period` from itself or a label."""
+    return value if isinstance(value, Period) else parse_period(value)
+
+
+__all__ = ["Period", "as_period", "month", "parse_period", "period_between"]

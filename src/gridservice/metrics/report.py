@@ -1,0 +1,379 @@
+"""The weekly / monthly service report: an Excel workbook and an HTML page.
+
+:func:`build_report` gathers the tables a supervisor reads — an overview,
+KPIs per grid and per station, the grid ranking, a 12-month trend, line loss
+per transformer area and the audit findings — and :func:`write_report`
+writes them as
+
+* ``<label>-report.xlsx``: one sheet per table, Chinese headers (openpyxl);
+* ``<label>-report.html``: one self-contained page (no CDN, no script) with
+  the trend charts and the ranking drawn as inline SVG.
+
+Grid ranking: each grid gets, for six measures, its percentile rank among
+grids (1 = best): repair arrivals on time and non-repair orders on time
+(higher is better), complaints per 10,000 customers, SAIDI and the share of
+anomalous (high or negative loss) transformer areas (lower is better), and
+visit coverage (higher is better). A measure a grid lacks counts as the
+middle (0.5). ``score`` is the mean × 100; rank 1 has the highest score.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from gridservice.config import Rules, get_settings
+from gridservice.metrics.audit import audit, findings_by_grid, rules_table
+from gridservice.metrics.kpi import kpis
+from gridservice.metrics.lineloss import line_loss, loss_history
+from gridservice.metrics.period import Period, as_period, month
+from gridservice.model import ServiceArea
+
+#: Chinese column headers of the report's tables.
+LABELS_ZH: dict[str, str] = {
+    "grid_id": "网格编号", "station_id": "供电所编号", "area": "区域", "name": "名称", "area_class": "网格类型",
+    "customers": "客户数", "grid_members": "网格员数", "households_per_member": "人均服务户数",
+    "work_orders": "工单总数", "work_orders_repair": "故障报修", "work_orders_complaint": "投诉",
+    "work_orders_report": "举报", "work_orders_opinion": "意见", "work_orders_consultation": "咨询",
+    "work_orders_service_request": "业务申请", "complaints_per_10k": "万户投诉量",
+    "repair_on_time_pct": "抢修到达及时率(%)", "non_repair_on_time_pct": "非抢修工单按时办结率(%)",
+    "contact_on_time_pct": "24小时联系率(%)", "first_contact_resolution_pct": "一次解决率(%)",
+    "repeat_complaints": "重复投诉", "outages": "停电次数", "outages_planned": "计划停电次数",
+    "outages_unplanned": "故障停电次数", "saifi": "SAIFI(次/户)", "saifi_planned": "SAIFI计划",
+    "saifi_unplanned": "SAIFI故障", "saidi_min": "SAIDI(分钟/户)", "saidi_min_planned": "SAIDI计划(分钟)",
+    "saidi_min_unplanned": "SAIDI故障(分钟)", "caidi_min": "CAIDI(分钟)", "caidi_min_planned": "CAIDI计划(分钟)",
+    "caidi_min_unplanned": "CAIDI故障(分钟)", "rs1_pct": "供电可靠率RS-1(%)", "rs1_pct_planned": "RS-1计划(%)",
+    "rs1_pct_unplanned": "RS-1故障(%)", "loss_normal": "线损正常台区", "loss_high": "高损台区",
+    "loss_negative": "负损台区", "loss_not_computable": "线损不可算台区", "loss_out_of_service": "停运台区",
+    "key_customers": "重要客户数", "visit_coverage_pct": "走访覆盖率(%)",
+    "transformer_id": "台区编号", "period": "统计期", "supply_kwh": "供电量(kWh)", "sales_kwh": "售电量(kWh)",
+    "loss_kwh": "损失电量(kWh)", "loss_pct": "线损率(%)", "class": "线损分类", "streak_months": "连续异常月数",
+    "likely_cause": "可能原因(英)", "likely_cause_zh": "可能原因", "meters": "电能表数", "meters_read": "已抄表数",
+    "staff_id": "责任人编号", "staff_name": "责任人",
+    "check": "稽查规则", "severity": "严重程度", "layer": "数据层", "feature_id": "对象编号", "message": "问题描述",
+    "rule_zh": "规则说明", "total": "合计", "rank": "排名", "score": "综合得分",
+    "anomalous_loss_pct": "异常线损台区占比(%)", "metric": "指标", "value": "数值",
+}
+
+CLASS_ZH = {"normal": "正常", "high": "高损", "negative": "负损", "not_computable": "不可算",
+            "out_of_service": "停运"}
+SEVERITY_ZH = {"error": "错误", "warning": "警告"}
+
+#: Measures of the grid ranking: column → True when higher is better.
+RANKING: dict[str, bool] = {
+    "repair_on_time_pct": True,
+    "non_repair_on_time_pct": True,
+    "complaints_per_10k": False,
+    "saidi_min": False,
+    "anomalous_loss_pct": False,
+    "visit_coverage_pct": True,
+}
+
+TREND_CHARTS: tuple[tuple[str, str], ...] = (
+    ("complaints_per_10k", "万户投诉量"),
+    ("repair_on_time_pct", "抢修到达及时率 (%)"),
+    ("non_repair_on_time_pct", "非抢修工单按时办结率 (%)"),
+    ("saidi_min", "SAIDI (分钟/户)"),
+    ("rs1_pct", "供电可靠率 RS-1 (%)"),
+    ("anomalous_transformers", "高损+负损台区数"),
+)
+
+
+@dataclass
+class Report:
+    """The report's content: tables by sheet name (Chinese), plus what the charts draw."""
+
+    title: str
+    period: Period
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    trend: pd.DataFrame = field(default_factory=pd.DataFrame)
+    ranking: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+
+def grid_ranking(grid_kpis: pd.DataFrame) -> pd.DataFrame:
+    """Rank grids by the measures of :data:`RANKING` (see the module doc)."""
+    k = grid_kpis.copy()
+    tx = k[[c for c in k.columns if c.startswith("loss_")]].sum(axis=1)
+    k["anomalous_loss_pct"] = ((k["loss_high"] + k["loss_negative"]) / tx.where(tx > 0) * 100).astype("float64")
+    parts = []
+    for col, higher in RANKING.items():
+        r = k[col].rank(pct=True, ascending=higher, method="average")
+        parts.append(r.fillna(0.5))
+    score = pd.concat(parts, axis=1).mean(axis=1) * 100 if len(k) else pd.Series(dtype="float64")
+    out = k[["name", *RANKING]].copy()
+    out.insert(0, "score", score.round(1))
+    out = out.sort_values(["score", "name"], ascending=[False, True], kind="stable")
+    out.insert(0, "rank", np.arange(1, len(out) + 1))
+    return out
+
+
+def monthly_trend(area: ServiceArea, period: Period | str, *, months: int = 12, rules: Rules | None = None,
+                  as_of: object | None = None) -> pd.DataFrame:
+    """Area-wide KPIs for each of ``months`` months ending with the period's last month."""
+    period = as_period(period)
+    rules = rules if rules is not None else get_settings().rules
+    periods = period.previous_months(months)
+    history = loss_history(area, until=periods[-1].label)
+    rows = []
+    for p in periods:
+        loss = line_loss(area, p, rules=rules, history=history)
+        row = kpis(area, p, by="area", rules=rules, as_of=as_of, loss=loss).iloc[0]
+        rows.append(row.rename(p.label))
+    trend = pd.DataFrame(rows)
+    trend.index.name = "period"
+    trend["anomalous_transformers"] = trend["loss_high"] + trend["loss_negative"]
+    return trend.drop(columns=["name"])
+
+
+def build_report(
+    area: ServiceArea,
+    period: Period | str,
+    *,
+    rules: Rules | None = None,
+    as_of: object | None = None,
+    months: int = 12,
+) -> Report:
+    """Compute every table of the report for a period (a month, week or day)."""
+    period = as_period(period)
+    rules = rules if rules is not None else get_settings().rules
+    loss_period: Period | str = period if period.whole_months else month(period.months[-1])
+    loss = line_loss(area, loss_period, rules=rules)
+    by_grid = kpis(area, period, by="grid", rules=rules, as_of=as_of, loss=loss if period.whole_months else None)
+    by_station = kpis(area, period, by="station", rules=rules, as_of=as_of,
+                      loss=loss if period.whole_months else None)
+    overall = kpis(area, period, by="area", rules=rules, as_of=as_of, loss=loss if period.whole_months else None)
+    trend = monthly_trend(area, period, months=months, rules=rules, as_of=as_of)
+    ranking = grid_ranking(by_grid)
+    found = audit(area, rules=rules, as_of=as_of, period=period.months[-1])
+    catalogue = rules_table()
+    found_table = pd.DataFrame(found.drop(columns="geometry"))
+    found_table["rule_zh"] = found_table["check"].map(catalogue["zh"])
+    found_table["severity"] = found_table["severity"].map(SEVERITY_ZH).fillna(found_table["severity"])
+    loss_table = loss.copy()
+    loss_table["class"] = loss_table["class"].map(CLASS_ZH)
+    order = loss["class"].map({"high": 0, "negative": 1, "not_computable": 2, "out_of_service": 3, "normal": 4})
+    loss_table = loss_table.iloc[np.lexsort((-loss["streak_months"].to_numpy(), order.to_numpy()))]
+    overview = overall.drop(columns=["name"]).T.reset_index()
+    overview.columns = ["metric", "value"]
+    overview["value"] = [_plain_number(v) for v in overview["value"]]  # dozens of rows: ints stay ints
+    overview["metric"] = overview["metric"].map(LABELS_ZH).fillna(overview["metric"])
+    report = Report(title=f"{area.name} 供电服务报告 {period.label}", period=period, trend=trend, ranking=ranking)
+    report.tables = {
+        "概览": overview,
+        "网格指标": by_grid.reset_index(),
+        "供电所指标": by_station.reset_index(),
+        "网格排名": ranking.reset_index(),
+        "月度趋势": trend.reset_index(),
+        "台区线损": loss_table.reset_index().drop(columns=["likely_cause"]),
+        "稽查问题": found_table[["check", "rule_zh", "severity", "grid_id", "layer", "feature_id", "message"]],
+        "稽查汇总": findings_by_grid(found).reset_index(),
+    }
+    return report
+
+
+def _plain_number(value: object) -> object:
+    """A whole number as int, a fraction rounded to 4 places, a missing value as None."""
+    if value is None or pd.isna(value):  # type: ignore[arg-type]
+        return None
+    v = float(value)  # type: ignore[arg-type]
+    return int(v) if v.is_integer() else round(v, 4)
+
+
+def _for_excel(df: pd.DataFrame) -> pd.DataFrame:
+    out = df.copy()
+    for c in out.columns:
+        if isinstance(out[c].dtype, pd.DatetimeTZDtype):
+            out[c] = out[c].dt.tz_localize(None)
+        elif pd.api.types.is_float_dtype(out[c].dtype):
+            out[c] = out[c].round(4)
+    out.columns = [LABELS_ZH.get(str(c), str(c)) for c in out.columns]
+    return out
+
+
+def write_excel(report: Report, path: str | Path) -> Path:
+    """One sheet per table, Chinese headers, frozen header row."""
+    path = Path(path)
+    with pd.ExcelWriter(path, engine="openpyxl") as writer:
+        for name, table in report.tables.items():
+            _for_excel(table).to_excel(writer, sheet_name=name[:31], index=False)
+            sheet = writer.sheets[name[:31]]
+            sheet.freeze_panes = "A2"
+            for i, col in enumerate(sheet.iter_cols(min_row=1, max_row=1), start=1):
+                width = max(8, min(40, len(str(col[0].value)) * 2 + 2))
+                sheet.column_dimensions[sheet.cell(row=1, column=i).column_letter].width = width
+    return path
+
+
+# -- inline SVG charts -----------------------------------------------------------
+
+
+def _nice(v: float, span: float | None = None) -> str:
+    """A number for an axis or a tooltip: as many decimals as the span between ticks needs."""
+    scale = abs(span) if span else abs(v)
+    decimals = 0 if scale >= 50 else 1 if scale >= 5 else 2 if scale >= 0.5 else 3
+    text = f"{v:,.{decimals}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def svg_line_chart(labels: Sequence[str], values: Sequence[float], *, title: str, width: int = 460,
+                   height: int = 220) -> str:
+    """A small line chart as an inline ``<svg>``; missing values leave gaps."""
+    pad_l, pad_r, pad_t, pad_b = 56, 12, 28, 40
+    vals = np.array([np.nan if v is None else float(v) for v in values], dtype="float64")
+    finite = vals[np.isfinite(vals)]
+    lo, hi = (float(finite.min()), float(finite.max())) if len(finite) else (0.0, 1.0)
+    if hi == lo:
+        lo, hi = lo - 1, hi + 1
+    span = hi - lo
+    floor = 0.0 if lo >= 0 else -np.inf  # counts and rates never dip below zero on the axis
+    lo, hi = max(lo - span * 0.08, floor), hi + span * 0.08
+    n = len(labels)
+    plot_w, plot_h = width - pad_l - pad_r, height - pad_t - pad_b
+
+    def x(i: int) -> float:
+        return pad_l + (plot_w * i / (n - 1) if n > 1 else plot_w / 2)
+
+    def y(v: float) -> float:
+        return pad_t + plot_h * (1 - (v - lo) / (hi - lo))
+
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+             f'viewBox="0 0 {width} {height}" role="img" aria-label="{html.escape(title)}">',
+             f'<text x="{pad_l}" y="18" class="t">{html.escape(title)}</text>']
+    for k in range(5):
+        v = lo + (hi - lo) * k / 4
+        parts.append(f'<line x1="{pad_l}" x2="{width - pad_r}" y1="{y(v):.1f}" y2="{y(v):.1f}" class="g"/>'
+                     f'<text x="{pad_l - 6}" y="{y(v) + 4:.1f}" class="a" text-anchor="end">'
+                     f'{_nice(v, (hi - lo) / 4)}</text>')
+    step = max(1, n // 6)
+    for i in range(0, n, step):
+        parts.append(f'<text x="{x(i):.1f}" y="{height - pad_b + 16}" class="a" text-anchor="middle">'
+                     f'{html.escape(str(labels[i]))}</text>')
+    segment: list[str] = []
+    paths = []
+    for i, v in enumerate(vals):
+        if np.isfinite(v):
+            segment.append(f"{x(i):.1f},{y(v):.1f}")
+        elif segment:
+            paths.append(segment)
+            segment = []
+    if segment:
+        paths.append(segment)
+    for seg in paths:
+        parts.append(f'<polyline points="{" ".join(seg)}" class="l"/>')
+    for i, v in enumerate(vals):
+        if np.isfinite(v):
+            parts.append(f'<circle cx="{x(i):.1f}" cy="{y(v):.1f}" r="3" class="p"><title>'
+                         f'{html.escape(str(labels[i]))}: {_nice(v)}</title></circle>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def svg_bar_chart(labels: Sequence[str], values: Sequence[float], *, title: str, width: int = 940,
+                  bar: int = 16) -> str:
+    """Horizontal bars (a ranking) as an inline ``<svg>``."""
+    pad_l, pad_r, pad_t = 150, 60, 28
+    vals = np.nan_to_num(np.array(values, dtype="float64"))
+    top = float(vals.max()) if len(vals) and vals.max() > 0 else 1.0
+    height = pad_t + len(labels) * (bar + 4) + 8
+    plot_w = width - pad_l - pad_r
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+             f'viewBox="0 0 {width} {height}" role="img" aria-label="{html.escape(title)}">',
+             f'<text x="8" y="18" class="t">{html.escape(title)}</text>']
+    for i, (label, v) in enumerate(zip(labels, vals, strict=True)):
+        yy = pad_t + i * (bar + 4)
+        w = plot_w * v / top
+        parts.append(f'<text x="{pad_l - 6}" y="{yy + bar - 4}" class="a" text-anchor="end">'
+                     f'{html.escape(str(label))}</text><rect x="{pad_l}" y="{yy}" width="{w:.1f}" height="{bar}" '
+                     f'class="b"/><text x="{pad_l + w + 4:.1f}" y="{yy + bar - 4}" class="a">{_nice(v)}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _html_table(df: pd.DataFrame, *, limit: int = 200) -> str:
+    shown = _for_excel(df.head(limit))
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in shown.columns)
+    body = []
+    for row in shown.itertuples(index=False):
+        cells = "".join(f"<td>{'' if pd.isna(v) else html.escape(str(v))}</td>" for v in row)
+        body.append(f"<tr>{cells}</tr>")
+    more = f"<p class='n'>前 {limit} 行，共 {len(df)} 行；完整数据见 Excel。</p>" if len(df) > limit else ""
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>{more}"
+
+
+_CSS = """
+body{font-family:"Noto Sans CJK SC","Microsoft YaHei",sans-serif;margin:24px;color:#222}
+h1{font-size:22px}h2{font-size:18px;margin-top:28px;border-bottom:1px solid #ccc}
+.charts{display:flex;flex-wrap:wrap;gap:12px}
+svg{background:#fafafa;border:1px solid #e3e3e3}
+.t{font-size:13px;font-weight:bold}.a{font-size:10px;fill:#555}.g{stroke:#e6e6e6}
+.l{fill:none;stroke:#1f6fb2;stroke-width:2}.p{fill:#1f6fb2}.b{fill:#3a8d5c}
+table{border-collapse:collapse;font-size:12px;margin-top:8px}
+th,td{border:1px solid #ddd;padding:3px 6px;text-align:right}th{background:#f0f3f7}
+td:first-child,th:first-child{text-align:left}.n{font-size:12px;color:#666}
+"""
+
+
+def render_html(report: Report, *, highlights: Mapping[str, str] | None = None) -> str:
+    """The report as one self-contained HTML page."""
+    trend = report.trend
+    labels = list(trend.index)
+    charts = "".join(
+        svg_line_chart(labels, trend[col].tolist(), title=title) for col, title in TREND_CHARTS if col in trend)
+    ranking = report.ranking
+    bars = svg_bar_chart([f"{r} {n}" for r, n in zip(ranking["rank"], ranking["name"], strict=True)],
+                         ranking["score"].tolist(), title="网格综合得分排名")
+    last_day = report.period.end - pd.Timedelta(days=1)
+    sections = [
+        f"<h1>{html.escape(report.title)}</h1>",
+        f"<p class='n'>统计期 {report.period.start:%Y-%m-%d} 至 {last_day:%Y-%m-%d}</p>",
+        "<h2>概览</h2>", _html_table(report.tables["概览"]),
+        "<h2>月度趋势</h2>", f"<div class='charts'>{charts}</div>",
+        "<h2>网格排名</h2>", bars, _html_table(report.ranking),
+        "<h2>供电所指标</h2>", _html_table(report.tables["供电所指标"]),
+        "<h2>台区线损异常</h2>",
+        _html_table(report.tables["台区线损"][report.tables["台区线损"]["class"].isin(["高损", "负损"])]),
+        "<h2>稽查汇总</h2>", _html_table(report.tables["稽查汇总"]),
+    ]
+    for title, text in (highlights or {}).items():
+        sections.append(f"<h2>{html.escape(title)}</h2><p>{html.escape(text)}</p>")
+    return (f"<!DOCTYPE html><html lang='zh-CN'><head><meta charset='utf-8'><title>{html.escape(report.title)}"
+            f"</title><style>{_CSS}</style></head><body>{''.join(sections)}</body></html>")
+
+
+def write_report(
+    area: ServiceArea,
+    period: Period | str,
+    out_dir: str | Path,
+    *,
+    rules: Rules | None = None,
+    as_of: object | None = None,
+    months: int = 12,
+) -> list[Path]:
+    """Write ``<label>-report.xlsx`` and ``<label>-report.html`` into ``out_dir``; returns their paths."""
+    report = build_report(area, period, rules=rules, as_of=as_of, months=months)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    stem = report.period.label.replace("..", "_")
+    xlsx = write_excel(report, out / f"{stem}-report.xlsx")
+    page = out / f"{stem}-report.html"
+    page.write_text(render_html(report), encoding="utf-8")
+    return [xlsx, page]
+
+
+__all__ = [
+    "LABELS_ZH",
+    "Report",
+    "build_report",
+    "grid_ranking",
+    "monthly_trend",
+    "render_html",
+    "svg_bar_chart",
+    "svg_line_chart",
+    "write_excel",
+    "write_report",
+]

@@ -1,0 +1,84 @@
+"""Plan check, preview, commit with optimistic locking, history and revert."""
+
+from __future__ import annotations
+
+from conftest import headers
+from fastapi.testclient import TestClient
+
+from gridservice.io import GeoPackageStore
+
+
+def split_at(lon: float) -> dict:
+    """The two grids with their shared edge moved to ``lon``."""
+    def poly(x0: float, x1: float) -> dict:
+        return {"type": "Polygon", "coordinates": [[[x0, 27.10], [x1, 27.10], [x1, 27.30], [x0, 27.30], [x0, 27.10]]]}
+    return {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"grid_id": "G1"}, "geometry": poly(116.40, lon)},
+        {"type": "Feature", "id": "G2", "properties": {}, "geometry": poly(lon, 116.60)},
+    ]}
+
+
+def test_check_and_preview_say_what_moves(client: TestClient) -> None:
+    h = headers("planner")
+    check = client.post("/api/v1/plans/check", json={"grids": split_at(116.43)}, headers=h).json()
+    assert check["errors"] == 0
+    preview = client.post("/api/v1/plans/preview", json={"grids": split_at(116.43)}, headers=h).json()
+    # moving the edge west of lon 116.44 hands C1, C2, T1 and C1's open complaint WO1 to G2
+    assert preview["move_counts"] == {"customers": 2, "transformers": 1, "work_orders": 1}
+    assert {(m["feature_id"], m["to_grid_id"]) for m in preview["moves"]} == {
+        ("C1", "G2"), ("C2", "G2"), ("T1", "G2"), ("WO1", "G2")}
+    after = {s["grid_id"]: s["customers_after"] for s in preview["summary"]}
+    assert after == {"G1": 0, "G2": 4}
+
+
+def test_commit_then_a_stale_commit_is_409(write_client: TestClient, small_copy) -> None:  # noqa: ANN001
+    h = headers("planner")
+    r = write_client.post("/api/v1/plans/commit", json={"grids": split_at(116.43), "base_version": 1,
+                                                         "note": "move the edge"}, headers=h)
+    assert r.status_code == 201 and r.json()["plan_version"] == 2
+    # the server reloads: G2 now holds all four customers
+    g2 = write_client.get("/api/v1/grids/G2", headers=h).json()["properties"]
+    assert g2["customers"] == 4
+    stale = write_client.post("/api/v1/plans/commit", json={"grids": split_at(116.47), "base_version": 1,
+                                                             "note": "also based on 1"}, headers=h)
+    assert stale.status_code == 409 and stale.json()["error"] == "ConflictError"
+    history = write_client.get("/api/v1/plans", headers=headers("supervisor")).json()
+    assert history["current_version"] == 2 and [v["plan_version"] for v in history["versions"]] == [1, 2]
+    v1 = write_client.get("/api/v1/plans/1", headers=h).json()
+    assert {f["id"] for f in v1["features"]} == {"G1", "G2"}
+    back = write_client.post("/api/v1/plans/1/revert?base_version=2", headers=h)
+    assert back.status_code == 201 and back.json()["plan_version"] == 3
+    assert write_client.get("/api/v1/grids/G2", headers=h).json()["properties"]["customers"] == 2
+    log = GeoPackageStore(small_copy).read_layer("audit_log")
+    assert "planner" in set(log["user"])
+
+
+def test_a_supervisor_cannot_commit_a_plan(client: TestClient) -> None:
+    r = client.post("/api/v1/plans/commit", json={"grids": split_at(116.43), "base_version": 1},
+                    headers=headers("supervisor"))
+    assert r.status_code == 403
+    assert client.post("/api/v1/plans/1/revert?base_version=1", headers=headers("dispatcher")).status_code == 403
+
+
+def test_an_invalid_plan_is_422_with_geojson_problems(client: TestClient) -> None:
+    plan = split_at(116.50)
+    plan["features"][0]["geometry"]["coordinates"] = [[[116.40, 27.10], [116.50, 27.30], [116.50, 27.10],
+                                                        [116.40, 27.30], [116.40, 27.10]]]  # a bow tie
+    r = client.post("/api/v1/plans/commit", json={"grids": plan, "base_version": 1}, headers=headers("planner"))
+    assert r.status_code == 422
+    body = r.json()
+    assert body["error"] == "InvalidPlanError" and body["problems"]["type"] == "FeatureCollection"
+    checks = {f["properties"]["check"] for f in body["problems"]["features"]}
+    assert "invalid_polygon" in checks
+    assert all(f["properties"]["severity"] == "error" for f in body["problems"]["features"])
+
+
+def test_malformed_plans_are_422(client: TestClient) -> None:
+    h = headers("planner")
+    r = client.post("/api/v1/plans/check", json={"grids": {"type": "Feature"}}, headers=h)
+    assert r.status_code == 422 and "FeatureCollection" in r.json()["detail"]
+    r = client.post("/api/v1/plans/check", json={"grids": {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {}, "geometry": {"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [0, 1], [0, 0]]]}}]}},
+        headers=h)
+    assert r.status_code == 422 and "grid_id" in r.json()["detail"]
+    assert client.post("/api/v1/plans/commit", json={"grids": split_at(116.43)}, headers=h).status_code == 422

@@ -1,0 +1,94 @@
+"""Work orders through the API: create, route, list, transitions, roles, audit log."""
+
+from __future__ import annotations
+
+import pandas as pd
+from conftest import NOW, headers
+from fastapi.testclient import TestClient
+
+from gridservice.io import GeoPackageStore
+
+
+def test_dispatcher_creates_a_routed_order_with_its_sla(write_client: TestClient, small_copy) -> None:  # noqa: ANN001
+    received = (NOW - pd.Timedelta(minutes=10)).isoformat()
+    r = write_client.post("/api/v1/work-orders", headers=headers("dispatcher"),
+                          json={"kind": "repair", "customer_id": "C3", "channel": "95598", "received_at": received})
+    assert r.status_code == 201
+    f = r.json()
+    props = f["properties"]
+    # C3 is in G2 (rural) on T2: a repair goes to G2's area manager P4, due 90 minutes after the call
+    assert (props["grid_id"], props["assignee_id"], props["status"]) == ("G2", "P4", "received")
+    due = pd.Timestamp(props["arrival_due_at"]) - pd.Timestamp(props["received_at"])
+    assert due == pd.Timedelta(minutes=90)
+    assert f["geometry"] == {"type": "Point", "coordinates": [116.54, 27.19]}
+    store = GeoPackageStore(small_copy)
+    stored = store.read_layer("work_orders")
+    assert f["id"] in stored.index and stored.loc[f["id"], "assignee_id"] == "P4"
+    log = store.read_layer("audit_log")
+    entry = log[log["feature_id"] == f["id"]]
+    assert list(entry["user"]) == ["dispatcher"] and list(entry["action"]) == ["create"]
+    # the server sees its own write at once
+    listed = write_client.get("/api/v1/work-orders?grid_id=G2", headers=headers("supervisor")).json()
+    assert [x["id"] for x in listed["features"]] == [f["id"]]
+
+
+def test_an_order_at_a_point_takes_the_point_grid(write_client: TestClient) -> None:
+    r = write_client.post("/api/v1/work-orders", headers=headers("admin"),
+                          json={"kind": "consultation", "location": {"lon": 116.42, "lat": 27.15}})
+    assert r.status_code == 201
+    props = r.json()["properties"]
+    assert props["grid_id"] == "G1" and props["assignee_id"] == "P2"  # G1's only grid member
+    assert props["contact_due_at"] is not None and props["arrival_due_at"] is None
+
+
+def test_roles_that_may_not_create_orders(client: TestClient) -> None:
+    for role in ("planner", "supervisor"):
+        r = client.post("/api/v1/work-orders", json={"kind": "repair", "customer_id": "C1"}, headers=headers(role))
+        assert r.status_code == 403 and role in r.json()["detail"]
+
+
+def test_bad_orders_are_422_with_the_field(client: TestClient) -> None:
+    r = client.post("/api/v1/work-orders", json={"kind": "party", "customer_id": "C1"}, headers=headers("dispatcher"))
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "body.kind"
+    r = client.post("/api/v1/work-orders", json={"kind": "repair"}, headers=headers("dispatcher"))
+    assert r.status_code == 422 and "customer_id or location" in r.json()["detail"]
+    r = client.post("/api/v1/work-orders", json={"kind": "repair", "location": {"lon": 500, "lat": 27}},
+                    headers=headers("dispatcher"))
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "body.location.lon"
+    r = client.post("/api/v1/work-orders", json={"kind": "repair", "customer_id": "C99"}, headers=headers("dispatcher"))
+    assert r.status_code == 404
+    future = (NOW + pd.Timedelta(days=1)).isoformat()
+    r = client.post("/api/v1/work-orders", json={"kind": "repair", "customer_id": "C1", "received_at": future},
+                    headers=headers("dispatcher"))
+    assert r.status_code == 422 and r.json()["error"] == "TransitionError"
+
+
+def test_status_transitions(write_client: TestClient, small_copy) -> None:  # noqa: ANN001
+    bad = write_client.post("/api/v1/work-orders/WO1/status", json={"status": "closed"}, headers=headers("dispatcher"))
+    assert bad.status_code == 422 and "dispatched" in bad.json()["detail"]
+    assert write_client.post("/api/v1/work-orders/WO1/status", json={"status": "dispatched"},
+                             headers=headers("supervisor")).status_code == 403
+    ok = write_client.post("/api/v1/work-orders/WO1/status", json={"status": "dispatched"},
+                           headers=headers("dispatcher"))
+    assert ok.status_code == 200 and ok.json()["properties"]["status"] == "dispatched"
+    assert GeoPackageStore(small_copy).read_layer("work_orders").loc["WO1", "status"] == "dispatched"
+    got = write_client.get("/api/v1/work-orders/WO1", headers=headers("planner")).json()
+    assert got["properties"]["status"] == "dispatched" and got["properties"]["dispatched_at"] is not None
+    assert write_client.post("/api/v1/work-orders/WO9/status", json={"status": "dispatched"},
+                             headers=headers("dispatcher")).status_code == 404
+
+
+def test_listing_filters(write_client: TestClient) -> None:
+    late = (NOW - pd.Timedelta(days=2)).isoformat()
+    made = write_client.post("/api/v1/work-orders", headers=headers("dispatcher"),
+                             json={"kind": "repair", "customer_id": "C2", "received_at": late}).json()
+    h = headers("supervisor")
+    overdue = write_client.get("/api/v1/work-orders?overdue=true", headers=h).json()
+    # the repair received two days ago has had no arrival: its 45-minute clock ran out; WO1 is still in time
+    assert [f["id"] for f in overdue["features"]] == [made["id"]]
+    repair = write_client.get("/api/v1/work-orders?kind=repair&open=true", headers=h).json()
+    assert repair["numberMatched"] == 1
+    complaints = write_client.get("/api/v1/work-orders?status=received&grid_id=G1", headers=h).json()
+    assert sorted(f["id"] for f in complaints["features"]) == sorted(["WO1", made["id"]])
+    assert write_client.get("/api/v1/work-orders?status=lost", headers=h).status_code == 422
+    assert write_client.get("/api/v1/work-orders/WO404", headers=h).status_code == 404

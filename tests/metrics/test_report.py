@@ -1,0 +1,72 @@
+"""The report: workbook sheets with Chinese headers, a self-contained HTML page, the grid ranking.
+
+Ranking of March 2026 by hand (percentile ranks among the two grids; 1 = better,
+0.5 = worse, 0.75 each on a tie):
+
+================  ======  ======  =========================
+measure           G1      G2      why
+================  ======  ======  =========================
+repair on time    1       0.5     100 % vs 0 %
+non-repair        1       0.5     66.7 % vs 50 %
+complaints/10k    0.5     1       10,000 vs 0 (lower wins)
+SAIDI             0.5     1       330 vs 310 min
+anomalous loss    0.75    0.75    100 % each (T1 high, T2 negative)
+visit coverage    1       0.5     100 % vs 0 %
+================  ======  ======  =========================
+
+G1 = 4.75 / 6 × 100 = 79.2, G2 = 4.25 / 6 × 100 = 70.8.
+"""
+
+from __future__ import annotations
+
+import re
+
+import openpyxl
+import pytest
+
+from gridservice.config import Rules
+from gridservice.metrics.report import build_report, svg_line_chart, write_report
+
+
+def test_ranking_by_hand(tiny, as_of) -> None:
+    report = build_report(tiny, "2026-03", rules=Rules(), as_of=as_of, months=3)
+    r = report.ranking
+    assert r.index.tolist() == ["G1", "G2"] and r["rank"].tolist() == [1, 2]
+    assert r["score"].tolist() == [pytest.approx(79.2), pytest.approx(70.8)]
+
+
+def test_trend_is_monthly_and_area_wide(tiny, as_of) -> None:
+    report = build_report(tiny, "2026-03", rules=Rules(), as_of=as_of, months=3)
+    t = report.trend
+    assert t.index.tolist() == ["2026-01", "2026-02", "2026-03"]
+    # February: O5's 30 minutes on C4, C5 over the 5 customers served = 12 min; March 318 (test_reliability).
+    assert t.loc["2026-02", "saidi_min"] == pytest.approx(12.0)
+    assert t.loc["2026-03", "saidi_min"] == pytest.approx(318.0)
+    assert t["anomalous_transformers"].tolist() == [1, 1, 2]
+
+
+def test_workbook_and_page(tiny, as_of, tmp_path) -> None:
+    xlsx, page = write_report(tiny, "2026-03", tmp_path, rules=Rules(), as_of=as_of, months=3)
+    wb = openpyxl.load_workbook(xlsx)
+    assert wb.sheetnames == ["概览", "网格指标", "供电所指标", "网格排名", "月度趋势", "台区线损", "稽查问题",
+                             "稽查汇总"]
+    grid_sheet = wb["网格指标"]
+    header = [c.value for c in grid_sheet[1]]
+    assert header[:2] == ["网格编号", "名称"] and "SAIDI(分钟/户)" in header and "万户投诉量" in header
+    rows = {row[0]: dict(zip(header, row, strict=True)) for row in grid_sheet.iter_rows(min_row=2, values_only=True)}
+    assert rows["G1"]["客户数"] == 2 and rows["G1"]["SAIDI(分钟/户)"] == pytest.approx(330.0)
+    loss = wb["台区线损"]
+    loss_header = [c.value for c in loss[1]]
+    first = dict(zip(loss_header, next(loss.iter_rows(min_row=2, values_only=True)), strict=True))
+    assert first["台区编号"] == "T1" and first["线损分类"] == "高损" and first["连续异常月数"] == 3
+    html = page.read_text(encoding="utf-8")
+    assert html.count("<svg") >= 7  # six trend charts and the ranking
+    assert "城东网格" in html and "网格综合得分排名" in html
+    # Self-contained: no script, no external stylesheet or image, no URL but the SVG namespace.
+    assert "<script" not in html and "<link" not in html
+    assert set(re.findall(r"https?://[^\s\"']+", html)) == {"http://www.w3.org/2000/svg"}
+
+
+def test_line_chart_leaves_gaps_for_missing_values() -> None:
+    svg = svg_line_chart(["a", "b", "c", "d"], [1.0, None, 3.0, 4.0], title="t")
+    assert svg.count("<polyline") == 2 and svg.count("<circle") == 3

@@ -1,0 +1,196 @@
+"""Browser-test fixtures: a real uvicorn server on a demo copy, and headless Chromium.
+
+The server runs in a subprocess on 127.0.0.1 (a free port) with the basemap
+set to ``none``; the browser is Debian's chromium driven by Playwright, and
+every request that does not go to 127.0.0.1 is blocked and remembered, so a
+test can assert that the app fetched nothing from the internet.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "artifacts"
+#: Demo users (gridservice.auth.DEMO_USERS): the password is "<username>-demo".
+ROLES = ("planner", "dispatcher", "supervisor")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _ensure_demo_users(path: Path) -> None:
+    from gridservice.auth import demo_users
+    from gridservice.io import GeoPackageStore
+
+    store = GeoPackageStore(path)
+    if "users" not in store.layers() or len(store.read_layer("users")) == 0:
+        store.write({"users": demo_users()[0]})
+
+
+@dataclass
+class Server:
+    """A running gridservice server."""
+
+    url: str
+    data: Path
+    process: subprocess.Popen = field(repr=False)
+
+    def api(self, path: str, *, role: str = "supervisor") -> object:
+        """GET ``/api/v1{path}`` as a demo user; the parsed JSON."""
+        import httpx
+
+        with httpx.Client(base_url=self.url, timeout=30) as client:
+            login = client.post("/api/v1/auth/login", json={"username": role, "password": f"{role}-demo"})
+            login.raise_for_status()
+            token = login.json()["access_token"]
+            response = client.get(f"/api/v1{path}", headers={"Authorization": f"Bearer {token}"})
+            response.raise_for_status()
+            return response.json()
+
+
+@pytest.fixture(scope="module")
+def server(demo_gpkg: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """``gridservice`` served by uvicorn on 127.0.0.1 from a private demo copy, no basemap.
+
+    One server per test module (starting one takes seconds): its copy is
+    made like ``demo_copy``'s, and the tests that write (a plan commit, a
+    work order) check only what they wrote.
+    """
+    if not (ROOT / "web" / "node_modules" / "leaflet").is_dir():
+        pytest.fail("web assets missing: run `npm install --prefix web` (scripts/install-test-deps does)")
+    tmp_path = tmp_path_factory.mktemp("web")
+    demo_copy = tmp_path / "nanfeng.gpkg"
+    shutil.copyfile(demo_gpkg, demo_copy)
+    _ensure_demo_users(demo_copy)
+    port = _free_port()
+    env = {
+        **os.environ,
+        "GRIDSERVICE_BASEMAP": "none",
+        "GRIDSERVICE_DATA": str(demo_copy),
+        "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]),
+    }
+    code = (
+        "import sys, uvicorn\n"
+        "from gridservice.api import create_app\n"
+        "uvicorn.run(create_app(sys.argv[1]), host='127.0.0.1', port=int(sys.argv[2]), log_level='warning')\n"
+    )
+    log = (tmp_path / "server.log").open("w")
+    process = subprocess.Popen([sys.executable, "-c", code, str(demo_copy), str(port)], env=env, stdout=log,
+                               stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while True:
+        if process.poll() is not None:
+            log.close()
+            pytest.fail(f"server exited:\n{(tmp_path / 'server.log').read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(f"{url}/web-config.json", timeout=2) as response:
+                if response.status == 200:
+                    break
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            process.kill()
+            pytest.fail("server did not start within 120 s")
+        time.sleep(0.2)
+    try:
+        yield Server(url, demo_copy, process)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    """Headless Debian chromium under Playwright."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} not installed (scripts/install-test-deps installs it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@dataclass
+class Page:
+    """A browser tab on the server, with what it tried to fetch outside and its script errors."""
+
+    page: object
+    server: Server
+    blocked: list[str]
+    errors: list[str]
+    console: list[str]
+
+    def login(self, role: str) -> None:
+        """Log in through the login form as the demo user of ``role``."""
+        page = self.page
+        page.goto(f"{self.server.url}/#/login")
+        page.fill("#login-username", role)
+        page.fill("#login-password", f"{role}-demo")
+        page.click("#login-submit")
+        page.wait_for_selector(f"#nav a.active[data-view='{role}']")
+
+    def shot(self, name: str) -> Path:
+        """Save a screenshot under artifacts/ and return its path."""
+        ARTIFACTS.mkdir(exist_ok=True)
+        path = ARTIFACTS / f"web-{name}.png"
+        self.page.screenshot(path=str(path))
+        return path
+
+
+@pytest.fixture
+def tab(browser: object, server: Server) -> Iterator[Page]:
+    """A fresh browser context on ``server`` that blocks every request not to 127.0.0.1."""
+    context = browser.new_context(viewport={"width": 1400, "height": 900}, locale="zh-CN",
+                                  accept_downloads=True)
+    blocked: list[str] = []
+    errors: list[str] = []
+    console: list[str] = []
+
+    def guard(route: object) -> None:
+        url = route.request.url
+        if url.startswith(("http://127.0.0.1:", "data:", "blob:")):
+            route.continue_()
+        else:
+            blocked.append(url)
+            route.abort()
+
+    context.route("**/*", guard)
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda msg: console.append(msg.text) if msg.type == "error" else None)
+    try:
+        yield Page(page, server, blocked, errors, console)
+    finally:
+        context.close()

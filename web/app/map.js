@@ -1,0 +1,167 @@
+// Leaflet maps that follow the server's basemap setting (/web-config.json):
+// OSM, an intranet XYZ server, Amap in GCJ-02 (layers are shifted onto it),
+// or none at all (a plain background; the app must work with no tiles).
+import { api } from "./api.js";
+import { gcjToWgs, mapGeometry, wgsToGcj } from "./coords.js";
+import { debounce } from "./util.js";
+
+const L = window.L;
+
+const same = (lon, lat) => [lon, lat];
+
+/**
+ * A map in `element` with the configured tiles.
+ * Returns {map, geojson(data, options), toLatLng(lon, lat), geometryOf(layer), fromLatLng(latlng)}.
+ */
+export function createMap(element, config) {
+  const base = config && config.basemap;
+  // maxZoom must be set even with no tiles (marker clustering needs it)
+  const map = L.map(element, { zoomControl: true, attributionControl: true, zoomSnap: 0.25, minZoom: 3, maxZoom: (base && base.max_zoom) || 19 });
+  map.setView([27.2, 116.45], 11); // Nanfeng until the data's bounds are known
+  let forward = same;
+  let backward = same;
+  if (base) {
+    L.tileLayer(base.url, {
+      attribution: base.attribution || "",
+      subdomains: base.subdomains || "abc",
+      maxZoom: base.max_zoom || 19,
+    }).addTo(map);
+    if (base.crs === "gcj02") {
+      forward = wgsToGcj;
+      backward = gcjToWgs;
+    }
+  } else {
+    element.classList.add("no-basemap");
+  }
+
+  const toLatLng = (lon, lat) => {
+    const [x, y] = forward(lon, lat);
+    return L.latLng(y, x);
+  };
+  return {
+    map,
+    toLatLng,
+    /** WGS-84 lon/lat of a map position. */
+    fromLatLng(latlng) {
+      return backward(latlng.lng, latlng.lat);
+    },
+    /** An L.geoJSON layer whose coordinates are shifted for the basemap. */
+    geojson(data, options = {}) {
+      return L.geoJSON(data, { ...options, coordsToLatLng: (c) => toLatLng(c[0], c[1]) });
+    },
+    /** The WGS-84 GeoJSON geometry of a (possibly edited) layer. */
+    geometryOf(layer) {
+      return mapGeometry(layer.toGeoJSON(15).geometry, backward);
+    },
+  };
+}
+
+/** A legend box in a corner: items [{color, label}] under a title. */
+export function legendControl(position = "bottomright") {
+  const control = L.control({ position });
+  control.onAdd = () => {
+    const div = L.DomUtil.create("div", "legend");
+    L.DomEvent.disableClickPropagation(div);
+    control.div = div;
+    return div;
+  };
+  control.show = (title, items) => {
+    const div = control.div;
+    div.replaceChildren();
+    const head = document.createElement("div");
+    head.className = "legend-title";
+    head.textContent = title;
+    div.append(head);
+    for (const item of items) {
+      const row = document.createElement("div");
+      row.className = "legend-row";
+      const swatch = document.createElement("span");
+      swatch.className = "swatch";
+      swatch.style.background = item.color;
+      if (item.pattern) swatch.classList.add(item.pattern);
+      row.append(swatch, document.createTextNode(item.label));
+      div.append(row);
+    }
+  };
+  return control;
+}
+
+/** Sequential colours (light yellow → dark red), ColorBrewer YlOrRd 6. */
+export const RAMP = ["#ffffb2", "#fed976", "#feb24c", "#fd8d3c", "#f03b20", "#bd0026"];
+
+/**
+ * Classes for a choropleth: at most `k`, by quantiles, or one per value when
+ * there are few distinct values. Returns {cuts, classes: [{lo, hi, exact}]}:
+ * a value v is in class i when cuts[i-1] <= v < cuts[i].
+ */
+export function classify(values, k = RAMP.length) {
+  const v = values.filter((x) => x !== null && x !== undefined && Number.isFinite(Number(x))).map(Number).sort((a, b) => a - b);
+  const distinct = [...new Set(v)];
+  if (!distinct.length) return { cuts: [], classes: [] };
+  if (distinct.length <= k) return { cuts: distinct.slice(1), classes: distinct.map((x) => ({ lo: x, hi: x, exact: true })) };
+  const cuts = [];
+  for (let i = 1; i < k; i += 1) cuts.push(v[Math.floor((i * v.length) / k)]);
+  const unique = [...new Set(cuts)].filter((c) => c > v[0]);
+  const edges = [v[0], ...unique];
+  return { cuts: unique, classes: edges.map((lo, i) => ({ lo, hi: i < unique.length ? unique[i] : v[v.length - 1], exact: false })) };
+}
+
+/** Colour of `value` given class `cuts`; grey for missing values. */
+export function colourFor(value, cuts, ramp = RAMP) {
+  if (value === null || value === undefined || !Number.isFinite(Number(value))) return NO_DATA;
+  let i = 0;
+  while (i < cuts.length && Number(value) >= cuts[i]) i += 1;
+  const step = cuts.length ? Math.round((i * (ramp.length - 1)) / cuts.length) : Math.floor((ramp.length - 1) / 2);
+  return ramp[step];
+}
+
+export const NO_DATA = "#cccccc";
+
+/**
+ * Customers as dots, only when zoomed in to `minZoom` and only those in view
+ * (at most `limit`, from the OGC API with a bbox): a county has a million.
+ * `style(c)` gives circle-marker options, `tooltip(c)` its text, `onClick(c)` an action.
+ * Returns {layer, redraw()}; the layer is added to the map.
+ */
+export function customersInView(view, { minZoom = 15, limit = 3000, style = () => ({}), tooltip = (c) => `${c.id} ${c.name || ""}`, onClick = null } = {}) {
+  const { map } = view;
+  const layer = L.featureGroup().addTo(map);
+  let items = [];
+  let seq = 0;
+  const redraw = () => {
+    layer.clearLayers();
+    for (const c of items) {
+      const marker = L.circleMarker(view.toLatLng(c.lon, c.lat), {
+        radius: 3, weight: 1, color: "#37474f", fillColor: "#90a4ae", fillOpacity: 0.9, pmIgnore: true, snapIgnore: true, ...style(c),
+      });
+      marker.bindTooltip(tooltip(c));
+      if (onClick) marker.on("click", (e) => {
+        L.DomEvent.stopPropagation(e);
+        onClick(c);
+      });
+      layer.addLayer(marker);
+    }
+  };
+  const load = debounce(async () => {
+    const mine = ++seq;
+    if (map.getZoom() < minZoom) {
+      items = [];
+      redraw();
+      return;
+    }
+    const b = map.getBounds();
+    const [w, s] = view.fromLatLng(b.getSouthWest());
+    const [e, n] = view.fromLatLng(b.getNorthEast());
+    try {
+      const data = await api("/ogc/collections/customers/items", { query: { bbox: [w, s, e, n].map((x) => x.toFixed(6)).join(","), limit } });
+      if (mine !== seq) return;
+      items = data.features.filter((f) => f.geometry).map((f) => ({ id: f.id, lon: f.geometry.coordinates[0], lat: f.geometry.coordinates[1], name: f.properties.name, grid_id: f.properties.grid_id }));
+      redraw();
+    } catch {
+      // context only: the view works without the dots
+    }
+  }, 250);
+  map.on("moveend", load);
+  load();
+  return { layer, redraw };
+}

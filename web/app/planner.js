@@ -1,0 +1,566 @@
+// Planner: edit grid polygons (Leaflet-Geoman, snapping to neighbouring grids),
+// see the plan checked and previewed live, commit with a note, revert from history.
+import { api, ApiError, errorText } from "./api.js";
+import { label, lang, t, tl } from "./i18n.js";
+import { createMap, customersInView, legendControl } from "./map.js";
+import { debounce, el, fill, num, toast, when } from "./util.js";
+
+const L = window.L;
+
+const GRID_STYLE = { color: "#0b5cad", weight: 1.5, dashArray: null, fillColor: "#5b9bd5", fillOpacity: 0.12 };
+const EDITED_STYLE = { color: "#e65100", weight: 2.5, dashArray: null, fillColor: "#ffb74d", fillOpacity: 0.3 };
+const SELECTED = { weight: 3.5, dashArray: "6 4" };
+/** How each plan check is drawn: areas filled, whole-grid notices outlined, transformers as points. */
+const PROBLEM_COLOURS = {
+  gap: "#e53935",
+  overlap: "#8e24aa",
+  sliver: "#d81b60",
+  outside_territory: "#6d4c41",
+  invalid_polygon: "#b71c1c",
+  split_transformer_area: "#ff6f00",
+  no_grid_manager: "#546e7a",
+  understaffed: "#f9a825",
+};
+const OUTLINED = new Set(["no_grid_manager", "understaffed", "code_changed", "duplicate_code", "unknown_station"]);
+const EDIT_OPTIONS = {
+  snappable: true, // vertices snap to the neighbouring grids' vertices and edges: no slivers
+  snapDistance: 14,
+  allowSelfIntersection: false,
+  draggable: false,
+  removeLayerBelowMinVertexCount: false,
+};
+
+/** Mount the planner in `root`; returns the clean-up function. */
+export function mount(root, ctx) {
+  const mapDiv = el("div", { class: "map", id: "planner-map" });
+  const panel = el("aside", { class: "panel", id: "planner-panel" });
+  root.append(el("div", { class: "layout wide-panel" }, mapDiv, panel));
+
+  const view = createMap(mapDiv, ctx.config);
+  const { map } = view;
+  // Only grid polygons are editable; problem shapes opt out of Geoman and snapping.
+  L.PM.setOptIn(false);
+  map.pm.setGlobalOptions(EDIT_OPTIONS);
+  map.pm.setLang(lang() === "zh" ? "zh" : "en");
+
+  const gridLayer = L.featureGroup().addTo(map);
+  const problemLayer = L.featureGroup().addTo(map);
+  const legend = legendControl("bottomright").addTo(map);
+
+  const state = {
+    features: new Map(), // grid_id -> GeoJSON feature as loaded
+    layers: new Map(), // grid_id -> L.Polygon
+    edited: new Set(),
+    editing: false,
+    selected: null, // the grid whose vertices are handles
+    baseVersion: null,
+    baseline: null, // Promise of the Set of problems the plan had before any edit
+    check: null,
+    preview: null,
+    dragFrom: null,
+    seq: 0, // drops answers to stale requests
+  };
+
+  // ---- side panel ---------------------------------------------------------
+  const status = el("div", { class: "plan-status", id: "plan-status" }, tl("planner.no_edits"));
+  const problems = el("ul", { class: "problem-list", id: "plan-problems" });
+  const keepBox = el("input", { type: "checkbox", id: "plan-keep-existing" });
+  const keepLine = el("label", { class: "row hidden", id: "plan-keep-line" }, keepBox, el("span", { id: "plan-keep-text" }));
+  const previewBox = el("div", { id: "plan-preview" });
+  const note = el("textarea", { id: "plan-note", rows: 2, "data-i18n-ph": "planner.note_placeholder", placeholder: t("planner.note_placeholder") });
+  const commitBtn = el("button", { class: "primary", id: "plan-commit", type: "button", disabled: true }, tl("planner.commit"));
+  const resetBtn = el("button", { type: "button", id: "plan-reset", disabled: true }, tl("planner.reset"));
+  const sharedBox = el("input", { type: "checkbox", id: "plan-shared", checked: true });
+  const editBtn = el("button", { type: "button", id: "plan-edit" }, tl("planner.start_edit"));
+  const history = el("ul", { class: "history-list", id: "plan-history" });
+  const versionLine = el("div", { class: "muted", id: "plan-version" });
+  const editHint = el("div", { class: "muted hidden", id: "plan-edit-hint" }, tl("planner.select_hint"));
+
+  fill(
+    panel,
+    el(
+      "div",
+      { class: "section" },
+      el("h2", {}, tl("planner.title")),
+      el("p", { class: "muted" }, tl("planner.help")),
+      el("div", { class: "toolbar" }, editBtn, resetBtn, el("label", { class: "row" }, sharedBox, tl("planner.shared_vertices"))),
+      editHint,
+      versionLine,
+    ),
+    el("div", { class: "section" }, el("h3", {}, tl("planner.checks")), status, problems, keepLine),
+    el("div", { class: "section" }, el("h3", {}, tl("planner.preview")), previewBox),
+    el(
+      "div",
+      { class: "section" },
+      el("h3", {}, tl("planner.commit_title")),
+      el("form", { class: "stack", onsubmit: (e) => e.preventDefault() }, note, el("div", { class: "toolbar" }, commitBtn)),
+    ),
+    el("div", { class: "section" }, el("h3", {}, tl("planner.history")), history),
+  );
+
+  // ---- grids on the map ---------------------------------------------------
+  async function loadGrids({ fit = false } = {}) {
+    const data = await api("/grids", { query: { limit: 10000 } });
+    select(null);
+    gridLayer.clearLayers();
+    state.features.clear();
+    state.layers.clear();
+    state.edited.clear();
+    for (const feature of data.features) {
+      const id = feature.properties.grid_id;
+      state.features.set(id, feature);
+      const layer = view.geojson(feature, { style: () => ({ ...GRID_STYLE }) }).getLayers()[0];
+      layer.options.pmIgnore = false;
+      layer.feature = feature;
+      layer.bindTooltip(feature.properties.code || id, { permanent: true, direction: "center", className: "grid-label" });
+      layer.on("click", (e) => onGridClick(id, e));
+      layer.on("pm:markerdragstart", (e) => onDragStart(id, e));
+      layer.on("pm:markerdragend", (e) => onDragEnd(id, e));
+      layer.on("pm:edit", () => markEdited(id));
+      layer.on("pm:vertexremoved", () => markEdited(id));
+      gridLayer.addLayer(layer);
+      state.layers.set(id, layer);
+    }
+    versionLine.textContent = t("planner.version", { v: state.baseVersion ?? "–", n: data.features.length });
+    if (fit && gridLayer.getLayers().length) map.fitBounds(gridLayer.getBounds(), { padding: [10, 10] });
+    clearResults();
+    state.baseline = loadBaseline(data.features);
+  }
+
+  /** The problems the plan in force already has: an edit is judged by what it adds. */
+  async function loadBaseline(features) {
+    if (!features.length) return new Set();
+    const f = features[0];
+    const body = { grids: { type: "FeatureCollection", features: [{ type: "Feature", properties: { grid_id: f.properties.grid_id }, geometry: f.geometry }] } };
+    try {
+      const check = await api("/plans/check", { method: "POST", body });
+      return new Set(check.findings.features.map(problemKey));
+    } catch {
+      return new Set();
+    }
+  }
+
+  const problemKey = (f) => `${f.properties.check}|${f.properties.message}`;
+
+  // ---- editing: one grid at a time, its vertices dragged with snapping ----------
+  function setEditing(on) {
+    state.editing = on;
+    if (!on) select(null);
+    editBtn.replaceChildren(tl(on ? "planner.stop_edit" : "planner.start_edit"));
+    editBtn.classList.toggle("primary", on);
+    editHint.classList.toggle("hidden", !on);
+    mapDiv.classList.toggle("editing", on);
+    drawCustomers(); // not clickable while editing: they must not catch the vertex drags
+  }
+  editBtn.addEventListener("click", () => setEditing(!state.editing));
+
+  function onGridClick(id, e) {
+    if (state.editing) {
+      L.DomEvent.stopPropagation(e);
+      select(id);
+      return;
+    }
+    const p = state.features.get(id).properties;
+    L.popup()
+      .setLatLng(e.latlng)
+      .setContent(el("div", {}, el("strong", {}, `${p.code} ${p.name}`), el("div", {}, `${t("common.customers")}: ${num(p.customers)}`), el("div", {}, `${t("common.transformers")}: ${num(p.transformers)}`), el("div", {}, `${t("common.staff")}: ${num(p.staff)}`), el("div", {}, `${t("planner.open_orders")}: ${num(p.open_work_orders)}`)))
+      .openOn(map);
+  }
+
+  function select(id) {
+    const previous = state.selected && state.layers.get(state.selected);
+    if (previous) previous.pm.disable();
+    state.selected = id;
+    const layer = id && state.layers.get(id);
+    if (layer) {
+      layer.pm.enable(EDIT_OPTIONS);
+      layer.bringToFront();
+    }
+    for (const gid of state.layers.keys()) restyle(gid);
+  }
+
+  function restyle(id) {
+    const layer = state.layers.get(id);
+    const base = state.edited.has(id) ? EDITED_STYLE : GRID_STYLE;
+    layer.setStyle(id === state.selected ? { ...base, ...SELECTED } : base);
+  }
+
+  // A vertex shared with neighbouring grids moves with them, so an edit
+  // redraws a common border instead of opening a gap and an overlap.
+  function onDragStart(id, e) {
+    const marker = e.markerEvent && e.markerEvent.target;
+    state.dragFrom = marker ? L.latLng(marker.getLatLng()) : null;
+  }
+
+  function onDragEnd(id, e) {
+    const from = state.dragFrom;
+    state.dragFrom = null;
+    const marker = e.markerEvent && e.markerEvent.target;
+    if (from && marker && sharedBox.checked && !e.intersectionReset) {
+      const to = marker.getLatLng();
+      for (const [otherId, layer] of state.layers) {
+        if (otherId !== id && moveVertex(layer, from, to)) markEdited(otherId);
+      }
+    }
+    markEdited(id);
+  }
+
+  function moveVertex(layer, from, to) {
+    let moved = false;
+    const walk = (rings) =>
+      rings.map((item) => {
+        if (Array.isArray(item)) return walk(item);
+        if (Math.abs(item.lat - from.lat) < 1e-10 && Math.abs(item.lng - from.lng) < 1e-10) {
+          moved = true;
+          return L.latLng(to.lat, to.lng);
+        }
+        return item;
+      });
+    const latlngs = walk(layer.getLatLngs());
+    if (moved) layer.setLatLngs(latlngs);
+    return moved;
+  }
+
+  function markEdited(id) {
+    if (!state.layers.has(id)) return;
+    state.edited.add(id);
+    restyle(id);
+    resetBtn.disabled = false;
+    scheduleCheck();
+  }
+
+  // ---- customers in view (zoomed in only), those that would change grid in red ------
+  const movedCustomers = () => new Map(((state.preview && state.preview.moves) || []).filter((m) => m.layer === "customers").map((m) => [m.feature_id, m]));
+  const dots = customersInView(view, {
+    style: (c) => {
+      const moved = movedCustomers().has(c.id);
+      // while editing, dots must not catch the clicks and drags meant for the grid
+      const base = { interactive: !state.editing };
+      return moved ? { ...base, radius: 6, weight: 2, color: "#b71c1c", fillColor: "#ff5252" } : base;
+    },
+    tooltip: (c) => {
+      const m = movedCustomers().get(c.id);
+      return m ? `${c.id} ${c.name || ""}: ${gridName(m.from_grid_id)} → ${gridName(m.to_grid_id)}` : `${c.id} ${c.name || ""}`;
+    },
+  });
+  const drawCustomers = () => dots.redraw();
+
+  // ---- live check and preview ----------------------------------------------
+  function planBody() {
+    const features = [...state.edited].map((id) => ({
+      type: "Feature",
+      properties: { grid_id: id },
+      geometry: view.geometryOf(state.layers.get(id)),
+    }));
+    return { grids: { type: "FeatureCollection", features }, base_version: state.baseVersion };
+  }
+
+  const scheduleCheck = debounce(runCheck, 400);
+
+  async function runCheck() {
+    if (!state.edited.size) return clearResults();
+    const seq = ++state.seq;
+    status.className = "plan-status";
+    status.replaceChildren(tl("planner.checking"));
+    const body = planBody();
+    try {
+      // the checks come back first and are drawn at once; the preview (which
+      // locates every customer under the new plan) follows
+      const [check, baseline] = await Promise.all([api("/plans/check", { method: "POST", body }), state.baseline]);
+      if (seq !== state.seq) return;
+      state.check = { ...check, baseline };
+      renderCheck();
+      const preview = await api("/plans/preview", { method: "POST", body });
+      if (seq !== state.seq) return;
+      state.preview = preview;
+      renderPreview();
+      drawCustomers();
+    } catch (err) {
+      if (seq !== state.seq) return;
+      status.className = "plan-status invalid";
+      status.textContent = errorText(err);
+      commitBtn.disabled = true;
+    }
+  }
+
+  /** Split the findings: new errors block the commit; problems the plan already had do not. */
+  function judge() {
+    const baseline = state.check.baseline || new Set();
+    const all = state.check.findings.features.map((f) => ({ f, old: baseline.has(problemKey(f)), error: f.properties.severity === "error" }));
+    return {
+      shown: all.filter((x) => x.error || !x.old), // old warnings (e.g. staffing) are not this edit's business
+      fresh: all.filter((x) => x.error && !x.old),
+      kept: all.filter((x) => x.error && x.old),
+      warnings: all.filter((x) => !x.error && !x.old),
+    };
+  }
+
+  function renderCheck() {
+    const { shown, fresh, kept, warnings } = judge();
+    if (fresh.length) {
+      status.className = "plan-status invalid";
+      status.textContent = t("planner.invalid", { n: fresh.length });
+    } else {
+      status.className = "plan-status valid";
+      status.textContent = t("planner.valid", { n: state.edited.size, w: warnings.length });
+    }
+    keepLine.classList.toggle("hidden", !(kept.length && !fresh.length));
+    document.getElementById("plan-keep-text").textContent = t("planner.keep_existing", { n: kept.length });
+    updateCommit();
+    problemLayer.clearLayers();
+    fill(problems);
+    shown.sort((a, b) => a.old - b.old || b.error - a.error);
+    for (const { f, old } of shown) {
+      const kind = f.properties.check;
+      const colour = PROBLEM_COLOURS[kind] || "#b71c1c";
+      const outlined = OUTLINED.has(kind);
+      const opacity = old ? 0.2 : 0.55;
+      const layer = view.geojson(f, {
+        style: () => ({ color: colour, weight: outlined ? 3 : 2, opacity: old ? 0.6 : 1, fillColor: colour, fillOpacity: outlined ? 0 : opacity, dashArray: outlined || kind === "gap" ? "5 4" : null }),
+        pointToLayer: (_, latlng) => L.circleMarker(latlng, { radius: 9, color: colour, weight: 3, fillOpacity: 0.35 }),
+      });
+      layer.eachLayer((l) => {
+        l.options.pmIgnore = true; // never editable, never a snap target
+        l.options.snapIgnore = true;
+      });
+      const text = `${old ? `${t("planner.existing")} ` : ""}${label("check", kind)}: ${f.properties.message || ""}`;
+      layer.bindTooltip(text);
+      problemLayer.addLayer(layer);
+      const severity = f.properties.severity === "warning" ? "warn" : "error";
+      problems.append(el("li", { class: `${severity} ${old ? "existing" : "new"}`, dataset: { check: kind }, onclick: () => map.fitBounds(layer.getBounds(), { maxZoom: 16 }) }, text));
+    }
+    const kinds = [...new Set(shown.map((x) => x.f.properties.check))];
+    if (kinds.length) legend.show(t("planner.problems"), kinds.map((k) => ({ color: PROBLEM_COLOURS[k] || "#b71c1c", label: label("check", k) })));
+    else showDefaultLegend();
+  }
+
+  function updateCommit() {
+    if (!state.check) {
+      commitBtn.disabled = true;
+      return;
+    }
+    const { fresh, kept } = judge();
+    commitBtn.disabled = fresh.length > 0 || (kept.length > 0 && !keepBox.checked);
+  }
+  keepBox.addEventListener("change", updateCommit);
+
+  function showDefaultLegend() {
+    legend.show(t("planner.legend"), [
+      { color: GRID_STYLE.fillColor, label: t("planner.legend_grid") },
+      { color: EDITED_STYLE.fillColor, label: t("planner.legend_edited") },
+      { color: "#90a4ae", label: t("planner.legend_customer"), pattern: "dot" },
+      { color: "#ff5252", label: t("planner.legend_moved"), pattern: "dot" },
+    ]);
+  }
+
+  function renderPreview() {
+    const p = state.preview;
+    if (!p) return fill(previewBox, el("p", { class: "muted" }, tl("planner.preview_empty")));
+    const counts = p.move_counts;
+    const summary = el(
+      "div",
+      { class: "kv", id: "preview-summary" },
+      tl("planner.moved_customers"), el("strong", { id: "moved-customers" }, num(counts.customers)),
+      tl("planner.moved_transformers"), el("strong", { id: "moved-transformers" }, num(counts.transformers)),
+      tl("planner.moved_orders"), el("strong", { id: "moved-orders" }, num(counts.work_orders)),
+    );
+    const rows = p.summary.filter((r) => r.status !== "unchanged" || r.customers_change !== 0);
+    const table = el(
+      "table",
+      { class: "data", id: "preview-grids" },
+      el(
+        "thead",
+        {},
+        el("tr", {}, el("th", {}, tl("common.grid")), el("th", { class: "num" }, tl("planner.customers_before")), el("th", { class: "num" }, tl("planner.customers_after")), el("th", { class: "num" }, tl("common.change")), el("th", { class: "num" }, tl("planner.per_member"))),
+      ),
+      el(
+        "tbody",
+        {},
+        rows.map((r) => {
+          const d = r.customers_change;
+          return el(
+            "tr",
+            { dataset: { grid: r.grid_id } },
+            el("td", {}, `${r.code || r.grid_id} ${r.name || ""}`),
+            el("td", { class: "num" }, num(r.customers_before)),
+            el("td", { class: "num" }, num(r.customers_after)),
+            el("td", { class: `num ${d > 0 ? "ok" : d < 0 ? "error" : ""}` }, d > 0 ? `+${d}` : num(d)),
+            el("td", { class: "num" }, `${num(r.households_per_member_before, 0)} → ${num(r.households_per_member_after, 0)}`),
+          );
+        }),
+      ),
+    );
+    const moves = p.moves.slice(0, 300);
+    const list = moves.length
+      ? el(
+          "div",
+          { class: "table-wrap", style: "max-height: 200px" },
+          el(
+            "table",
+            { class: "data", id: "preview-moves" },
+            el("thead", {}, el("tr", {}, el("th", {}, tl("planner.layer")), el("th", {}, tl("planner.feature")), el("th", {}, tl("common.from")), el("th", {}, tl("common.to")))),
+            el(
+              "tbody",
+              {},
+              moves.map((m) => el("tr", { dataset: { layer: m.layer, feature: m.feature_id, to: m.to_grid_id } }, el("td", {}, label("layer", m.layer)), el("td", {}, m.feature_id), el("td", {}, gridName(m.from_grid_id)), el("td", {}, gridName(m.to_grid_id)))),
+            ),
+          ),
+        )
+      : null;
+    const more = p.moves_total > moves.length ? el("p", { class: "muted" }, t("common.more", { n: p.moves_total - moves.length })) : null;
+    fill(
+      previewBox,
+      summary,
+      rows.length ? el("h3", {}, tl("planner.per_grid")) : null,
+      rows.length ? el("div", { class: "table-wrap" }, table) : null,
+      moves.length ? el("h3", {}, tl("planner.moved_list")) : null,
+      list,
+      more,
+    );
+  }
+
+  function gridName(id) {
+    if (!id || id === "null") return t("planner.no_grid");
+    const f = state.features.get(id);
+    return f ? f.properties.code || id : id;
+  }
+
+  function clearResults() {
+    state.seq += 1;
+    state.check = null;
+    state.preview = null;
+    problemLayer.clearLayers();
+    drawCustomers();
+    fill(problems);
+    keepLine.classList.add("hidden");
+    keepBox.checked = false;
+    fill(previewBox, el("p", { class: "muted" }, tl("planner.preview_empty")));
+    status.className = "plan-status";
+    status.replaceChildren(tl("planner.no_edits"));
+    commitBtn.disabled = true;
+    resetBtn.disabled = true;
+    showDefaultLegend();
+  }
+
+  resetBtn.addEventListener("click", () => loadGrids().catch(report));
+
+  // ---- commit and history ---------------------------------------------------
+  commitBtn.addEventListener("click", async () => {
+    if (!state.edited.size || !state.check) return;
+    if (!note.value.trim()) {
+      note.focus();
+      toast(t("planner.note_required"), "error");
+      return;
+    }
+    const { kept } = judge();
+    // problems the plan already had are kept on purpose, and the reason says which
+    const forced = kept.length ? t("planner.forced_reason", { n: kept.length, list: [...new Set(kept.map((x) => label("check", x.f.properties.check)))].join("、") }) : undefined;
+    commitBtn.disabled = true;
+    try {
+      const result = await api("/plans/commit", { method: "POST", body: { ...planBody(), note: note.value.trim(), forced_reason: forced } });
+      toast(t("planner.committed", { v: result.plan_version }), "ok");
+      note.value = "";
+      setEditing(false);
+      await loadHistory();
+      await loadGrids();
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 409) {
+        toast(t("planner.stale"), "error");
+        status.className = "plan-status invalid";
+        status.textContent = t("planner.stale");
+      } else if (err instanceof ApiError && err.status === 422 && err.body && err.body.problems) {
+        const features = err.body.problems.features || [];
+        state.check = { findings: err.body.problems, baseline: await state.baseline };
+        renderCheck();
+        toast(`${t("planner.rejected")} (${features.length})`, "error");
+      } else {
+        report(err);
+        updateCommit();
+      }
+    }
+  });
+
+  async function loadHistory() {
+    const data = await api("/plans");
+    state.baseVersion = data.current_version;
+    versionLine.textContent = t("planner.version", { v: state.baseVersion, n: state.features.size });
+    const items = [...data.versions].reverse(); // newest first
+    fill(
+      history,
+      items.length ? null : el("li", { class: "muted" }, tl("common.none")),
+      items.map((h) => {
+        const version = h.plan_version;
+        const current = version === data.current_version;
+        return el(
+          "li",
+          { dataset: { version } },
+          el(
+            "div",
+            {},
+            el("strong", {}, `v${version}`),
+            " ",
+            el("span", { class: "muted" }, `${when(h.committed_at)} · ${h.author}`),
+            h.note ? el("div", {}, h.note) : null,
+            h.forced_reason ? el("div", { class: "warn" }, h.forced_reason) : null,
+            el("div", { class: "muted" }, t("planner.grids_in_plan", { n: h.grids })),
+          ),
+          current
+            ? el("span", { class: "pill ok" }, tl("planner.current"))
+            : el("button", { type: "button", class: "revert", onclick: () => revert(version) }, tl("planner.revert")),
+        );
+      }),
+    );
+  }
+
+  async function revert(version) {
+    if (!confirm(t("planner.revert_confirm", { v: version }))) return;
+    const query = { base_version: state.baseVersion, note: t("planner.revert_note", { v: version }) };
+    try {
+      let result;
+      try {
+        result = await api(`/plans/${encodeURIComponent(version)}/revert`, { method: "POST", query });
+      } catch (err) {
+        // the old version has problems of its own: revert only if the planner keeps them knowingly
+        const problems = err instanceof ApiError && err.status === 422 && err.body && err.body.problems;
+        if (!problems) throw err;
+        const kinds = [...new Set(problems.features.map((f) => label("check", f.properties.check)))].join("、");
+        if (!confirm(t("planner.revert_problems", { v: version, n: problems.features.length, list: kinds }))) return;
+        const forced = t("planner.revert_forced", { v: version, n: problems.features.length, list: kinds });
+        result = await api(`/plans/${encodeURIComponent(version)}/revert`, { method: "POST", query: { ...query, forced_reason: forced } });
+      }
+      toast(t("planner.reverted", { v: version, n: result.plan_version }), "ok");
+      await loadHistory();
+      await loadGrids();
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 409) toast(t("planner.stale"), "error");
+      else report(err);
+    }
+  }
+
+  function report(err) {
+    toast(err instanceof ApiError && err.status === 403 ? t("common.forbidden") : errorText(err), "error");
+  }
+
+  const onLang = () => {
+    map.pm.setLang(lang() === "zh" ? "zh" : "en");
+    versionLine.textContent = t("planner.version", { v: state.baseVersion ?? "–", n: state.features.size });
+    if (state.check) renderCheck();
+    else showDefaultLegend();
+    renderPreview();
+    loadHistory().catch(() => {});
+  };
+  window.addEventListener("langchange", onLang);
+
+  // a handle for debugging and the browser tests: the map and the plan state
+  window.gridservice = { ...(window.gridservice || {}), planner: { map, state, view } };
+
+  loadHistory()
+    .then(() => loadGrids({ fit: true }))
+    .catch(report);
+
+  return () => {
+    window.removeEventListener("langchange", onLang);
+    map.remove();
+    if (window.gridservice) delete window.gridservice.planner;
+  };
+}

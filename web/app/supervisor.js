@@ -1,0 +1,501 @@
+// Supervisor: the coverage map coloured by a chosen KPI and month, the KPI
+// table per grid or station (sortable, CSV), trends, line-loss anomalies and
+// audit findings on the map, and the weekly report.
+import { api, ApiError, errorText } from "./api.js";
+import { chartLegend, lineChart } from "./chart.js";
+import { label, lang, t, tl } from "./i18n.js";
+import { classify, colourFor, createMap, legendControl, NO_DATA, RAMP } from "./map.js";
+import { download, el, fill, num, thisMonth, toast, toCsv } from "./util.js";
+
+const L = window.L;
+
+/** KPIs offered in the picker; `better` says which way is good (for the colour ramp). */
+export const KPIS = [
+  { key: "saidi_min", better: "low" },
+  { key: "saifi", better: "low" },
+  { key: "rs1_pct", better: "high", unit: "%" },
+  { key: "outages", better: "low" },
+  { key: "complaints_per_10k", better: "low" },
+  { key: "work_orders", better: "low" },
+  { key: "repair_on_time_pct", better: "high", unit: "%" },
+  { key: "non_repair_on_time_pct", better: "high", unit: "%" },
+  { key: "contact_on_time_pct", better: "high", unit: "%" },
+  { key: "first_contact_resolution_pct", better: "high", unit: "%" },
+  { key: "repeat_complaints", better: "low" },
+  { key: "loss_high", better: "low" },
+  { key: "loss_negative", better: "low" },
+  { key: "households_per_member", better: "low" },
+  { key: "customers", better: "high" },
+  { key: "visit_coverage_pct", better: "high", unit: "%" },
+];
+const TABLE_COLUMNS = ["customers", "grid_members", "households_per_member", "saidi_min", "saifi", "rs1_pct", "outages", "work_orders", "complaints_per_10k", "repair_on_time_pct", "non_repair_on_time_pct", "loss_high", "loss_negative", "visit_coverage_pct"];
+const LOSS_COLOURS = { high: "#c62828", negative: "#6a1b9a", not_computable: "#757575", out_of_service: "#9e9e9e", normal: "#2e7d32" };
+const TREND_MONTHS = 12;
+const MAX_LOSS_ROWS = 300;
+const MAX_LOSS_POINTS = 100;
+const MAX_AUDIT_POINTS = 3000;
+
+/** Mount the supervisor view in `root`; returns the clean-up function. */
+export function mount(root, ctx) {
+  const mapDiv = el("div", { class: "map", id: "supervisor-map" });
+  const panel = el("aside", { class: "panel", id: "supervisor-panel" });
+  root.append(el("div", { class: "layout wide-panel" }, mapDiv, panel));
+
+  const view = createMap(mapDiv, ctx.config);
+  const { map } = view;
+  const gridLayer = L.featureGroup().addTo(map);
+  map.createPane("loss").style.zIndex = 650; // above the clustered audit markers
+  const lossLayer = L.featureGroup();
+  const auditLayer = L.markerClusterGroup({ showCoverageOnHover: false, maxClusterRadius: 40 });
+  const auditAreas = L.featureGroup(); // findings on grids or lines: outlined, not clustered
+  const legend = legendControl("bottomright").addTo(map);
+  const overlays = L.control.layers(null, {}, { collapsed: false, position: "topright" }).addTo(map);
+
+  const state = {
+    kpi: KPIS[0].key,
+    month: ctx.config.default_month || thisMonth(-1),
+    by: "grid",
+    grids: null, // FeatureCollection
+    rows: { grid: [], station: [] },
+    cache: new Map(), // "by|month" -> rows
+    sort: { key: null, dir: -1 },
+    colours: {}, // grid_id -> colour (exposed for tests)
+    transformers: new Map(), // transformer_id -> Promise of [lon, lat]
+    rules: null, // audit rule catalogue
+  };
+
+  // ---- controls ---------------------------------------------------------------
+  const kpiSelect = el("select", { id: "kpi-picker" }, KPIS.map((k) => el("option", { value: k.key, "data-i18n": `kpi.${k.key}` }, label("kpi", k.key))));
+  const monthInput = el("input", { type: "month", id: "month-picker", value: state.month });
+  const bySelect = el("select", { id: "table-by" }, ["grid", "station"].map((b) => el("option", { value: b, "data-i18n": `by.${b}` }, label("by", b))));
+  const exportBtn = el("button", { type: "button", id: "kpi-export" }, tl("common.export_csv"));
+  const weekInput = el("input", { type: "week", id: "report-week", value: isoWeek(new Date(Date.now() - 7 * 864e5)) });
+  const reportBtn = el("button", { type: "button", id: "report-download", class: "primary" }, tl("supervisor.weekly_report"));
+  const tableBox = el("div", { class: "table-wrap", id: "kpi-table", style: "max-height: 360px" });
+  const charts = el("div", { class: "charts", id: "trend-charts" });
+  const findingsBox = el("div", { id: "findings-summary" });
+
+  fill(
+    panel,
+    el(
+      "div",
+      { class: "section" },
+      el("h2", {}, tl("supervisor.title")),
+      el("div", { class: "controls" }, el("label", {}, tl("supervisor.kpi"), kpiSelect), el("label", {}, tl("supervisor.month"), monthInput)),
+    ),
+    el("div", { class: "section" }, el("div", { class: "row" }, el("h3", { class: "grow" }, tl("supervisor.table")), bySelect, exportBtn), tableBox),
+    el("div", { class: "section" }, el("h3", {}, tl("supervisor.trend")), charts),
+    el("div", { class: "section" }, el("h3", {}, tl("supervisor.findings")), findingsBox),
+    el("div", { class: "section" }, el("h3", {}, tl("supervisor.report")), el("div", { class: "row" }, weekInput, reportBtn)),
+  );
+
+  kpiSelect.addEventListener("change", () => {
+    state.kpi = kpiSelect.value;
+    paintMap();
+    renderTable();
+    renderTrend();
+  });
+  monthInput.addEventListener("change", () => {
+    if (!monthInput.value) return;
+    state.month = monthInput.value;
+    refresh();
+  });
+  bySelect.addEventListener("change", () => {
+    state.by = bySelect.value;
+    loadTable().catch(report);
+  });
+  exportBtn.addEventListener("click", exportCsv);
+  reportBtn.addEventListener("click", downloadReport);
+
+  // ---- data ---------------------------------------------------------------------
+  async function kpiRows(by, month) {
+    const key = `${by}|${month}`;
+    if (!state.cache.has(key)) {
+      const promise = api("/kpis", { query: { period: month, by } }).then((data) => data.items.map((r) => ({ ...r, id: r[by === "area" ? "area" : `${by}_id`] })));
+      state.cache.set(key, promise);
+      promise.catch(() => state.cache.delete(key));
+    }
+    return state.cache.get(key);
+  }
+
+  async function loadGrids() {
+    state.grids = await api("/grids", { query: { limit: 10000 } });
+    gridLayer.clearLayers();
+    for (const feature of state.grids.features) {
+      const id = feature.properties.grid_id;
+      const layer = view.geojson(feature, { style: () => ({ color: "#455a64", weight: 1, fillOpacity: 0.7, fillColor: NO_DATA, className: `grid grid-${id}` }) }).getLayers()[0];
+      layer.feature = feature;
+      layer.bindTooltip(feature.properties.code || feature.properties.grid_id, { permanent: true, direction: "center", className: "grid-label" });
+      gridLayer.addLayer(layer);
+    }
+    if (state.grids.features.length) map.fitBounds(gridLayer.getBounds(), { padding: [10, 10] });
+  }
+
+  async function refresh() {
+    try {
+      state.rows.grid = await kpiRows("grid", state.month);
+      paintMap();
+      await loadTable();
+    } catch (err) {
+      report(err);
+    }
+    renderTrend();
+    loadOverlays().catch(report);
+  }
+
+  function paintMap() {
+    const spec = KPIS.find((k) => k.key === state.kpi) || KPIS[0];
+    const byId = new Map(state.rows.grid.map((r) => [r.id, r]));
+    const { cuts, classes } = classify(state.rows.grid.map((r) => r[spec.key]));
+    // dark is bad: for "higher is better" KPIs the ramp runs the other way
+    const ramp = spec.better === "high" ? [...RAMP].reverse() : RAMP;
+    state.colours = {};
+    gridLayer.eachLayer((layer) => {
+      const id = layer.feature.properties.grid_id;
+      const row = byId.get(id);
+      const colour = colourFor(row ? row[spec.key] : null, cuts, ramp);
+      state.colours[id] = colour;
+      layer.setStyle({ fillColor: colour });
+      layer.bindPopup(() => gridPopup(layer.feature.properties, row));
+    });
+    mapDiv.dataset.kpi = spec.key;
+    const fmt = (v) => num(v, 2);
+    const items = classes.map((c) => ({ color: colourFor(c.lo, cuts, ramp), label: c.exact ? fmt(c.lo) : `${fmt(c.lo)} – ${fmt(c.hi)}` }));
+    if (Object.values(state.colours).includes(NO_DATA)) items.push({ color: NO_DATA, label: t("supervisor.no_data") });
+    items.push({ color: LOSS_COLOURS.high, label: label("loss", "high"), pattern: "dot" }, { color: LOSS_COLOURS.negative, label: label("loss", "negative"), pattern: "dot" });
+    legend.show(`${label("kpi", spec.key)} · ${state.month}`, items);
+  }
+
+  function gridPopup(props, row) {
+    const lines = [el("strong", {}, `${props.code || props.grid_id} ${props.name || ""}`)];
+    if (row) {
+      for (const key of [state.kpi, ...TABLE_COLUMNS.filter((c) => c !== state.kpi).slice(0, 5)]) {
+        lines.push(el("div", {}, `${label("kpi", key)}: ${num(row[key])}`));
+      }
+    }
+    return el("div", {}, lines);
+  }
+
+  // ---- table ----------------------------------------------------------------------
+  async function loadTable() {
+    const rows = state.by === "grid" ? state.rows.grid : await kpiRows(state.by, state.month);
+    state.rows[state.by] = rows;
+    renderTable();
+  }
+
+  function renderTable() {
+    const rows = [...(state.rows[state.by] || [])];
+    const { key, dir } = state.sort;
+    if (key) {
+      rows.sort((a, b) => {
+        const x = a[key];
+        const y = b[key];
+        const xm = x === null || x === undefined || Number.isNaN(x);
+        const ym = y === null || y === undefined || Number.isNaN(y);
+        if (xm || ym) return xm - ym; // missing values last either way
+        return (typeof x === "number" && typeof y === "number" ? x - y : String(x).localeCompare(String(y), "zh")) * dir;
+      });
+    }
+    const columns = ["name", state.kpi, ...TABLE_COLUMNS.filter((c) => c !== state.kpi)];
+    const head = columns.map((c) =>
+      el(
+        "th",
+        { class: `sortable ${c === "name" ? "" : "num"} ${c === state.kpi ? "current" : ""} ${key === c ? (dir > 0 ? "sorted-asc" : "sorted-desc") : ""}`, dataset: { key: c }, onclick: () => sortBy(c) },
+        c === "name" ? label("by", state.by) : label("kpi", c),
+      ),
+    );
+    fill(
+      tableBox,
+      el(
+        "table",
+        { class: "data", id: "kpi-rows" },
+        el("thead", {}, el("tr", {}, head)),
+        el(
+          "tbody",
+          {},
+          rows.map((r) =>
+            el(
+              "tr",
+              { class: state.by === "grid" ? "clickable" : "", dataset: { id: r.id }, onclick: () => zoomTo(r.id) },
+              columns.map((c) => el("td", { class: `${c === "name" ? "" : "num"} ${c === state.kpi ? "current" : ""}` }, c === "name" ? r.name || r.id : num(r[c]))),
+            ),
+          ),
+        ),
+      ),
+    );
+  }
+
+  function sortBy(key) {
+    state.sort = { key, dir: state.sort.key === key ? -state.sort.dir : key === "name" ? 1 : -1 };
+    renderTable();
+  }
+
+  function zoomTo(id) {
+    gridLayer.eachLayer((layer) => {
+      if (layer.feature.properties.grid_id === id) {
+        map.fitBounds(layer.getBounds(), { maxZoom: 14 });
+        layer.openPopup();
+      }
+    });
+  }
+
+  function exportCsv() {
+    const rows = state.rows[state.by] || [];
+    const columns = [state.by === "grid" ? "grid_id" : "station_id", "name", ...TABLE_COLUMNS];
+    const data = rows.map((r) => ({ ...r, [columns[0]]: r.id }));
+    download(`kpi_${state.by}_${state.month}.csv`, toCsv(data, columns));
+  }
+
+  // ---- trend -------------------------------------------------------------------------
+  async function renderTrend() {
+    const months = [];
+    const [y, m] = state.month.split("-").map(Number);
+    for (let i = TREND_MONTHS - 1; i >= 0; i -= 1) {
+      const d = new Date(y, m - 1 - i, 1);
+      months.push(`${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}`);
+    }
+    fill(charts, el("p", { class: "muted" }, tl("common.loading")));
+    const kpi = state.kpi;
+    try {
+      const rows = await Promise.all(months.map((mm) => kpiRows("area", mm).then((r) => r[0] || {}).catch(() => ({}))));
+      if (kpi !== state.kpi) return;
+      const short = months.map((mm) => mm.slice(2));
+      const value = (r, k) => (r[k] === null || r[k] === undefined ? null : Number(r[k]));
+      const main = [{ name: label("kpi", kpi), values: rows.map((r) => value(r, kpi)) }];
+      const loss = [
+        { name: label("kpi", "loss_high"), values: rows.map((r) => value(r, "loss_high")), colour: LOSS_COLOURS.high },
+        { name: label("kpi", "loss_negative"), values: rows.map((r) => value(r, "loss_negative")), colour: LOSS_COLOURS.negative },
+      ];
+      fill(
+        charts,
+        lineChart(short, main, { title: `${label("kpi", kpi)} (${t("supervisor.area_wide")})` }),
+        lineChart(short, loss, { title: t("supervisor.loss_trend") }),
+        chartLegend(loss),
+      );
+    } catch (err) {
+      fill(charts, el("p", { class: "error" }, errorText(err)));
+    }
+  }
+
+  // ---- line loss and audit findings on the map ---------------------------------------
+  async function loadOverlays() {
+    const month = state.month;
+    const [loss, audit] = await Promise.allSettled([loadLoss(month), loadAudit()]);
+    if (month !== state.month) return;
+    const box = [];
+    if (loss.status === "fulfilled") {
+      const { rows, total } = loss.value;
+      box.push(
+        el("h3", {}, tl("supervisor.lineloss")),
+        el("div", { id: "loss-count" }, t("supervisor.loss_anomalies", { n: total })),
+        rows.length
+          ? el(
+              "div",
+              { class: "table-wrap", style: "max-height: 180px" },
+              el(
+                "table",
+                { class: "data", id: "loss-rows" },
+                el("thead", {}, el("tr", {}, [tl("common.transformers"), tl("common.grid"), tl("supervisor.loss_class"), tl("supervisor.loss_pct"), tl("supervisor.streak_head"), tl("supervisor.cause")].map((h) => el("th", {}, h)))),
+                el(
+                  "tbody",
+                  {},
+                  rows.map((r) =>
+                    el(
+                      "tr",
+                      { class: "clickable", onclick: () => zoomToTransformer(r.transformer_id) },
+                      el("td", {}, r.name || r.transformer_id),
+                      el("td", {}, gridCode(r.grid_id)),
+                      el("td", {}, el("span", { class: "pill", style: `color:${LOSS_COLOURS[r.class]}` }, label("loss", r.class))),
+                      el("td", { class: "num" }, num(r.loss_pct, 1)),
+                      el("td", { class: "num" }, num(r.streak_months)),
+                      el("td", {}, (lang() === "zh" ? r.likely_cause_zh : r.likely_cause) || "–"),
+                    ),
+                  ),
+                ),
+              ),
+            )
+          : null,
+      );
+    } else box.push(el("p", { class: "error" }, `${t("supervisor.lineloss")}: ${errorText(loss.reason)}`));
+    if (audit.status === "fulfilled") {
+      const { total, byRule } = audit.value;
+      box.push(
+        el("h3", {}, tl("supervisor.audit")),
+        el("div", { id: "audit-count" }, t("supervisor.audit_findings", { n: total })),
+        el("ul", { class: "problem-list" }, byRule.slice(0, 8).map(([rule, n]) => el("li", {}, `${ruleTitle(rule)}: ${n}`))),
+      );
+    } else box.push(el("p", { class: "error" }, `${t("supervisor.audit")}: ${errorText(audit.reason)}`));
+    fill(findingsBox, box);
+  }
+
+  /** Anomalous transformer areas of the month, drawn where their transformers stand. */
+  async function loadLoss(month) {
+    const data = await api("/line-loss", { query: { period: month, class: ["high", "negative"], limit: MAX_LOSS_ROWS } });
+    const rows = [...data.items].sort((a, b) => (b.streak_months || 0) - (a.streak_months || 0));
+    // line-loss rows carry no geometry: fetch the points of the worst ones (longest streaks first)
+    const points = await limited(rows.slice(0, MAX_LOSS_POINTS).map((r) => () => transformerPoint(r.transformer_id)), 6);
+    if (month !== state.month) return { rows, total: data.total };
+    lossLayer.clearLayers();
+    rows.forEach((r, i) => {
+      const point = points[i];
+      if (!point) return;
+      const marker = L.circleMarker(view.toLatLng(...point), { pane: "loss", radius: 8, weight: 3, color: "#fff", fillColor: LOSS_COLOURS[r.class], fillOpacity: 1 });
+      marker.bindTooltip(`${r.name || r.transformer_id} · ${label("loss", r.class)} ${num(r.loss_pct, 1)}%${r.streak_months > 1 ? ` · ${t("supervisor.streak", { n: r.streak_months })}` : ""}`);
+      marker.transformerId = r.transformer_id;
+      lossLayer.addLayer(marker);
+    });
+    return { rows, total: data.total };
+  }
+
+  async function transformerPoint(id) {
+    if (!state.transformers.has(id)) {
+      state.transformers.set(
+        id,
+        api(`/ogc/collections/transformers/items/${encodeURIComponent(id)}`)
+          .then((f) => (f.geometry ? f.geometry.coordinates.slice(0, 2) : null))
+          .catch(() => null),
+      );
+    }
+    return state.transformers.get(id);
+  }
+
+  function zoomToTransformer(id) {
+    lossLayer.eachLayer((m) => {
+      if (m.transformerId === id) {
+        map.setView(m.getLatLng(), Math.max(map.getZoom(), 14));
+        m.openTooltip();
+      }
+    });
+  }
+
+  async function loadAudit() {
+    if (!state.rules) {
+      const catalogue = await api("/audit/rules");
+      state.rules = new Map(catalogue.rules.map((r) => [r.rule_id, r]));
+    }
+    const data = await api("/audit", { query: { limit: MAX_AUDIT_POINTS } });
+    auditLayer.clearLayers();
+    const located = data.findings.features.filter((f) => f.geometry);
+    view
+      .geojson({ type: "FeatureCollection", features: located }, {
+        pointToLayer: (f, ll) => L.marker(ll, { icon: L.divIcon({ className: `audit-icon ${f.properties.severity}`, html: "!", iconSize: [16, 16] }) }),
+        style: (f) => ({ color: f.properties.severity === "error" ? "#c62828" : "#ff8f00", weight: 2, fillOpacity: 0.1, dashArray: "4 3" }),
+        onEachFeature: (f, layer) => layer.bindPopup(() => el("div", {}, el("strong", {}, ruleTitle(f.properties.check)), el("div", {}, `${f.properties.layer || ""} ${f.properties.feature_id || ""}`), el("div", {}, f.properties.message || ""))),
+      })
+      .eachLayer((l) => (l.getLatLng ? auditLayer.addLayer(l) : auditAreas.addLayer(l)));
+    const byRule = {};
+    for (const f of data.findings.features) byRule[f.properties.check] = (byRule[f.properties.check] || 0) + 1;
+    return { total: data.total, byRule: Object.entries(byRule).sort((a, b) => b[1] - a[1]) };
+  }
+
+  function ruleTitle(id) {
+    const rule = state.rules && state.rules.get(id);
+    return rule ? rule[lang() === "zh" ? "zh" : "en"] : id;
+  }
+
+  function gridCode(id) {
+    const f = state.grids && state.grids.features.find((g) => g.properties.grid_id === id);
+    return f ? f.properties.code : id || "–";
+  }
+
+  function setOverlayNames() {
+    for (const layer of [lossLayer, auditLayer, auditAreas]) overlays.removeLayer(layer);
+    overlays.addOverlay(lossLayer, t("supervisor.lineloss"));
+    overlays.addOverlay(auditLayer, t("supervisor.audit"));
+    overlays.addOverlay(auditAreas, t("supervisor.audit_areas"));
+  }
+  setOverlayNames();
+  lossLayer.addTo(map);
+  auditLayer.addTo(map);
+
+  // ---- weekly report -------------------------------------------------------------------
+  // The report route is found in the API's OpenAPI document, so the button works
+  // with whatever the server offers (and says so when it offers none).
+  async function reportRoute() {
+    if (state.reportRoute === undefined) {
+      try {
+        const spec = await (await fetch("/api/v1/openapi.json")).json();
+        const path = Object.keys(spec.paths).find((p) => /\/reports?\b/.test(p) && spec.paths[p].get);
+        state.reportRoute = path ? { path, params: (spec.paths[path].get.parameters || []).map((x) => x.name) } : null;
+      } catch {
+        state.reportRoute = null;
+      }
+    }
+    return state.reportRoute;
+  }
+
+  async function downloadReport() {
+    const route = await reportRoute();
+    if (!route) {
+      toast(t("supervisor.report_missing"), "error");
+      return;
+    }
+    const period = weekInput.value || isoWeek(new Date());
+    const path = route.path.replace(/\{[^}]+\}/, encodeURIComponent(period));
+    const query = {};
+    if (!route.path.includes("{")) query[route.params.includes("week") ? "week" : "period"] = period;
+    if (route.params.includes("format")) query.format = "xlsx";
+    reportBtn.disabled = true;
+    try {
+      const response = await api(path, { query, raw: true });
+      const blob = await response.blob();
+      const disposition = response.headers.get("Content-Disposition") || "";
+      const match = /filename\*?=(?:UTF-8'')?"?([^";]+)"?/i.exec(disposition);
+      const name = match ? decodeURIComponent(match[1]) : `${period}-report.xlsx`;
+      const a = el("a", { href: URL.createObjectURL(blob), download: name });
+      document.body.append(a);
+      a.click();
+      a.remove();
+    } catch (err) {
+      report(err);
+    } finally {
+      reportBtn.disabled = false;
+    }
+  }
+
+  function report(err) {
+    toast(err instanceof ApiError && err.status === 403 ? t("common.forbidden") : errorText(err), "error");
+  }
+
+  const onLang = () => {
+    paintMap();
+    renderTable();
+    renderTrend();
+    setOverlayNames();
+    loadOverlays().catch(report);
+  };
+  window.addEventListener("langchange", onLang);
+  window.gridservice = { ...(window.gridservice || {}), supervisor: { map, state } };
+
+  loadGrids().then(refresh).catch(report);
+
+  return () => {
+    window.removeEventListener("langchange", onLang);
+    map.remove();
+    if (window.gridservice) delete window.gridservice.supervisor;
+  };
+}
+
+/** Run the async `tasks` with at most `n` at a time; their results in order. */
+async function limited(tasks, n) {
+  const out = new Array(tasks.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < tasks.length) {
+      const i = next++;
+      out[i] = await tasks[i]();
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(n, tasks.length) }, worker));
+  return out;
+}
+
+/** ISO week of a date as "YYYY-Www" (what <input type=week> holds). */
+function isoWeek(date) {
+  const d = new Date(Date.UTC(date.getFullYear(), date.getMonth(), date.getDate()));
+  const day = d.getUTCDay() || 7;
+  d.setUTCDate(d.getUTCDate() + 4 - day);
+  const yearStart = new Date(Date.UTC(d.getUTCFullYear(), 0, 1));
+  const week = Math.ceil(((d - yearStart) / 864e5 + 1) / 7);
+  return `${d.getUTCFullYear()}-W${String(week).padStart(2, "0")}`;
+}
