@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import headers
+from api_helpers import headers
 from fastapi.testclient import TestClient
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import SETTINGS, headers
+from api_helpers import SETTINGS, headers
 from fastapi.testclient import TestClient
 
 from gridservice.api import create_app
@@ -32,7 +32,7 @@ def test_status_table(error: GridserviceError, status: int) -> None:
 
 
 @pytest.fixture(scope="module")
-def failing(small_gpkg) -> TestClient:  # noqa: ANN001
+def failing(small_gpkg) -> TestClient:
     app = create_app(str(small_gpkg), settings=SETTINGS, web=False)
 
     @app.get("/boom")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import headers
+from api_helpers import headers
 from fastapi.testclient import TestClient
 
 

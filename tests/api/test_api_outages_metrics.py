@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import headers
+from api_helpers import headers
 from fastapi.testclient import TestClient
 
 from gridservice.io import GeoPackageStore
@@ -21,7 +21,7 @@ def test_active_outages_and_impact(client: TestClient) -> None:
     assert client.get("/api/v1/outages/impact?device_id=NOPE", headers=h).status_code == 404
 
 
-def test_create_and_close_an_outage(write_client: TestClient, small_copy) -> None:  # noqa: ANN001
+def test_create_and_close_an_outage(write_client: TestClient, small_copy) -> None:
     assert write_client.post("/api/v1/outages", json={"device_id": "T1", "kind": "planned"},
                              headers=headers("planner")).status_code == 403
     r = write_client.post("/api/v1/outages", json={"device_id": "T1", "kind": "planned", "cause": "检修"},

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import headers
+from api_helpers import headers
 from fastapi.testclient import TestClient
 
 from gridservice.io import GeoPackageStore
@@ -31,11 +31,16 @@ def test_check_and_preview_say_what_moves(client: TestClient) -> None:
     assert after == {"G1": 0, "G2": 4}
 
 
-def test_commit_then_a_stale_commit_is_409(write_client: TestClient, small_copy) -> None:  # noqa: ANN001
+def test_commit_then_a_stale_commit_is_409(write_client: TestClient, small_copy) -> None:
     h = headers("planner")
+    write_client.get("/api/v1/customers/search?q=C1", headers=h)
+    index = write_client.app.state.holder.__dict__["_customer_index"][1]
     r = write_client.post("/api/v1/plans/commit", json={"grids": split_at(116.43), "base_version": 1,
                                                          "note": "move the edge"}, headers=h)
     assert r.status_code == 201 and r.json()["plan_version"] == 2
+    # names, phones and addresses did not change: the reload keeps the search index
+    hit = write_client.get("/api/v1/customers/search?q=C1", headers=h).json()["items"][0]
+    assert hit["grid_id"] == "G2" and write_client.app.state.holder.__dict__["_customer_index"][1] is index
     # the server reloads: G2 now holds all four customers
     g2 = write_client.get("/api/v1/grids/G2", headers=h).json()["properties"]
     assert g2["customers"] == 4
@@ -77,8 +82,8 @@ def test_malformed_plans_are_422(client: TestClient) -> None:
     h = headers("planner")
     r = client.post("/api/v1/plans/check", json={"grids": {"type": "Feature"}}, headers=h)
     assert r.status_code == 422 and "FeatureCollection" in r.json()["detail"]
-    r = client.post("/api/v1/plans/check", json={"grids": {"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": {}, "geometry": {"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [0, 1], [0, 0]]]}}]}},
-        headers=h)
+    triangle = {"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [0, 1], [0, 0]]]}
+    no_id = {"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {}, "geometry": triangle}]}
+    r = client.post("/api/v1/plans/check", json={"grids": no_id}, headers=h)
     assert r.status_code == 422 and "grid_id" in r.json()["detail"]
     assert client.post("/api/v1/plans/commit", json={"grids": split_at(116.43)}, headers=h).status_code == 422

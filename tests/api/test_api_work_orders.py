@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import pandas as pd
-from conftest import NOW, headers
+from api_helpers import NOW, headers
 from fastapi.testclient import TestClient
 
 from gridservice.io import GeoPackageStore
 
 
-def test_dispatcher_creates_a_routed_order_with_its_sla(write_client: TestClient, small_copy) -> None:  # noqa: ANN001
+def test_dispatcher_creates_a_routed_order_with_its_sla(write_client: TestClient, small_copy) -> None:
     received = (NOW - pd.Timedelta(minutes=10)).isoformat()
     r = write_client.post("/api/v1/work-orders", headers=headers("dispatcher"),
                           json={"kind": "repair", "customer_id": "C3", "channel": "95598", "received_at": received})
@@ -63,7 +63,7 @@ def test_bad_orders_are_422_with_the_field(client: TestClient) -> None:
     assert r.status_code == 422 and r.json()["error"] == "TransitionError"
 
 
-def test_status_transitions(write_client: TestClient, small_copy) -> None:  # noqa: ANN001
+def test_status_transitions(write_client: TestClient, small_copy) -> None:
     bad = write_client.post("/api/v1/work-orders/WO1/status", json={"status": "closed"}, headers=headers("dispatcher"))
     assert bad.status_code == 422 and "dispatched" in bad.json()["detail"]
     assert write_client.post("/api/v1/work-orders/WO1/status", json={"status": "dispatched"},
@@ -92,3 +92,16 @@ def test_listing_filters(write_client: TestClient) -> None:
     assert sorted(f["id"] for f in complaints["features"]) == sorted(["WO1", made["id"]])
     assert write_client.get("/api/v1/work-orders?status=lost", headers=h).status_code == 422
     assert write_client.get("/api/v1/work-orders/WO404", headers=h).status_code == 404
+
+
+def test_a_write_by_another_process_is_seen(write_client: TestClient, small_copy) -> None:
+    from gridservice.events.records import save_new_work_order
+    from gridservice.events.work_orders import create_work_order
+    from gridservice.workspace import open_area
+
+    before = write_client.get("/api/v1/work-orders", headers=headers("supervisor")).json()["numberMatched"]
+    store = GeoPackageStore(small_copy)  # as the CLI or a second server would
+    order = create_work_order(open_area(store), kind="opinion", customer_id="C4", received_at=NOW)
+    save_new_work_order(store, order, user="cli")
+    after = write_client.get("/api/v1/work-orders", headers=headers("supervisor")).json()
+    assert after["numberMatched"] == before + 1 and order.index[0] in {f["id"] for f in after["features"]}

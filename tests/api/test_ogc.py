@@ -7,8 +7,10 @@ import base64
 import geopandas as gpd
 import pytest
 import shapely
-from conftest import headers, small_frames
+from api_helpers import headers
 from fastapi.testclient import TestClient
+
+from gridservice.io import GeoPackageStore
 
 QGIS = {"Authorization": "Basic " + base64.b64encode(b"supervisor:supervisor-demo").decode()}
 
@@ -41,8 +43,8 @@ def test_collections_with_extents(client: TestClient) -> None:
 
 @pytest.mark.parametrize("bbox", [(116.40, 27.10, 116.50, 27.30), (116.45, 27.18, 116.55, 27.20),
                                   (116.30, 27.00, 116.35, 27.05)])
-def test_items_in_a_bbox_match_geopandas(client: TestClient, bbox: tuple[float, ...]) -> None:
-    customers = small_frames()["customers"]
+def test_items_in_a_bbox_match_geopandas(client: TestClient, small_gpkg, bbox: tuple[float, ...]) -> None:
+    customers = GeoPackageStore(small_gpkg).read_layer("customers")
     expected = sorted(customers.index[customers.intersects(shapely.box(*bbox))])  # computed by geopandas
     r = client.get("/ogc/collections/customers/items", params={"bbox": ",".join(map(str, bbox))}, headers=QGIS)
     assert r.status_code == 200 and r.headers["content-type"].startswith("application/geo+json")

@@ -21,15 +21,21 @@ def _load_tiny():
 
 
 @pytest.fixture
-def tiny():
-    """A fresh copy of the five-customer area (tests may modify it)."""
-    return _load_tiny().build_tiny_area()
+def tiny(tiny_shared):
+    """The five-customer area, shared: derive variants with ``tiny.replace(...)``, never edit it in place."""
+    return tiny_shared
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def as_of() -> pd.Timestamp:
     """When the tests judge SLA clocks: 2026-04-15 12:00 (Asia/Shanghai)."""
     return _load_tiny().AS_OF
+
+
+@pytest.fixture(scope="session")
+def tiny_shared():
+    """One five-customer area shared by a session's read-only tests: do not modify it."""
+    return _load_tiny().build_tiny_area()
 
 
 @pytest.fixture(scope="session")

@@ -6,8 +6,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+from mapdata import random_points
 
-from conftest import random_points
 from gridservice.errors import DataError
 from gridservice.maps import classify, customer_bins, pack_points, unpack_points
 from gridservice.maps.customers import category_codes

@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from mapdata import CUSTOMERS_PER_GRID, X0, D
 from shapely.geometry import Point, Polygon, box
 
-from conftest import CUSTOMERS_PER_GRID, X0, D
 from gridservice.errors import DataError
 from gridservice.maps import (
     base_map,
@@ -200,6 +200,7 @@ def test_transformers_are_coloured_by_loss_class(map_area, lineloss_frame):
     assert p["一号台区"]["_k"] == "gs-loss-high"
     assert p["二号台区"]["_c"] == LOSS_COLORS["negative"]
     assert "14.2" in p["一号台区"]["_p"]
+    assert "连续异常月数</th><td>3<" in p["一号台区"]["_p"] and "窃电或无表用电" in p["一号台区"]["_p"]
     # Without line loss every transformer is "not computable".
     m2 = transformer_layer(map_area.transformers)
     assert {f["_k"] for f in props(geojson_layers(m2)["台区"])} == {"gs-loss-not-computable"}

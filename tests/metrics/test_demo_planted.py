@@ -122,3 +122,22 @@ def test_kpis_show_the_grid_without_manager_and_staffing(demo_area, manifest) ->
         assert k.loc[grid, "households_per_member"] > 1500
     # By the end of the year most key customers have had their visits.
     assert k["visit_coverage_pct"].mean() > 50
+
+
+@pytest.mark.slow
+def test_understaffed_grid_of_the_default_size_demo() -> None:
+    # The 3,000-customer demo is too small to plant an understaffed grid; the default 30,000 one does.
+    from gridservice.demo import build_demo
+    from gridservice.metrics.audit import audit
+    from gridservice.model import ServiceArea
+    from gridservice.workspace import derive
+
+    frames = build_demo(customers=30_000, seed=0)
+    planted = frames["demo_manifest"]
+    grids = planted.loc[planted["problem"] == "grid_understaffed", "feature_id"].tolist()
+    assert len(grids) == 1
+    area = derive(ServiceArea({k: v for k, v in frames.items() if k != "demo_manifest"}))
+    found = audit(area, rule_ids=["GRID_UNDERSTAFFED", "GRID_NO_MANAGER"], as_of=AS_OF)
+    assert ("GRID_UNDERSTAFFED", grids[0]) in set(zip(found["check"], found["feature_id"], strict=True))
+    k = kpis(area, "2026-11", as_of=AS_OF)
+    assert k.loc[grids[0], "households_per_member"] > 1500

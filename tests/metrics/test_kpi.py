@@ -39,9 +39,10 @@ from gridservice.metrics.kpi import kpis, station_kpis
 from gridservice.metrics.period import month, parse_period, period_between
 
 
-@pytest.fixture
-def march(tiny, as_of) -> pd.DataFrame:
-    return kpis(tiny, "2026-03", by="grid", rules=Rules(), as_of=as_of)
+@pytest.fixture(scope="module")
+def march(tiny_shared, as_of) -> pd.DataFrame:
+    """Grid KPIs of March, computed once for the read-only tests of this module."""
+    return kpis(tiny_shared, "2026-03", by="grid", rules=Rules(), as_of=as_of)
 
 
 def test_counts_per_grid(march) -> None:

@@ -28,15 +28,18 @@ from gridservice.config import Rules
 from gridservice.metrics.report import build_report, svg_line_chart, write_report
 
 
-def test_ranking_by_hand(tiny, as_of) -> None:
-    report = build_report(tiny, "2026-03", rules=Rules(), as_of=as_of, months=3)
+@pytest.fixture(scope="module")
+def report(tiny_shared, as_of):
+    return build_report(tiny_shared, "2026-03", rules=Rules(), as_of=as_of, months=3)
+
+
+def test_ranking_by_hand(report) -> None:
     r = report.ranking
     assert r.index.tolist() == ["G1", "G2"] and r["rank"].tolist() == [1, 2]
     assert r["score"].tolist() == [pytest.approx(79.2), pytest.approx(70.8)]
 
 
-def test_trend_is_monthly_and_area_wide(tiny, as_of) -> None:
-    report = build_report(tiny, "2026-03", rules=Rules(), as_of=as_of, months=3)
+def test_trend_is_monthly_and_area_wide(report) -> None:
     t = report.trend
     assert t.index.tolist() == ["2026-01", "2026-02", "2026-03"]
     # February: O5's 30 minutes on C4, C5 over the 5 customers served = 12 min; March 318 (test_reliability).
@@ -50,6 +53,9 @@ def test_workbook_and_page(tiny, as_of, tmp_path) -> None:
     wb = openpyxl.load_workbook(xlsx)
     assert wb.sheetnames == ["概览", "网格指标", "供电所指标", "网格排名", "月度趋势", "台区线损", "稽查问题",
                              "稽查汇总"]
+    overview = {k: v for k, v in wb["概览"].iter_rows(min_row=2, values_only=True)}
+    assert overview["客户数"] == 5 and isinstance(overview["客户数"], int)
+    assert overview["SAIDI(分钟/户)"] == pytest.approx(318.0)
     grid_sheet = wb["网格指标"]
     header = [c.value for c in grid_sheet[1]]
     assert header[:2] == ["网格编号", "名称"] and "SAIDI(分钟/户)" in header and "万户投诉量" in header

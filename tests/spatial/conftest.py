@@ -122,7 +122,7 @@ def three_store(three_gpkg: Path, tmp_path: Path) -> GeoPackageStore:
 
 
 @pytest.fixture
-def write_plan(tmp_path: Path):  # noqa: ANN201
+def write_plan(tmp_path: Path):
     """A writer of plan FeatureCollections: ``write_plan(name, {grid_id: polygon}, {grid_id: {prop: value}})``."""
 
     def write(name: str, grids: dict[str, object], props: dict[str, dict[str, object]] | None = None) -> Path:

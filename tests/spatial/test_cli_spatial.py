@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from shapely.geometry import Polygon, box
 from typer.testing import CliRunner
@@ -50,7 +51,7 @@ def test_locate_outside_every_grid_exits_non_zero(three_gpkg: Path) -> None:
 
 
 @pytest.fixture
-def plan_files(write_plan) -> dict[str, Path]:  # noqa: ANN001
+def plan_files(write_plan) -> dict[str, Path]:
     bowtie = Polygon([(116.40, 27.10), (116.41, 27.12), (116.41, 27.10), (116.40, 27.12)])
     return {"east": write_plan("east.geojson", EAST), "bowtie": write_plan("bowtie.geojson", {"G1": bowtie})}
 
@@ -60,7 +61,8 @@ def test_plan_check_exit_codes_and_json(three_gpkg: Path, plan_files: dict[str, 
     assert res.exit_code == 0, res.output
     assert sorted(f["feature_id"] for f in json.loads(res.stdout)) == ["T2", "T3"]
     out = tmp_path / "problems.geojson"
-    res = run("plan", "check", str(plan_files["bowtie"]), "--data", str(three_gpkg), "--format", "json", "--out", str(out))
+    res = run("plan", "check", str(plan_files["bowtie"]), "--data", str(three_gpkg), "--format", "json",
+              "--out", str(out))
     assert res.exit_code == 1
     assert "invalid_polygon" in {f["check"] for f in json.loads(res.stdout)}
     features = json.loads(out.read_text())["features"]
@@ -95,3 +97,12 @@ def test_plan_commit_history_revert(three_store: GeoPackageStore, plan_files: di
     assert json.loads(res.stdout)["plan_version"] == 3
     res = run("locate", "C3", "--data", data, "--format", "json")
     assert json.loads(res.stdout)["grid"]["grid_id"] == "G2"
+
+
+def test_export_shows_the_derived_grid_ids(three_gpkg: Path, tmp_path: Path) -> None:
+    out = tmp_path / "customers.csv"
+    res = run("export", "customers", "--data", str(three_gpkg), "--out", str(out))
+    assert res.exit_code == 0, res.output
+    exported = pd.read_csv(out, dtype="str", encoding="utf-8-sig").set_index("customer_id")["grid_id"].fillna("-")
+    assert exported.to_dict() == {"C1": "G1", "C2": "G1", "C7": "G1", "C3": "G2", "C4": "G2", "C5": "G3", "C6": "G3",
+                                  "C8": "-"}

@@ -106,7 +106,8 @@ def test_three_grids_match_sjoin(three_area: ServiceArea, max_cells: int) -> Non
 
 def test_single_lookup_equals_vectorised(three_area: ServiceArea) -> None:
     rng = np.random.default_rng(2)
-    pts = pd.concat([random_points(three_area.grids.total_bounds, 300, rng), boundary_points(three_area.grids, rng, 300)])
+    pts = pd.concat([random_points(three_area.grids.total_bounds, 300, rng),
+                     boundary_points(three_area.grids, rng, 300)])
     loc = locator(three_area)
     single = [loc.lookup(p.x, p.y) for p in pts]
     expected = sjoin_rule(pts, three_area.grids)

@@ -40,7 +40,7 @@ def test_validate_runs_the_plan_checks_and_reports_unlocated_points(three_area: 
     assert checks_of(found) == [("outside_grids", "C8"), ("outside_grids", "T4")]
 
 
-def test_overlaps_come_in_pairs_with_their_area(three_area: ServiceArea, write_plan) -> None:  # noqa: ANN001
+def test_overlaps_come_in_pairs_with_their_area(three_area: ServiceArea, write_plan) -> None:
     # Only G1 is in the file: it grows east over G2 and G3, which keep their shapes.
     path = write_plan("grow.geojson", {"G1": box(116.40, 27.10, 116.416, 27.12)})
     found = check_plan(three_area, read_plan(path, three_area))
@@ -52,7 +52,7 @@ def test_overlaps_come_in_pairs_with_their_area(three_area: ServiceArea, write_p
     assert overlaps.loc["G1,G2"].geometry.equals(box(116.41, 27.10, 116.416, 27.11))
 
 
-def test_gap_between_grids_is_an_error_but_a_hole_inside_one_grid_is_not(three_area: ServiceArea, write_plan) -> None:  # noqa: ANN001
+def test_gap_between_grids_is_an_error_but_a_hole_inside_one_grid_is_not(three_area: ServiceArea, write_plan) -> None:
     # G2 gives up its western strip: 116.41–116.412 is covered by nobody.
     path = write_plan("gap.geojson", {"G2": box(116.412, 27.10, 116.43, 27.11)})
     found = check_plan(three_area, read_plan(path, three_area))
@@ -70,7 +70,7 @@ def test_gap_between_grids_is_an_error_but_a_hole_inside_one_grid_is_not(three_a
 G3_RING = [(116.41, 27.11), (116.43, 27.11), (116.43, 27.12), (116.41, 27.12), (116.41, 27.11)]
 
 
-def test_invalid_polygon_is_a_finding_with_its_repair(three_area: ServiceArea, write_plan) -> None:  # noqa: ANN001
+def test_invalid_polygon_is_a_finding_with_its_repair(three_area: ServiceArea, write_plan) -> None:
     bowtie = Polygon([(116.40, 27.10), (116.41, 27.12), (116.41, 27.10), (116.40, 27.12)])
     path = write_plan("bowtie.geojson", {"G1": bowtie})
     plan = read_plan(path, three_area)  # reading does not abort on it
@@ -86,7 +86,7 @@ def test_invalid_polygon_is_a_finding_with_its_repair(three_area: ServiceArea, w
     assert (found["check"] == "gap").sum() == 2
 
 
-def test_sliver_narrower_than_the_rule(three_area: ServiceArea, write_plan) -> None:  # noqa: ANN001
+def test_sliver_narrower_than_the_rule(three_area: ServiceArea, write_plan) -> None:
     # G1 reaches along G3's northern edge with a strip 0.00003° (≈ 3.3 m) wide; G3 gives the strip up.
     strip = box(116.41, 27.11997, 116.43, 27.12)
     path = write_plan("sliver.geojson", {
@@ -103,7 +103,7 @@ def test_sliver_narrower_than_the_rule(three_area: ServiceArea, write_plan) -> N
     assert "sliver" not in set(found["check"])
 
 
-def test_new_grid_outside_the_territory_without_manager(three_area: ServiceArea, write_plan) -> None:  # noqa: ANN001
+def test_new_grid_outside_the_territory_without_manager(three_area: ServiceArea, write_plan) -> None:
     g4 = box(116.43, 27.10, 116.46, 27.12)
     path = write_plan("g4.geojson", {"G4": g4}, {"G4": {
         "code": "NF-04", "name": "四网格", "station_id": "S2", "area_class": "remote"}})
@@ -115,7 +115,7 @@ def test_new_grid_outside_the_territory_without_manager(three_area: ServiceArea,
     assert "1 households and no grid member" in found[found["check"] == "understaffed"]["message"].iloc[0]
 
 
-def test_split_transformer_area(three_area: ServiceArea, write_plan) -> None:  # noqa: ANN001
+def test_split_transformer_area(three_area: ServiceArea, write_plan) -> None:
     # The G1 | G2,G3 border moves east to 116.416: C3 (T2) and C5 (T3) go to G1, C4 and C6 stay.
     path = write_plan("east.geojson", {
         "G1": box(116.40, 27.10, 116.416, 27.12), "G2": box(116.416, 27.10, 116.43, 27.11),
@@ -135,8 +135,9 @@ def test_understaffed_against_the_rule(three_area: ServiceArea) -> None:
     assert found["households"].tolist() == [3, 2]
 
 
-def test_codes_stay_stable_and_unique_and_stations_exist(three_area: ServiceArea, write_plan) -> None:  # noqa: ANN001
-    path = write_plan("codes.geojson", {"G1": box(116.40, 27.10, 116.41, 27.12), "G2": box(116.41, 27.10, 116.43, 27.11)},
+def test_codes_stay_stable_and_unique_and_stations_exist(three_area: ServiceArea, write_plan) -> None:
+    path = write_plan("codes.geojson",
+                      {"G1": box(116.40, 27.10, 116.41, 27.12), "G2": box(116.41, 27.10, 116.43, 27.11)},
                       {"G1": {"code": "NF-09"}, "G2": {"code": "NF-03", "station_id": "S9"}})
     found = check_plan(three_area, read_plan(path, three_area))
     assert checks_of(found) == [("code_changed", "G1"), ("code_changed", "G2"), ("duplicate_code", "G2"),
@@ -144,7 +145,7 @@ def test_codes_stay_stable_and_unique_and_stations_exist(three_area: ServiceArea
     assert (found["severity"] == "error").all()
 
 
-def test_missing_attributes_come_from_the_current_grid(three_area: ServiceArea, write_plan) -> None:  # noqa: ANN001
+def test_missing_attributes_come_from_the_current_grid(three_area: ServiceArea, write_plan) -> None:
     path = write_plan("shape-only.geojson", {"G2": box(116.41, 27.10, 116.43, 27.11)})
     plan = read_plan(path, three_area)
     assert plan.loc["G2", ["code", "name", "station_id", "area_class"]].tolist() == ["NF-02", "二网格", "S1", "rural"]

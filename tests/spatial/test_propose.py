@@ -358,6 +358,9 @@ def test_cap_messages_on_an_area() -> None:
     assert ok.scores.summary["over_cap"] == 0
     bad = propose_plan(area, grids=3, max_households=15, weights={"households": 1})
     assert any("cap not feasible" in m and "ask for at least 4 grids" in m for m in bad.messages)
+    # G1 holds 12 households: locked under a cap of 10 it stays, and the note says so
+    locked = propose_plan(area, grids=5, lock=["G1"], max_households=10, weights={"households": 1})
+    assert "locked grid(s) above the cap, kept as they are: G1 (12)" in locked.messages
 
 
 def test_propose_refuses_bad_requests() -> None:

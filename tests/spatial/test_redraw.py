@@ -42,12 +42,12 @@ def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def moves_of(preview) -> set[tuple[str, str, str, str]]:  # noqa: ANN001
+def moves_of(preview) -> set[tuple[str, str, str, str]]:
     m = preview.moves.fillna("-")
     return set(zip(m["layer"], m["feature_id"], m["from_grid_id"], m["to_grid_id"], strict=True))
 
 
-def test_preview_lists_the_moves_and_grid_loads(three_area: ServiceArea, write_plan) -> None:  # noqa: ANN001
+def test_preview_lists_the_moves_and_grid_loads(three_area: ServiceArea, write_plan) -> None:
     preview = preview_plan(three_area, read_plan(write_plan("east.geojson", EAST), three_area))
     assert moves_of(preview) == {("customers", "C3", "G2", "G1"), ("customers", "C5", "G3", "G1"),
                                  ("work_orders", "W1", "G2", "G1"), ("work_orders", "W4", "G3", "G1")}
@@ -59,13 +59,14 @@ def test_preview_lists_the_moves_and_grid_loads(three_area: ServiceArea, write_p
     assert s["grid_members"].tolist() == [1, 1, 2]
     assert s["households_per_member_before"].tolist() == [3.0, 2.0, 1.0]
     assert s["households_per_member_after"].tolist() == [5.0, 1.0, 0.5]
-    assert s["area_km2_before"].tolist() == [km2(box(116.40, 27.10, 116.41, 27.12)), km2(box(116.41, 27.10, 116.43, 27.11)),
+    assert s["area_km2_before"].tolist() == [km2(box(116.40, 27.10, 116.41, 27.12)),
+                                             km2(box(116.41, 27.10, 116.43, 27.11)),
                                              km2(box(116.41, 27.11, 116.43, 27.12))]
     assert s["area_km2_after"].tolist() == [km2(g) for g in EAST.values()]
     assert set(preview.findings["check"]) == {"split_transformer_area"}
 
 
-def test_preview_of_a_partial_plan_with_a_new_grid(three_area: ServiceArea, write_plan) -> None:  # noqa: ANN001
+def test_preview_of_a_partial_plan_with_a_new_grid(three_area: ServiceArea, write_plan) -> None:
     preview = preview_plan(three_area, read_plan(write_plan("g4.geojson", {"G4": G4}, G4_PROPS), three_area))
     assert moves_of(preview) == {("customers", "C8", "-", "G4"), ("transformers", "T4", "-", "G4")}
     s = preview.summary
@@ -76,7 +77,7 @@ def test_preview_of_a_partial_plan_with_a_new_grid(three_area: ServiceArea, writ
     assert s.loc["G4", "area_km2_after"] == km2(G4)
 
 
-def test_commit_saves_a_version_atomically(three_store: GeoPackageStore, write_plan) -> None:  # noqa: ANN001
+def test_commit_saves_a_version_atomically(three_store: GeoPackageStore, write_plan) -> None:
     area = open_area(three_store)
     when = pd.Timestamp("2026-04-01 10:00", tz="Asia/Shanghai")
     result = commit_plan(area, read_plan(write_plan("east.geojson", EAST), area), author="张工", note="东移边界",
@@ -105,7 +106,7 @@ def test_commit_saves_a_version_atomically(three_store: GeoPackageStore, write_p
     assert (g1["customers_before"], g1["customers_after"]) == (3, 5)
 
 
-def test_stale_base_version_is_refused_and_nothing_written(three_store: GeoPackageStore, write_plan) -> None:  # noqa: ANN001
+def test_stale_base_version_is_refused_and_nothing_written(three_store: GeoPackageStore, write_plan) -> None:
     area = open_area(three_store)
     commit_plan(area, read_plan(write_plan("east.geojson", EAST), area), author="张工", note="first")
     before = digest(three_store.path)
@@ -120,7 +121,7 @@ def test_stale_base_version_is_refused_and_nothing_written(three_store: GeoPacka
     assert digest(three_store.path) == before
 
 
-def test_two_concurrent_commits_on_one_base_only_one_wins(three_store: GeoPackageStore, write_plan) -> None:  # noqa: ANN001
+def test_two_concurrent_commits_on_one_base_only_one_wins(three_store: GeoPackageStore, write_plan) -> None:
     plans = [write_plan("east.geojson", EAST), write_plan("shrink.geojson", {"G2": box(116.41, 27.10, 116.43, 27.11)})]
     areas = [open_area(three_store), open_area(three_store)]
     outcomes: list[object] = [None, None]
@@ -144,7 +145,7 @@ def test_two_concurrent_commits_on_one_base_only_one_wins(three_store: GeoPackag
     assert plan_history(three_store)["plan_version"].tolist() == [1, 2]
 
 
-def test_invalid_plan_is_refused_unless_forced_with_a_reason(three_store: GeoPackageStore, write_plan) -> None:  # noqa: ANN001
+def test_invalid_plan_is_refused_unless_forced_with_a_reason(three_store: GeoPackageStore, write_plan) -> None:
     area = open_area(three_store)
     bowtie = Polygon([(116.40, 27.10), (116.41, 27.12), (116.41, 27.10), (116.40, 27.12)])
     plan = read_plan(write_plan("bowtie.geojson", {"G1": bowtie}), area)
@@ -165,7 +166,7 @@ def test_invalid_plan_is_refused_unless_forced_with_a_reason(three_store: GeoPac
     assert head["errors_overridden"] == 3 and head["forced_reason"] == "field survey next week"
 
 
-def test_a_changed_code_is_refused(three_store: GeoPackageStore, write_plan) -> None:  # noqa: ANN001
+def test_a_changed_code_is_refused(three_store: GeoPackageStore, write_plan) -> None:
     area = open_area(three_store)
     plan = read_plan(write_plan("code.geojson", {"G1": box(116.40, 27.10, 116.41, 27.12)}, {"G1": {"code": "X-1"}}),
                      area)
@@ -173,13 +174,13 @@ def test_a_changed_code_is_refused(three_store: GeoPackageStore, write_plan) -> 
         commit_plan(area, plan, author="张工", note="rename")
 
 
-def test_commit_needs_an_author(three_store: GeoPackageStore, write_plan) -> None:  # noqa: ANN001
+def test_commit_needs_an_author(three_store: GeoPackageStore, write_plan) -> None:
     area = open_area(three_store)
     with pytest.raises(DataError, match="author"):
         commit_plan(area, read_plan(write_plan("east.geojson", EAST), area), author=" ", note="x")
 
 
-def test_revert_restores_a_version_as_a_new_one(three_store: GeoPackageStore, write_plan) -> None:  # noqa: ANN001
+def test_revert_restores_a_version_as_a_new_one(three_store: GeoPackageStore, write_plan) -> None:
     area = open_area(three_store)
     original = area.grids.geometry.copy()
     commit_plan(area, read_plan(write_plan("east.geojson", EAST), area), author="张工", note="east")
@@ -199,7 +200,7 @@ def test_revert_restores_a_version_as_a_new_one(three_store: GeoPackageStore, wr
         revert_plan(after, 7, author="王工")
 
 
-def test_revert_removes_later_grids_and_their_staff_links(three_store: GeoPackageStore, write_plan) -> None:  # noqa: ANN001
+def test_revert_removes_later_grids_and_their_staff_links(three_store: GeoPackageStore, write_plan) -> None:
     area = open_area(three_store)
     commit_plan(area, read_plan(write_plan("g4.geojson", {"G4": G4}, G4_PROPS), area), author="张工", note="G4",
                 force_reason="outside the county on purpose")

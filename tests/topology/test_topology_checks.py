@@ -105,6 +105,11 @@ def test_duplicate_ids() -> None:
     f = check_topology(area)
     assert found(f, "duplicate_id") == {"F1"}
     assert f.loc[f["check"] == "duplicate_id", "layer"].tolist() == ["customers"]
+    twice = area.replace(customers=pd.concat([area.customers, area.customers.loc[["C1"]]]))
+    dups = check_topology(twice)
+    dups = dups[dups["check"] == "duplicate_id"]
+    assert dict(zip(dups["feature_id"], dups["message"], strict=True))["C1"].endswith("more than once in customers")
+    assert list(network_of(twice).upstream("C1")) == ["C1", "M1", "T1", "F1", "S1"]
 
 
 def test_loops_and_dead_sections_from_switches() -> None:

@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 import shapely
 from pypinyin import Style, lazy_pinyin
-from shapely.geometry import Point, Polygon, shape
+from shapely.geometry import Point, Polygon
 
 pytestmark = pytest.mark.browser
 
@@ -31,6 +31,10 @@ TO_PIXELS = """([view, lon, lat]) => {
   const pt = v.map.latLngToContainerPoint(v.view.toLatLng(lon, lat));
   const box = v.map.getContainer().getBoundingClientRect();
   return [box.left + pt.x, box.top + pt.y];
+}"""
+CENTRE = """([view, lon, lat, zoom]) => {
+  const v = window.gridservice[view];
+  v.map.setView(v.view.toLatLng(lon, lat), zoom, {animate: false});
 }"""
 TO_LONLAT = """([view, x, y]) => {
   const v = window.gridservice[view];
@@ -130,8 +134,7 @@ def test_planner_moves_a_vertex_previews_and_commits(tab: Any) -> None:
     version = server.api("/plans")["current_version"]
     page.click("#plan-edit")
     v, to = np.array(move["vertex"]), np.array(move["to"])
-    page.evaluate("([lon, lat]) => { const p = window.gridservice.planner; p.map.setView(p.view.toLatLng(lon, lat), 16, {animate: false}); }",
-                  list((v + to) / 2))
+    page.evaluate(CENTRE, ["planner", *((v + to) / 2), 16])
     page.wait_for_timeout(300)
     # pick grid b by clicking inside it, on the far side of the vertex from the move
     inside = v - 0.4 * (to - v)
@@ -158,7 +161,7 @@ def test_planner_moves_a_vertex_previews_and_commits(tab: Any) -> None:
 
     page.wait_for_selector("#preview-moves", timeout=60_000)
     rows = page.locator("#preview-moves tr[data-layer='customers']")
-    shown = {rows.nth(i).get_attribute("data-feature"): rows.nth(i).get_attribute("data-to") for i in range(rows.count())}
+    shown = {row.get_attribute("data-feature"): row.get_attribute("data-to") for row in rows.all()}
     assert set(shown) == moved
     assert shown[move["customer"]] == b
     assert page.inner_text("#moved-customers") == str(len(moved))
@@ -242,8 +245,12 @@ def test_supervisor_switches_the_kpi_and_the_map_recolours(tab: Any) -> None:
     month = page.input_value("#month-picker")
 
     def fills() -> dict[str, str]:
-        return page.evaluate("""() => Object.fromEntries([...document.querySelectorAll('#supervisor-map path.grid')]
-            .map((p) => [[...p.classList].find((c) => c.startsWith('grid-') && c !== 'grid').slice(5), p.getAttribute('fill')]))""")
+        """grid_id -> the fill colour its SVG path has on the map."""
+        return page.evaluate("""() => Object.fromEntries(
+            [...document.querySelectorAll('#supervisor-map path.grid')].map((p) => [
+                [...p.classList].find((c) => c.startsWith('grid-')).slice('grid-'.length),
+                p.getAttribute('fill'),
+            ]))""")
 
     def check_ramp(kpi: str, colours: dict[str, str]) -> None:
         values = pd.Series({r["grid_id"]: r[kpi] for r in server.api(f"/kpis?period={month}&by=grid")["items"]},
@@ -288,6 +295,9 @@ def test_language_switch_relabels_and_sticks(tab: Any) -> None:
     assert page.locator("#nav a").all_inner_texts() == NAV["en"]
     page.click("#nav a[data-view='dispatcher']")
     page.wait_for_selector("#customer-search[placeholder^='Account']")
+    page.wait_for_selector("#dispatcher-map .leaflet-overlay-pane path")
+    page.wait_for_selector("#order-list table")
+    assert page.is_disabled("#outage-declare")  # a supervisor reads; only dispatchers write
     tab.shot("dispatcher-en")
     page.click("#lang-switch")
     assert page.locator("#nav a").all_inner_texts() == NAV["zh"]

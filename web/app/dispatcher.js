@@ -24,6 +24,9 @@ const nextDue = (o) => {
   return contacted ? o.close_due_at : o.contact_due_at || o.close_due_at;
 };
 
+/** Roles the server lets create and move work orders and outages. */
+const WRITERS = ["dispatcher", "admin"];
+
 /** Mount the dispatcher in `root`; returns the clean-up function. */
 export function mount(root, ctx) {
   const mapDiv = el("div", { class: "map", id: "dispatcher-map" });
@@ -32,6 +35,8 @@ export function mount(root, ctx) {
 
   const view = createMap(mapDiv, ctx.config);
   const { map } = view;
+  const canWrite = WRITERS.includes(ctx.user.role);
+  const readOnly = canWrite ? {} : { disabled: true, "data-i18n-title": "dispatcher.read_only", title: t("dispatcher.read_only") };
   const gridLayer = L.featureGroup().addTo(map);
   const impactLayer = L.featureGroup().addTo(map);
   const focusLayer = L.featureGroup().addTo(map);
@@ -210,7 +215,7 @@ export function mount(root, ctx) {
         el(
           "div",
           { class: "toolbar" },
-          el("button", { type: "button", class: "primary", id: "new-order", onclick: () => orderForm(c) }, tl("dispatcher.new_order")),
+          el("button", { type: "button", class: "primary", id: "new-order", onclick: () => orderForm(c), ...readOnly }, tl("dispatcher.new_order")),
           transformer ? el("button", { type: "button", id: "outage-here", onclick: () => prefillOutage(transformer.device_id) }, tl("dispatcher.outage_here")) : null,
         ),
         el("div", { id: "order-form-box" }),
@@ -302,7 +307,7 @@ export function mount(root, ctx) {
               el("td", {}, when(nextDue(o))),
               compact
                 ? null
-                : el("td", {}, next ? el("button", { type: "button", class: "advance", onclick: (e) => { e.stopPropagation(); advance(o, next); } }, label("action", next)) : null),
+                : el("td", {}, next ? el("button", { type: "button", class: "advance", onclick: (e) => { e.stopPropagation(); advance(o, next); }, ...readOnly }, label("action", next)) : null),
             );
           }),
         ),
@@ -344,7 +349,7 @@ export function mount(root, ctx) {
     const kind = el("select", { id: "outage-kind" }, ["unplanned", "planned"].map((k) => el("option", { value: k, "data-i18n": `outage.${k}` }, label("outage", k))));
     const cause = el("input", { id: "outage-cause", "data-i18n-ph": "dispatcher.cause", placeholder: t("dispatcher.cause") });
     const check = el("button", { type: "button", id: "outage-check" }, tl("dispatcher.impact"));
-    const declare = el("button", { type: "submit", class: "danger", id: "outage-declare" }, tl("dispatcher.declare"));
+    const declare = el("button", { type: "submit", class: "danger", id: "outage-declare", ...readOnly }, tl("dispatcher.declare"));
     const form = el("form", { class: "stack", id: "outage-form" }, el("div", { class: "row nowrap" }, device, kind), cause, el("div", { class: "toolbar" }, check, declare));
     check.addEventListener("click", async () => {
       if (!device.value.trim()) return device.focus();

@@ -30,6 +30,9 @@ const EDIT_OPTIONS = {
   removeLayerBelowMinVertexCount: false,
 };
 
+/** Roles the server lets commit and revert plans. */
+const WRITERS = ["planner", "admin"];
+
 /** Mount the planner in `root`; returns the clean-up function. */
 export function mount(root, ctx) {
   const mapDiv = el("div", { class: "map", id: "planner-map" });
@@ -38,6 +41,8 @@ export function mount(root, ctx) {
 
   const view = createMap(mapDiv, ctx.config);
   const { map } = view;
+  // other roles may explore edits and their preview (reads), but not commit
+  const canCommit = WRITERS.includes(ctx.user.role);
   // Only grid polygons are editable; problem shapes opt out of Geoman and snapping.
   L.PM.setOptIn(false);
   map.pm.setGlobalOptions(EDIT_OPTIONS);
@@ -93,7 +98,9 @@ export function mount(root, ctx) {
       "div",
       { class: "section" },
       el("h3", {}, tl("planner.commit_title")),
-      el("form", { class: "stack", onsubmit: (e) => e.preventDefault() }, note, el("div", { class: "toolbar" }, commitBtn)),
+      canCommit
+        ? el("form", { class: "stack", onsubmit: (e) => e.preventDefault() }, note, el("div", { class: "toolbar" }, commitBtn))
+        : el("p", { class: "muted", id: "plan-read-only" }, tl("planner.read_only")),
     ),
     el("div", { class: "section" }, el("h3", {}, tl("planner.history")), history),
   );
@@ -134,7 +141,13 @@ export function mount(root, ctx) {
     const body = { grids: { type: "FeatureCollection", features: [{ type: "Feature", properties: { grid_id: f.properties.grid_id }, geometry: f.geometry }] } };
     try {
       const check = await api("/plans/check", { method: "POST", body });
-      return new Set(check.findings.features.map(problemKey));
+      const keys = new Set(check.findings.features.map(problemKey));
+      if (!state.edited.size && !state.check) {
+        // before any edit, show what the plan in force already has
+        state.check = { ...check, baseline: keys };
+        renderCheck();
+      }
+      return keys;
     } catch {
       return new Set();
     }
@@ -297,14 +310,17 @@ export function mount(root, ctx) {
 
   function renderCheck() {
     const { shown, fresh, kept, warnings } = judge();
-    if (fresh.length) {
+    if (!state.edited.size) {
+      status.className = "plan-status";
+      status.textContent = kept.length ? t("planner.current_problems", { n: kept.length }) : t("planner.no_edits");
+    } else if (fresh.length) {
       status.className = "plan-status invalid";
       status.textContent = t("planner.invalid", { n: fresh.length });
     } else {
       status.className = "plan-status valid";
       status.textContent = t("planner.valid", { n: state.edited.size, w: warnings.length });
     }
-    keepLine.classList.toggle("hidden", !(kept.length && !fresh.length));
+    keepLine.classList.toggle("hidden", !(state.edited.size && kept.length && !fresh.length));
     document.getElementById("plan-keep-text").textContent = t("planner.keep_existing", { n: kept.length });
     updateCommit();
     problemLayer.clearLayers();
@@ -326,6 +342,11 @@ export function mount(root, ctx) {
       const text = `${old ? `${t("planner.existing")} ` : ""}${label("check", kind)}: ${f.properties.message || ""}`;
       layer.bindTooltip(text);
       problemLayer.addLayer(layer);
+      if (!outlined && layer.getBounds().isValid()) {
+        // a ring around the problem: a 30 m gap is invisible at county zoom
+        const ring = L.circleMarker(layer.getBounds().getCenter(), { radius: 12, color: colour, weight: 3, fill: false, dashArray: old ? "4 4" : null, pmIgnore: true, snapIgnore: true, interactive: false });
+        problemLayer.addLayer(ring);
+      }
       const severity = f.properties.severity === "warning" ? "warn" : "error";
       problems.append(el("li", { class: `${severity} ${old ? "existing" : "new"}`, dataset: { check: kind }, onclick: () => map.fitBounds(layer.getBounds(), { maxZoom: 16 }) }, text));
     }
@@ -335,7 +356,7 @@ export function mount(root, ctx) {
   }
 
   function updateCommit() {
-    if (!state.check) {
+    if (!state.check || !state.edited.size) {
       commitBtn.disabled = true;
       return;
     }
@@ -506,7 +527,9 @@ export function mount(root, ctx) {
           ),
           current
             ? el("span", { class: "pill ok" }, tl("planner.current"))
-            : el("button", { type: "button", class: "revert", onclick: () => revert(version) }, tl("planner.revert")),
+            : canCommit
+              ? el("button", { type: "button", class: "revert", onclick: () => revert(version) }, tl("planner.revert"))
+              : null,
         );
       }),
     );

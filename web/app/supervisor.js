@@ -247,34 +247,44 @@ export function mount(root, ctx) {
   }
 
   // ---- trend -------------------------------------------------------------------------
+  // Months are fetched one at a time, newest first, and the charts redrawn as
+  // they come: twelve KPI computations at once would stall a big area's server.
   async function renderTrend() {
+    const run = (state.trendRun = (state.trendRun || 0) + 1);
     const months = [];
     const [y, m] = state.month.split("-").map(Number);
     for (let i = TREND_MONTHS - 1; i >= 0; i -= 1) {
       const d = new Date(y, m - 1 - i, 1);
       months.push(`${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}`);
     }
+    const rows = months.map(() => ({}));
     fill(charts, el("p", { class: "muted" }, tl("common.loading")));
-    const kpi = state.kpi;
-    try {
-      const rows = await Promise.all(months.map((mm) => kpiRows("area", mm).then((r) => r[0] || {}).catch(() => ({}))));
-      if (kpi !== state.kpi) return;
-      const short = months.map((mm) => mm.slice(2));
-      const value = (r, k) => (r[k] === null || r[k] === undefined ? null : Number(r[k]));
-      const main = [{ name: label("kpi", kpi), values: rows.map((r) => value(r, kpi)) }];
-      const loss = [
-        { name: label("kpi", "loss_high"), values: rows.map((r) => value(r, "loss_high")), colour: LOSS_COLOURS.high },
-        { name: label("kpi", "loss_negative"), values: rows.map((r) => value(r, "loss_negative")), colour: LOSS_COLOURS.negative },
-      ];
-      fill(
-        charts,
-        lineChart(short, main, { title: `${label("kpi", kpi)} (${t("supervisor.area_wide")})` }),
-        lineChart(short, loss, { title: t("supervisor.loss_trend") }),
-        chartLegend(loss),
-      );
-    } catch (err) {
-      fill(charts, el("p", { class: "error" }, errorText(err)));
+    for (let i = months.length - 1; i >= 0; i -= 1) {
+      try {
+        rows[i] = (await kpiRows("area", months[i]))[0] || {};
+      } catch {
+        rows[i] = {};
+      }
+      if (run !== state.trendRun) return; // the month or KPI changed meanwhile
+      drawTrend(months, rows);
     }
+  }
+
+  function drawTrend(months, rows) {
+    const kpi = state.kpi;
+    const short = months.map((mm) => mm.slice(2));
+    const value = (r, k) => (r[k] === null || r[k] === undefined ? null : Number(r[k]));
+    const main = [{ name: label("kpi", kpi), values: rows.map((r) => value(r, kpi)) }];
+    const loss = [
+      { name: label("kpi", "loss_high"), values: rows.map((r) => value(r, "loss_high")), colour: LOSS_COLOURS.high },
+      { name: label("kpi", "loss_negative"), values: rows.map((r) => value(r, "loss_negative")), colour: LOSS_COLOURS.negative },
+    ];
+    fill(
+      charts,
+      lineChart(short, main, { title: `${label("kpi", kpi)} (${t("supervisor.area_wide")})` }),
+      lineChart(short, loss, { title: t("supervisor.loss_trend") }),
+      chartLegend(loss),
+    );
   }
 
   // ---- line loss and audit findings on the map ---------------------------------------

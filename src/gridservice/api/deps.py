@@ -94,7 +94,7 @@ def current_user(
 CurrentUser = Annotated[User, Depends(current_user)]
 
 
-def allowed(action: str):  # noqa: ANN201 — a FastAPI dependency factory
+def allowed(action: str):
     """A dependency giving the user if their role may perform ``action`` (else 403)."""
 
     def dependency(user: CurrentUser) -> User:

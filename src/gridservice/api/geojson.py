@@ -38,8 +38,11 @@ def geometries(geoms: Any) -> list[dict[str, Any] | None]:
     arr = np.asarray(geoms, dtype=object)
     if not len(arr):
         return []
-    missing = shapely.is_missing(arr) | shapely.is_empty(np.where(shapely.is_missing(arr), shapely.Point(), arr))
-    text = shapely.to_geojson(np.where(missing, None, arr))
+    missing = shapely.is_missing(arr)
+    missing[~missing] = shapely.is_empty(arr[~missing])
+    present = arr.copy()
+    present[missing] = None
+    text = shapely.to_geojson(present)
     return [None if m else json.loads(t) for m, t in zip(missing, text, strict=True)]
 
 

@@ -35,7 +35,7 @@ class LoginRequest(_Strict):
 
 class UserPublic(BaseModel):
     username: str
-    role: Role
+    role: str = Field(description="planner, dispatcher, supervisor or admin")
     display_name: str | None = None
 
 

@@ -33,12 +33,12 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 
 from gridservice.api.deps import AreaDep, CurrentUser, HolderDep
-from gridservice.api.geojson import feature_collection, records
+from gridservice.api.geojson import feature_collection
 from gridservice.api.state import AreaHolder
 from gridservice.auth import User, mask_personal
 from gridservice.errors import NotFoundError
 from gridservice.model import ServiceArea
-from gridservice.schema import DEVICE_LAYERS, LAYERS
+from gridservice.schema import DEVICE_LAYERS
 
 router = APIRouter(tags=["OGC API – Features"])
 
@@ -157,7 +157,7 @@ def landing(request: Request, user: CurrentUser, area: AreaDep) -> JSONResponse:
 def _has_route(request: Request, name: str) -> bool:
     try:
         request.url_for(name)
-    except Exception:  # noqa: BLE001 — starlette raises NoMatchFound
+    except Exception:
         return False
     return True
 

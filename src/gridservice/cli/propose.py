@@ -56,8 +56,8 @@ def plan_propose(
               "removed_grids": removed, "messages": proposal.messages}, fmt)
         return
     comparison = proposal.comparison()
-    comparison["current"] = comparison["current"].map(_fmt)
-    comparison["proposal"] = comparison["proposal"].map(_fmt)
+    for col in ("current", "proposal"):
+        comparison[col] = [_fmt(k, v) for k, v in zip(comparison["score"], comparison[col], strict=True)]
     console.print(frame_table(comparison, title="current plan vs proposal"))
     per_grid = proposal.scores.grids.reset_index()[
         ["grid_id", "code", "households", "work_orders", "area_km2", "members", "households_per_member",
@@ -73,9 +73,11 @@ def plan_propose(
                       "(the file is the whole plan)")
 
 
-def _fmt(value: object) -> str:
+def _fmt(key: str, value: object) -> str:
     if value is None or (isinstance(value, float) and pd.isna(value)):
         return ""
-    if isinstance(value, float):
-        return f"{value:,.3f}" if abs(value) < 10 else f"{value:,.1f}"
-    return f"{value:,}" if isinstance(value, int) else str(value)
+    if key in ("grids", "households", "non_contiguous", "over_cap"):
+        return f"{int(value):,}"  # type: ignore[call-overload]
+    if key in ("balance", "compactness", "households_per_member"):
+        return f"{float(value):,.1f}"  # type: ignore[arg-type]
+    return f"{float(value):.4f}"  # type: ignore[arg-type]

@@ -13,7 +13,8 @@ from gridservice.config import default_data_path, get_settings
 @app.command()
 def serve(
     data: DataOpt = None,
-    host: Annotated[str | None, typer.Option(help="Address to listen on (default 127.0.0.1; env GRIDSERVICE_HOST).")] = None,
+    host: Annotated[str | None, typer.Option(
+        help="Address to listen on (default 127.0.0.1; env GRIDSERVICE_HOST).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default 8000; env GRIDSERVICE_PORT).")] = None,
 ) -> None:
     """Serve the API (/api/v1, docs at /docs), the OGC API (/ogc), maps and the browser app.
@@ -52,7 +53,7 @@ def demo_logins(users: object) -> dict[str, tuple[str, str]]:
     from gridservice.auth import DEMO_USERS, verify_password
 
     out = {}
-    for username, (role, _title) in DEMO_USERS.items():
+    for username in DEMO_USERS:
         if username in users.index:  # type: ignore[attr-defined]
             password = f"{username}-demo"
             if verify_password(password, str(users.loc[username, "password_hash"])):  # type: ignore[attr-defined]

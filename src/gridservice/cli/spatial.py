@@ -43,7 +43,7 @@ ForceOpt = Annotated[str | None, typer.Option("--force-reason", help="Commit des
                                                                      "(recorded).")]
 
 
-def _area(data: str | None):  # noqa: ANN202
+def _area(data: str | None):
     from gridservice.workspace import open_area
 
     return open_area(data_path(data))

@@ -66,6 +66,34 @@ def meter_transformer(area: ServiceArea) -> pd.Series:
     return out.rename("transformer_id")
 
 
+def transformer_of_customer(area: ServiceArea, customer_id: str) -> str | None:
+    """One customer's transformer through its meter (None when unlinked); no whole-layer work."""
+    meter = area.customers.at[customer_id, "meter_id"] if customer_id in area.customers.index else None
+    if meter is None or pd.isna(meter) or meter not in area.meters.index:
+        return None
+    tx = area.meters.at[meter, "transformer_id"]
+    if pd.isna(tx):
+        ap = area.meters.at[meter, "access_point_id"] if "access_point_id" in area.meters.columns else None
+        if ap is None or pd.isna(ap) or ap not in area.access_points.index:
+            return None
+        tx = area.access_points.at[ap, "transformer_id"]
+    return None if pd.isna(tx) else str(tx)
+
+
+def grid_of_feature(area: ServiceArea, layer: str, feature_id: str) -> str | None:
+    """One row's ``grid_id``: its derived column, else located from its point (None outside every grid)."""
+    df = area.layers[layer]
+    if feature_id not in df.index:
+        return None
+    grid = df.at[feature_id, "grid_id"] if "grid_id" in df.columns else None
+    if grid is not None and not pd.isna(grid):
+        return str(grid)
+    if not isinstance(df, gpd.GeoDataFrame):
+        return None
+    located = grid_of_points(area, gpd.GeoSeries([df.geometry[feature_id]], crs=df.crs)).iloc[0]
+    return None if pd.isna(located) else str(located)
+
+
 def customer_transformer(area: ServiceArea) -> pd.Series:
     """Each customer's transformer through its meter (NaN when unlinked)."""
     return area.customers["meter_id"].map(meter_transformer(area)).rename("transformer_id")
@@ -215,10 +243,12 @@ __all__ = [
     "customer_positions_of_devices",
     "customer_transformer",
     "customers_of_devices",
+    "grid_of_feature",
     "grid_of_points",
     "meter_transformer",
     "meter_transformer_positions",
     "positions",
+    "transformer_of_customer",
     "with_grids",
     "work_order_grids",
 ]

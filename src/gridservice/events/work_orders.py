@@ -48,7 +48,7 @@ import shapely
 from gridservice.config import Rules, get_settings
 from gridservice.errors import DataError, NotFoundError, TransitionError
 from gridservice.events.calendar import work_calendar
-from gridservice.events.links import customer_transformer, grid_of_points, with_grids, work_order_grids
+from gridservice.events.links import grid_of_feature, grid_of_points, transformer_of_customer, work_order_grids
 from gridservice.io.tables import conform
 from gridservice.model import ServiceArea
 from gridservice.schema import CRS, TIMEZONE, WORK_ORDER_KINDS, WORK_ORDER_STATUSES
@@ -248,9 +248,8 @@ def route(area: ServiceArea, *, grid_id: str | None, kind: str, transformer_id: 
             named = tx.get("area_manager_id")
             if named is not None and not pd.isna(named) and named in area.staff.index:
                 return str(named)
-            tx_grid = with_grids(area, "transformers").get(transformer_id)
-            choice = _least_loaded(staff(tx_grid if tx_grid is not None and not pd.isna(tx_grid) else grid_id,
-                                         "area_manager"), load)
+            tx_grid = grid_of_feature(area, "transformers", transformer_id)
+            choice = _least_loaded(staff(tx_grid if tx_grid is not None else grid_id, "area_manager"), load)
         choice = choice or _least_loaded(staff(grid_id, "repair"), load)
         choice = choice or _least_loaded(staff(grid_id, "grid_manager"), load)
     elif kind in ("complaint", "report"):
@@ -343,14 +342,12 @@ def create_work_order(
             raise NotFoundError(msg)
         customer = area.customers.loc[customer_id]
         geom = geom if geom is not None else customer.geometry
-        transformer_id = customer_transformer(area).get(customer_id)
-        grid = with_grids(area, "customers").get(customer_id)
-        grid_id = None if grid is None or pd.isna(grid) else str(grid)
+        transformer_id = transformer_of_customer(area, customer_id)
+        grid_id = grid_of_feature(area, "customers", customer_id)
     if grid_id is None and geom is not None:
         located = grid_of_points(area, gpd.GeoSeries([geom], crs=CRS)).iloc[0]
         grid_id = None if pd.isna(located) else str(located)
-    assignee = route(area, grid_id=grid_id, kind=kind,
-                     transformer_id=None if transformer_id is None or pd.isna(transformer_id) else transformer_id)
+    assignee = route(area, grid_id=grid_id, kind=kind, transformer_id=transformer_id)
     row = {
         "work_order_id": work_order_id, "kind": kind, "channel": channel, "description": description,
         "customer_id": customer_id, "status": "received", "assignee_id": assignee,

@@ -15,7 +15,7 @@ import folium
 import geopandas as gpd
 import numpy as np
 import shapely
-from branca.element import Element, MacroElement
+from branca.element import Element
 
 from gridservice.coords import transform_geometries
 from gridservice.errors import DataError
@@ -178,21 +178,3 @@ def display_xy(lon: np.ndarray, lat: np.ndarray, m: folium.Map) -> tuple[np.ndar
     from gridservice.coords import convert
 
     return convert(lon, lat, src="wgs84", dst=coords)
-
-
-class RawScript(MacroElement):
-    """A script block appended to the map's script, in the map's scope.
-
-    ``code`` may use ``{map}`` for the map variable's name.
-    """
-
-    def __init__(self, code: str) -> None:
-        super().__init__()
-        self._name = "GsScript"
-        self.code = code
-
-    def render(self, **kwargs: Any) -> None:
-        figure = self.get_root()
-        parent = self._parent
-        figure.script.add_child(Element(self.code.replace("{map}", parent.get_name())), name=self.get_name())
-        super().render(**kwargs)

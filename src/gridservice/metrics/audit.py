@@ -778,12 +778,12 @@ def sample(frame: pd.DataFrame, *, pct: float, seed: int, key: str | None = None
 
 
 __all__ = [
+    "EVENT_TIME_RULES",
     "POPULATIONS",
     "RULES",
     "RULE_IDS",
     "AuditContext",
     "AuditRule",
-    "EVENT_TIME_RULES",
     "audit",
     "check_event_times",
     "findings_by_grid",

@@ -289,7 +289,7 @@ def svg_bar_chart(labels: Sequence[str], values: Sequence[float], *, title: str,
         w = plot_w * v / top
         parts.append(f'<text x="{pad_l - 6}" y="{yy + bar - 4}" class="a" text-anchor="end">'
                      f'{html.escape(str(label))}</text><rect x="{pad_l}" y="{yy}" width="{w:.1f}" height="{bar}" '
-                     f'class="b"/><text x="{pad_l + w + 4:.1f}" y="{yy + bar - 4}" class="a">{_nice(v)}</text>')
+                     f'class="b"/><text x="{pad_l + w + 4:.1f}" y="{yy + bar - 4}" class="a">{v:.1f}</text>')
     parts.append("</svg>")
     return "".join(parts)
 

@@ -136,6 +136,9 @@ def plan_frame(df: pd.DataFrame, area: ServiceArea, *, source: str = "plan") -> 
         else:
             msg = f"{source}: features need a 'grid_id' property"
             raise DataError(msg)
+    if not isinstance(df, gpd.GeoDataFrame) and "geometry" not in df.columns:
+        msg = f"{source}: the plan has no polygons"
+        raise DataError(msg)
     geo = df if isinstance(df, gpd.GeoDataFrame) else gpd.GeoDataFrame(df, geometry="geometry")
     geo = geo.set_crs(CRS) if geo.crs is None else geo.to_crs(CRS)
     geo = geo.reset_index(drop=True)
@@ -161,7 +164,8 @@ def _text(s: pd.Series) -> pd.Series:
         out = s.astype("str")
         out[whole] = s[whole].astype("int64").astype("str")
         return out.where(s.notna())
-    return s.astype("str").where(s.notna())
+    text = s.astype("str").str.strip()
+    return text.where(s.notna() & (text != ""))
 
 
 def _stand_ins(geoms: np.ndarray) -> np.ndarray:
@@ -336,7 +340,8 @@ def check_invalid(ctx: PlanContext) -> gpd.GeoDataFrame:
     ids = list(ctx.grids.index[bad])
     reasons = shapely.is_valid_reason(geoms[bad])
     fixed = ctx.fixed[bad]
-    msgs = [f"grid {i}: invalid polygon ({r}); a repaired polygon is offered" for i, r in zip(ids, reasons, strict=True)]
+    msgs = [f"grid {i}: invalid polygon ({r}); a repaired polygon is offered"
+            for i, r in zip(ids, reasons, strict=True)]
     return _rows(ctx, "invalid_polygon", "error", ids, msgs, geoms[bad], repaired=shapely.to_geojson(fixed))
 
 
@@ -554,8 +559,12 @@ def check_plan(
     """
     grids = area.grids if plan is None else merge_plan(area.grids, plan, complete=complete)
     named = pd.Index([]) if plan is None else plan.index
-    ctx = PlanContext(area, grids, named, rules or get_settings().rules)
-    if not len(grids):
+    return run_checks(PlanContext(area, grids, named, rules or get_settings().rules), checks)
+
+
+def run_checks(ctx: PlanContext, checks: tuple[Check, ...] = PLAN_CHECKS) -> gpd.GeoDataFrame:
+    """Run ``checks`` on a prepared :class:`PlanContext` (one the caller may share, see redraw)."""
+    if not len(ctx.grids):
         return findings()
     return concat(check(ctx) for check in checks)
 
@@ -584,4 +593,5 @@ __all__ = [
     "plan_frame",
     "read_plan",
     "repaired",
+    "run_checks",
 ]

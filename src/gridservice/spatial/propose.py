@@ -126,6 +126,7 @@ def parse_weights(text: str | Mapping[str, float] | None) -> dict[str, float]:
     """
     if text is None:
         return dict(DEFAULT_WEIGHTS)
+    items: dict[str, object]
     if isinstance(text, Mapping):
         items = {str(k): v for k, v in text.items()}
     else:
@@ -137,25 +138,25 @@ def parse_weights(text: str | Mapping[str, float] | None) -> dict[str, float]:
             if not sep or not name.strip():
                 msg = f"weights: {part!r} is not name=value (e.g. households=1,work_orders=0.3,area=0.1)"
                 raise DataError(msg)
-            items[name.strip()] = value.strip()  # type: ignore[assignment]
+            items[name.strip()] = value.strip()
     out: dict[str, float] = {}
-    for name, value in items.items():
+    for key, given in items.items():
         try:
-            w = float(value)
+            w = float(given)  # type: ignore[arg-type]
         except (TypeError, ValueError):
-            msg = f"weights: {name}={value!r} is not a number"
+            msg = f"weights: {key}={given!r} is not a number"
             raise DataError(msg) from None
         if not math.isfinite(w) or w < 0:
-            msg = f"weights: {name}={value} must be a number ≥ 0"
+            msg = f"weights: {key}={given} must be a number ≥ 0"
             raise DataError(msg)
-        out[name] = w
+        out[key] = w
     if not out or sum(out.values()) <= 0:
         msg = "weights: at least one weight must be above 0"
         raise DataError(msg)
     return out
 
 
-def workload(frame: pd.DataFrame, weights: Mapping[str, float] | None = None) -> pd.Series:
+def workload(frame: pd.DataFrame, weights: Mapping[str, float] | str | None = None) -> pd.Series:
     """Each row's weighted share of the criteria; the shares add up to 1.
 
     Each criterion column is divided by its total (a criterion whose total is
@@ -356,8 +357,8 @@ def partition_units(
     if over_cap:
         messages.append(
             f"cap not met: {len(over_cap)} grid(s) stay above {cap:,.0f} households"
-            + ("" if messages else "; no contiguous arrangement of whole transformer areas was found that keeps "
-               "them under"))
+            + ("" if any(m.startswith("cap not feasible") for m in messages) else
+               "; no contiguous arrangement of whole transformer areas was found that keeps them under"))
     return Partition(labels=pd.Series(labels, index=units.index, name="grid"), messages=messages, over_cap=over_cap)
 
 
@@ -1026,8 +1027,8 @@ class Proposal:
                 "workload_cv", "mean_polsby_popper", "non_contiguous", "over_cap"]
         return pd.DataFrame({
             "score": keys,
-            "current": [self.current.summary.get(k) for k in keys],
-            "proposal": [self.scores.summary.get(k) for k in keys],
+            "current": pd.Series([self.current.summary.get(k) for k in keys], dtype=object),
+            "proposal": pd.Series([self.scores.summary.get(k) for k in keys], dtype=object),
         })
 
 
@@ -1168,6 +1169,12 @@ def propose_plan(
     report("scores", 0.9)
     scores = score_plan(area, out, weights=weights, max_households=max_households)
     cur = score_plan(area, weights=weights, max_households=max_households)
+    if max_households is not None and lock:
+        held = scores.grids.loc[lock, "households"]
+        over = held[held > max_households]
+        if len(over):
+            messages.append("locked grid(s) above the cap, kept as they are: "
+                            + ", ".join(f"{g} ({int(h):,})" for g, h in over.items()))
     split = _split_transformers(area, out)
     if split:
         messages.append(f"{split} transformer area(s) end up with customers in more than one grid "

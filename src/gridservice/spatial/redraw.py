@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from gridservice.config import Rules
+from gridservice.config import Rules, get_settings
 from gridservice.errors import ConflictError, DataError, InvalidPlanError, NotFoundError, StoreError
 from gridservice.io import Store
 from gridservice.io.tables import conform
@@ -40,12 +40,13 @@ from gridservice.schema import CRS, LAYERS, TIMEZONE
 from gridservice.spatial.locate import assign_grids
 from gridservice.spatial.plan import (
     PLAN_ATTRIBUTES,
-    check_plan,
+    PlanContext,
     grid_members,
     latest_grid_version,
     latest_version,
     merge_plan,
     repaired,
+    run_checks,
 )
 
 #: The layers whose rows can change grid, in report order.
@@ -120,8 +121,9 @@ def preview_plan(
     after = assign_grids(area, after_grids)
     moves = _moves(area, before, after)
     summary = _summary(area, area.grids, after_grids, before["customers"], after["customers"])
-    found = check_plan(area, plan, complete=complete, rules=rules)
-    return PlanPreview(after_grids, summary, moves, found)
+    ctx = PlanContext(area, after_grids, plan.index, rules or get_settings().rules)
+    ctx.customer_grids = after["customers"]  # located once, shared with the checks
+    return PlanPreview(after_grids, summary, moves, run_checks(ctx))
 
 
 def _moves(area: ServiceArea, before: dict[str, pd.Series], after: dict[str, pd.Series]) -> pd.DataFrame:
@@ -163,7 +165,8 @@ def _status(before: gpd.GeoDataFrame, after: gpd.GeoDataFrame, ids: pd.Index) ->
 def _summary(area: ServiceArea, before: gpd.GeoDataFrame, after: gpd.GeoDataFrame,
              customers_before: pd.Series, customers_after: pd.Series) -> pd.DataFrame:
     ids = pd.Index([*before.index, *after.index[~after.index.isin(before.index)]], name="grid_id")
-    attrs = pd.concat([after[list(PLAN_ATTRIBUTES)], before.loc[~before.index.isin(after.index), list(PLAN_ATTRIBUTES)]])
+    cols = list(PLAN_ATTRIBUTES)
+    attrs = pd.concat([after[cols], before.loc[~before.index.isin(after.index), cols]])
     out = attrs.reindex(ids)
     out["status"] = _status(before, after, ids)
     out["customers_before"] = customers_before.value_counts().reindex(ids, fill_value=0).astype("int64")
@@ -196,7 +199,7 @@ class CommitResult:
         """A JSON-ready summary."""
         return {"plan_version": self.version, "base_version": self.base_version, "changed_grids": self.changed,
                 "forced_reason": self.forced_reason, "moves": self.preview.move_counts(),
-                "findings": int(len(self.preview.findings))}
+                "findings": len(self.preview.findings)}
 
 
 def _store(area: ServiceArea, store: Store | None) -> Store:
@@ -276,7 +279,8 @@ def commit_plan(
     if len(errors) and force_reason is None:
         shown = "; ".join(errors["message"].head(3))
         more = f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""
-        msg = f"the plan has {len(errors)} error(s): {shown}{more} — nothing was saved (fix them or force with a reason)"
+        msg = (f"the plan has {len(errors)} error(s): {shown}{more} — nothing was saved "
+               "(fix them or force with a reason)")
         raise InvalidPlanError(msg, problems=errors)
     when = (now if now is not None else pd.Timestamp.now(tz=TIMEZONE)).tz_convert(TIMEZONE)
     with target.lock():
@@ -362,7 +366,9 @@ def _snapshot(grids: gpd.GeoDataFrame, version: int) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(snap, geometry=grids.geometry.to_numpy(), crs=CRS)
 
 
-def _log(when: pd.Timestamp, user: str, action: str, layer: str, ids: Any, details: list[dict[str, Any]]) -> pd.DataFrame:
+def _log(
+    when: pd.Timestamp, user: str, action: str, layer: str, ids: Any, details: list[dict[str, Any]]
+) -> pd.DataFrame:
     ids = [str(i) for i in ids]
     return pd.DataFrame({
         "at": [when] * len(ids), "user": user, "action": action, "layer": layer, "feature_id": ids,
@@ -389,7 +395,7 @@ def _audit_rows(preview: PlanPreview, *, version: int, base: int, author: str, n
                                                                                strict=True)]
     head = _log(when, author, action, "plan_versions", [version], [{
         "base_version": base, "note": note, "forced_reason": force_reason, "changed_grids": list(changed.index),
-        "moves": preview.move_counts(), "errors_overridden": int(len(preview.errors)) if force_reason else 0,
+        "moves": preview.move_counts(), "errors_overridden": len(preview.errors) if force_reason else 0,
     }])
     return pd.concat([head, *grid_rows])
 

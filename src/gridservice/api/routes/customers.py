@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Annotated, Any
 
 import pandas as pd
@@ -11,7 +12,7 @@ from fastapi.responses import JSONResponse
 from gridservice.api.deps import AreaDep, CurrentUser, HolderDep, PageDep
 from gridservice.api.geojson import feature_collection, records
 from gridservice.api.state import AreaHolder
-from gridservice.auth import User, mask_personal
+from gridservice.auth import mask_personal
 from gridservice.errors import GridserviceError, NotFoundError
 from gridservice.model import ServiceArea
 from gridservice.schema import TIMEZONE
@@ -25,8 +26,31 @@ _HISTORY = 10
 
 
 def customer_index(holder: AreaHolder, area: ServiceArea) -> CustomerIndex:
-    """The area's search index, built once per customers frame."""
-    return holder.cached("customer_index", (area.customers,), lambda: CustomerIndex.build(area.customers))
+    """The area's search index, built once per customers frame.
+
+    A reload (a plan commit re-derives every ``grid_id``) brings a new
+    frame; when the searched columns are unchanged the old index is kept,
+    since rebuilding takes seconds on a million customers and hashing them
+    a fraction of that.
+    """
+
+    def build() -> CustomerIndex:
+        fingerprint = search_fingerprint(area.customers)
+        previous = holder.__dict__.get("_customer_index")
+        if previous is not None and previous[0] == fingerprint:
+            return previous[1]
+        index = CustomerIndex.build(area.customers)
+        holder.__dict__["_customer_index"] = (fingerprint, index)
+        return index
+
+    return holder.cached("customer_index", (area.customers,), build)
+
+
+def search_fingerprint(customers: pd.DataFrame) -> str:
+    """A digest of the columns the search index reads (ids, names, addresses, phones, meters)."""
+    cols = [c for c in ("name", "address", "phone", "meter_id") if c in customers.columns]
+    hashed = pd.util.hash_pandas_object(customers[cols], index=True).to_numpy()
+    return hashlib.sha256(hashed.tobytes()).hexdigest()
 
 
 @router.get("/search")
@@ -96,7 +120,7 @@ def card(customer_id: str, area: AreaDep, user: CurrentUser) -> dict[str, Any]:
         "history": {
             "work_orders": _orders(area, customer_id, open_only=False),
             "outages": _outages(area, devices, active=False),
-            "visits": _visits(area, customer_id, user),
+            "visits": _visits(area, customer_id),
         },
     }
 
@@ -165,7 +189,7 @@ def _orders(area: ServiceArea, customer_id: str, *, open_only: bool) -> list[dic
     return records(mine.sort_values("received_at", ascending=False).head(_HISTORY))
 
 
-def _visits(area: ServiceArea, customer_id: str, user: User) -> list[dict[str, Any]]:
+def _visits(area: ServiceArea, customer_id: str) -> list[dict[str, Any]]:
     v = area.visits
     if not len(v):
         return []

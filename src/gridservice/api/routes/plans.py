@@ -45,7 +45,7 @@ def plan_of(body: PlanBody, area: ServiceArea) -> gpd.GeoDataFrame:
 
 def _findings(found: gpd.GeoDataFrame) -> dict[str, Any]:
     errors = int((found["severity"] == "error").sum()) if len(found) else 0
-    return {"errors": errors, "warnings": int(len(found)) - errors, "findings": feature_collection(found)}
+    return {"errors": errors, "warnings": len(found) - errors, "findings": feature_collection(found)}
 
 
 @router.post("/check")
@@ -63,7 +63,7 @@ def preview(body: PlanBody, area: AreaDep, user: CurrentUser) -> dict[str, Any]:
         "changed_grids": result.changed,
         "move_counts": result.move_counts(),
         "moves": records(moves.head(_MOVES_SHOWN), index=False),
-        "moves_total": int(len(moves)),
+        "moves_total": len(moves),
         "summary": records(result.summary),
         **_findings(result.findings),
     }

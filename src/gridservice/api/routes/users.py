@@ -6,6 +6,7 @@ from fastapi import APIRouter, Response
 from fastapi.concurrency import run_in_threadpool
 
 from gridservice.api.deps import Admin, HolderDep
+from gridservice.api.geojson import records
 from gridservice.api.models import UserCreate, UserPublic
 from gridservice.auth import User, add_user, list_users, remove_user
 
@@ -16,8 +17,7 @@ router = APIRouter(prefix="/users", tags=["users"])
 def users(holder: HolderDep, user: Admin) -> list[UserPublic]:
     """Every user with their role (never a password hash)."""
     frame = list_users(holder.store).reset_index()
-    return [UserPublic(username=r.username, role=r.role, display_name=None if r.display_name != r.display_name
-                       else r.display_name) for r in frame.itertuples(index=False)]
+    return [UserPublic.model_validate(row) for row in records(frame, index=False)]
 
 
 @router.post("", response_model=UserPublic, status_code=201)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import geopandas as gpd
 import pandas as pd
@@ -19,7 +19,6 @@ from gridservice.errors import NotFoundError
 from gridservice.events.records import save_new_work_order, save_transition
 from gridservice.events.work_orders import create_work_order, declared, orders_summary
 from gridservice.model import ServiceArea
-from gridservice.schema import TIMEZONE
 
 router = APIRouter(prefix="/work-orders", tags=["work orders"])
 
