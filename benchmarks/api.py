@@ -51,7 +51,7 @@ def wait_ready(url: str, proc: subprocess.Popen, *, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            sys.exit(f"server exited with {proc.returncode}")
+            sys.exit(f"server exited with {proc.returncode} (see its log beside the GeoPackage)")
         try:
             if httpx.get(url, timeout=2).status_code < 500:
                 return
@@ -79,7 +79,11 @@ async def load(base: str, paths: list[str], *, clients: int, headers: dict[str, 
                 except asyncio.QueueEmpty:
                     return
                 t0 = time.perf_counter()
-                r = await client.get(path)
+                try:
+                    r = await client.get(path)
+                except httpx.TransportError:
+                    errors += 1
+                    continue
                 latencies.append(time.perf_counter() - t0)
                 if r.status_code >= 400 and r.status_code != 404:
                     errors += 1
@@ -196,9 +200,10 @@ def main() -> None:
     env = {**os.environ, "GRIDSERVICE_SECRET_KEY": "benchmark-secret-key-0123456789abcdef"}
     port, bare_port = free_port(), free_port()
     t0 = time.perf_counter()
+    server_log = args.path.with_suffix(".server.log").open("w")
     server = subprocess.Popen([sys.executable, "-c", "from gridservice.cli import main; main()", "serve",
                                "--data", str(args.path), "--port", str(port)], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+                              stdout=server_log, stderr=subprocess.STDOUT)
     bare = subprocess.Popen([sys.executable, "-c", BARE_APP, str(bare_port)], stdout=subprocess.DEVNULL,
                             stderr=subprocess.STDOUT)
     try:
@@ -220,6 +225,8 @@ def main() -> None:
             load(bare_base, ["/constant"] * args.requests, clients=args.clients, headers={})), None)
         report("locate", *asyncio.run(load(base, locate, clients=args.clients, headers=auth)), b)
         report("customer search", *asyncio.run(load(base, search, clients=args.clients, headers=auth)), b)
+        if server.poll() is not None:
+            print(f"the server died (exit {server.returncode}); see {args.path.with_suffix('.server.log')}")
     finally:
         for proc in (server, bare):
             proc.terminate()

@@ -14,7 +14,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from conftest import build_area
+from topo_networks import build_area
 from gridservice.errors import DataError, TopologyError
 from gridservice.topology import group_calls, network_of
 

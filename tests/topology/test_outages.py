@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from conftest import ring_area
+from topo_networks import ring_area
 from gridservice.errors import DataError, NotFoundError
 from gridservice.io import GeoPackageStore
 from gridservice.topology import create_outage, outage_impact

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 import shapely
 
-from conftest import BASE, build_area, ring_area
+from topo_networks import BASE, build_area, ring_area
 from gridservice.checks import validate
 from gridservice.config import Rules
 from gridservice.topology import network_of

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import build_area
+from topo_networks import build_area
 from gridservice.errors import NotFoundError, TopologyError
 from gridservice.topology import network_of
 

@@ -70,7 +70,7 @@ def plan_propose(
     console.print(f"wrote {len(proposal.grids)} grids to [bold]{out}[/]")
     if removed:
         console.print(f"{len(removed)} current grid(s) are not in the proposal: {', '.join(removed)} "
-                      "(the file is the whole plan)")
+                      "(the file is the whole plan: check, preview and commit it with --complete)")
 
 
 def _fmt(key: str, value: object) -> str:

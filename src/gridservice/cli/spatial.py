@@ -39,6 +39,8 @@ PlanFile = Annotated[Path, typer.Argument(help="Plan file: GeoJSON FeatureCollec
 AuthorOpt = Annotated[str, typer.Option("--author", help="Who commits (recorded in the plan history and audit log).")]
 BaseOpt = Annotated[int | None, typer.Option("--base-version", help="Plan version the change was drawn on; "
                                                                     "refused if someone committed since.")]
+CompleteOpt = Annotated[bool, typer.Option("--complete", help="The file is the whole plan: current grids "
+                                                               "missing from it are removed (a proposal).")]
 ForceOpt = Annotated[str | None, typer.Option("--force-reason", help="Commit despite plan errors, for this reason "
                                                                      "(recorded).")]
 
@@ -137,12 +139,13 @@ def plan_check(
     fmt: FormatOpt = Format.table,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Also write the findings with their geometry "
                                                                   "(GeoJSON or GeoPackage).")] = None,
+    complete: CompleteOpt = False,
 ) -> None:
     """Check a plan: invalid polygons, overlaps, gaps, slivers, split 台区, staffing. Exit 1 on errors."""
     from gridservice.spatial.plan import check_plan, read_plan
 
     area = _area(data)
-    found = check_plan(area, read_plan(file, area))
+    found = check_plan(area, read_plan(file, area), complete=complete)
     if out is not None:
         found.to_file(out, driver="GPKG" if out.suffix.lower() == ".gpkg" else "GeoJSON")
     errors, warnings = _counts(found)
@@ -157,13 +160,15 @@ def plan_check(
 
 
 @plan_app.command("preview")
-def plan_preview(file: PlanFile, data: DataOpt = None, fmt: FormatOpt = Format.table) -> None:
+def plan_preview(
+    file: PlanFile, data: DataOpt = None, fmt: FormatOpt = Format.table, complete: CompleteOpt = False
+) -> None:
     """What a plan moves (customers, transformers, open work orders) and each grid before/after."""
     from gridservice.spatial.plan import read_plan
     from gridservice.spatial.redraw import preview_plan
 
     area = _area(data)
-    preview = preview_plan(area, read_plan(file, area))
+    preview = preview_plan(area, read_plan(file, area), complete=complete)
     summary = preview.summary.reset_index()
     if fmt is Format.json:
         emit({"grids": records(summary), "move_counts": preview.move_counts(), "moves": records(preview.moves),
@@ -212,6 +217,7 @@ def plan_commit(
     data: DataOpt = None,
     base_version: BaseOpt = None,
     force_reason: ForceOpt = None,
+    complete: CompleteOpt = False,
     fmt: FormatOpt = Format.table,
 ) -> None:
     """Save a plan as the next version (refused when invalid or stale)."""
@@ -222,7 +228,7 @@ def plan_commit(
     plan = read_plan(file, area)
     try:
         result = commit_plan(area, plan, author=author, note=note, base_version=base_version,
-                             force_reason=force_reason)
+                             force_reason=force_reason, complete=complete)
     except InvalidPlanError as exc:
         _refused(exc)
     _committed(result, fmt, "committed")

@@ -32,7 +32,7 @@ import shapely
 
 from gridservice.errors import StoreError
 from gridservice.io.tables import conform, to_storage
-from gridservice.schema import LAYERS
+from gridservice.schema import LAYERS, TIMEZONE
 
 #: GeoPackage stores UTC timestamps with a ``Z`` suffix.
 _ISO = "%Y-%m-%dT%H:%M:%S.%fZ"
@@ -95,14 +95,20 @@ class GeoPackageStore:
         if "geometry" in df.columns and df.geometry.isna().all() and LAYERS.get(name, None) is not None \
                 and LAYERS[name].geometry is None:
             df = pd.DataFrame(df.drop(columns="geometry"))
-        if raw or name not in LAYERS:
+        if raw:
+            return df
+        for c in df.columns:  # on disk UTC; in memory local time, extra columns too
+            if isinstance(df[c].dtype, pd.DatetimeTZDtype):
+                df[c] = df[c].dt.tz_convert(TIMEZONE).astype(f"datetime64[ms, {TIMEZONE}]")
+        if name not in LAYERS:
             return df
         return conform(name, df, source=f"{self.path}:{name}", check_values=False)
 
     def read(self, names: Iterable[str] | None = None) -> dict[str, pd.DataFrame]:
-        """Several layers; by default every declared layer in the file."""
-        present = set(self.layers())
-        wanted = list(names) if names is not None else [n for n in LAYERS if n in present]
+        """Several layers; by default every layer in the file (undeclared ones as they are)."""
+        present = self.layers()
+        wanted = list(names) if names is not None else [n for n in LAYERS if n in present] + [
+            n for n in present if n not in LAYERS]
         out = {}
         for name in wanted:
             if name in present:

@@ -148,7 +148,7 @@ def conform(
     source = source or name
     if spec.key and spec.key not in df.columns and df.index.name == spec.key:
         df = df.reset_index()
-    df = df.copy() if check_values else df
+    df = df.copy(deep=False)  # copy-on-write: the caller's frame is never changed
     missing = [c.name for c in spec.columns if c.name not in df.columns and (c.required)]
     if missing and check_values and len(df):
         msg = f"{source}: missing required column(s) {', '.join(missing)} for layer {name!r}"
@@ -178,6 +178,9 @@ def conform(
                 what = "is a duplicate id" if spec.key else f"repeats ({', '.join(keys)})"
                 _fail(source, _row_labels(df, dup, row_offset), keys[0], what, df[keys[0]][dup])
     extra = [c for c in df.columns if c not in spec.column_names and c != "geometry"]
+    for c in extra:  # timestamps a user's data brings are local time too
+        if isinstance(df[c].dtype, pd.DatetimeTZDtype) and str(df[c].dtype) != f"datetime64[ms, {TIMEZONE}]":
+            df[c] = df[c].dt.tz_convert(TIMEZONE).astype(f"datetime64[ms, {TIMEZONE}]")
     ordered = spec.column_names + extra
     if spec.geometry is not None:
         geo = df if isinstance(df, gpd.GeoDataFrame) else gpd.GeoDataFrame(df, geometry=_geometry_column(df, n))

@@ -92,9 +92,10 @@ def outage_impacts(
     c = area.customers
     grid = with_grids(area, "customers") if customer_grid is None else customer_grid
     served = (c["connected_at"].isna() | (c["connected_at"] < period.end)).to_numpy()
-    grid_code, grid_labels = pd.factorize(grid)
+    # Customers outside every grid keep a code of their own: they count for the whole area.
+    grid_code, grid_labels = pd.factorize(grid, use_na_sentinel=False)
     devices, dev, cust = customer_positions_of_devices(area, events["device_id"].unique())
-    keep = served[cust] & (grid_code[cust] >= 0)
+    keep = served[cust]
     n_g = len(grid_labels)
     counts = np.bincount(dev[keep] * n_g + grid_code[cust[keep]], minlength=len(devices) * n_g)
     hit = np.flatnonzero(counts)
