@@ -19,7 +19,7 @@ from gridservice.errors import DataError, NotFoundError
 from gridservice.findings import findings
 from gridservice.io import Store, open_store
 from gridservice.io.tables import conform
-from gridservice.schema import DEVICE_LAYERS, LAYERS
+from gridservice.schema import DEVICE_LAYERS, LAYERS, TIMEZONE
 
 
 class ServiceArea:
@@ -71,6 +71,16 @@ class ServiceArea:
         if len(self.service_area):
             return str(self.service_area["name"].iloc[0])
         return str(self.store.url) if self.store else "service area"
+
+    @property
+    def as_of(self) -> pd.Timestamp:
+        """The moment the data describes: ``service_area.as_of`` when the data
+        carries one (a snapshot, the demo), else now. Analyses judge deadlines
+        and open outages at this time by default."""
+        sa = self.service_area
+        if "as_of" in sa.columns and sa["as_of"].notna().any():
+            return pd.Timestamp(sa["as_of"].max()).tz_convert(TIMEZONE)
+        return pd.Timestamp.now(tz=TIMEZONE)
 
     @cached_property
     def territory(self) -> shapely.Geometry:

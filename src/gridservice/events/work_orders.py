@@ -155,7 +155,7 @@ def sla_status(
     missing when the clock does not apply or is still running.
     """
     orders = area.work_orders if orders is None else orders
-    as_of_ts = _now(as_of)
+    as_of_ts = _now(as_of if as_of is not None else area.as_of)
     due = due_times(area, orders, rules=rules)
 
     def judge(done: pd.Series, limit: pd.Series) -> pd.Series:

@@ -72,7 +72,7 @@ class AuditContext:
                  period: str | None = None) -> None:
         self.area = area
         self.rules = rules if rules is not None else get_settings().rules
-        self.as_of = timestamp(as_of if as_of is not None else pd.Timestamp.now(tz=TIMEZONE), what="as_of")
+        self.as_of = timestamp(as_of if as_of is not None else area.as_of, what="as_of")
         self._period = period
 
     @cached_property

@@ -72,7 +72,7 @@ def outage_impacts(
     o = area.outages
     if not len(o):
         return _empty_impacts()
-    now = timestamp(as_of if as_of is not None else pd.Timestamp.now(tz="Asia/Shanghai"), what="as_of")
+    now = timestamp(as_of if as_of is not None else area.as_of, what="as_of")
     start = o["start_at"]
     end = o["end_at"].fillna(now)
     duration = (end - start) / pd.Timedelta(minutes=1)
