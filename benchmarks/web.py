@@ -95,10 +95,12 @@ def login(client: httpx.Client, role: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token['access_token']}"}
 
 
-def replay(client: httpx.Client, headers: dict[str, str], requests: list, first_grid: dict) -> tuple[int, float]:
+def replay(client: httpx.Client, headers: dict[str, str], requests: list, first_grid: dict,
+           timings: list[tuple[float, str]]) -> tuple[int, float]:
     """Bytes and seconds for one view's start-up requests, one after the other."""
     total, started = 0, time.perf_counter()
     for method, path, _ in requests:
+        t0 = time.perf_counter()
         if method == "CHECK":
             body = {"grids": {"type": "FeatureCollection", "features": [first_grid]}}
             r = client.post(path, json=body, headers=headers)
@@ -106,6 +108,7 @@ def replay(client: httpx.Client, headers: dict[str, str], requests: list, first_
             r = client.get(path, headers=headers)
         r.raise_for_status()
         total += len(r.content)
+        timings.append((time.perf_counter() - t0, f"{method if method != 'CHECK' else 'POST'} {path}"))
     return total, time.perf_counter() - started
 
 
@@ -141,15 +144,20 @@ def main() -> None:
             first_grid = {"type": "Feature", "properties": {"grid_id": first["properties"]["grid_id"]},
                           "geometry": first["geometry"]}
             base_bytes, base_s, n = every_customer(client, sup)
-            print(f"\nbaseline: every customer as GeoJSON: {n:,} customers, {base_bytes / 1e6:,.1f} MB, {base_s:.1f} s\n")
+            print(f"\nbaseline: every customer as GeoJSON: {n:,} customers, {base_bytes / 1e6:,.1f} MB, "
+                  f"{base_s:.1f} s\n")
             print(f"{'view':<11} {'requests':>8} {'MB':>8} {'cold s':>8} {'warm s':>8} {'bytes/baseline':>15} "
                   f"{'warm s/baseline':>16}")
+            cold_timings: list[tuple[float, str]] = []
             for name, (role, requests) in views(month).items():
                 headers = login(client, role)
-                size, cold = replay(client, headers, requests, first_grid)
-                _, warm = replay(client, headers, requests, first_grid)
+                size, cold = replay(client, headers, requests, first_grid, cold_timings)
+                _, warm = replay(client, headers, requests, first_grid, [])
                 print(f"{name:<11} {len(requests):>8} {size / 1e6:>8.2f} {cold:>8.2f} {warm:>8.2f} "
                       f"{size / base_bytes:>15.4f} {warm / base_s:>16.4f}")
+            print("\nslowest cold requests:")
+            for seconds, what in sorted(cold_timings, reverse=True)[:5]:
+                print(f"  {seconds:8.2f} s  {what}")
     finally:
         proc.terminate()
         proc.wait(timeout=30)

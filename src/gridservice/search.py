@@ -10,7 +10,7 @@ in milliseconds on a million customers, without a Python loop over them:
 * partial matches inside names and addresses come from a character-bigram
   inverted index: the rarest bigrams of the query give a small candidate set
   that a vectorised ``str.contains`` confirms;
-* when those find too little, :func:`rapidfuzz.process.extract` scores the
+* when those find nothing, :func:`rapidfuzz.process.extract` scores the
   candidates that share a bigram with the query (typos, a wrong character).
 
 Pinyin is computed per distinct character (a few thousand), then assembled
@@ -57,6 +57,8 @@ FUZZY_CEILING = 55.0
 #: A bigram present in more rows than this share is too common to narrow a search.
 _COMMON_SHARE = 0.2
 _SEP = "\u0001"
+#: At most this many candidates per source are scored for near matches.
+_FUZZY_POOL = 10_000
 _MAX_CODEPOINT_BITS = 21
 
 
@@ -294,8 +296,7 @@ class CustomerIndex:
         limit, offset
             The page of results.
         fuzzy
-            Fill up with near matches (typos) when exact and partial matches
-            are too few.
+            Look for near matches (typos) when nothing matches as typed.
 
         Returns
         -------
@@ -333,7 +334,8 @@ class CustomerIndex:
         if hits.enough(SCORES["name_partial"]):
             return
         self._partial(q, hits)
-        if fuzzy and not digits and not hits.enough(FUZZY_CEILING):
+        if fuzzy and not digits and not hits.best:
+            # Near matches only when nothing matched as typed: a typo, a wrong character.
             self._fuzzy(q, hits)
 
     def _partial(self, q: str, hits: _Hits) -> None:
@@ -356,12 +358,12 @@ class CustomerIndex:
                 break
 
     def _fuzzy(self, q: str, hits: _Hits) -> None:
-        pool = self._bigrams.sharing(q, cap=20_000)
+        pool = self._bigrams.sharing(q, cap=_FUZZY_POOL)
         if not q.isascii():
-            pool = np.union1d(pool, self._name_chars.sharing(q, cap=20_000))
+            pool = np.union1d(pool, self._name_chars.sharing(q, cap=_FUZZY_POOL))
         if q.isascii():
             # A mistyped pinyin: compare with the pinyin of names that start alike.
-            pool = np.union1d(pool, self._sorted["pinyin"].prefix(q[:2], 20_000))
+            pool = np.union1d(pool, self._sorted["pinyin"].prefix(q[:2], _FUZZY_POOL))
             choices = self.pinyin.iloc[pool].tolist()
         else:
             choices = self.names.iloc[pool].tolist()

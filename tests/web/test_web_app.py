@@ -192,6 +192,14 @@ def test_dispatcher_finds_by_pinyin_initials_and_opens_a_work_order(tab: Any) ->
     grid = _grid_of(customers.loc[[cid]], grids.geometry)[cid]
 
     tab.login("dispatcher")
+    # a click on the map says whose grid it is
+    page.wait_for_selector("#dispatcher-map .leaflet-overlay-pane path")
+    page.wait_for_timeout(500)  # the map has fitted the grids
+    some = grids.index[len(grids) // 2]
+    spot = grids.geometry[some].representative_point()
+    page.mouse.click(*page.evaluate(TO_PIXELS, ["dispatcher", spot.x, spot.y]))
+    page.wait_for_selector(f"#point-card h2:has-text('{grids.loc[some, 'code']}')")
+
     page.fill("#customer-search", unique[cid])
     first = page.wait_for_selector("#search-results li[data-customer]")
     assert first.get_attribute("data-customer") == cid

@@ -40,6 +40,7 @@ export function mount(root, ctx) {
   const gridLayer = L.featureGroup().addTo(map);
   const impactLayer = L.featureGroup().addTo(map);
   const focusLayer = L.featureGroup().addTo(map);
+  map.createPane("focus").style.zIndex = 460; // the chosen customer above the customer dots
   const legend = legendControl("bottomright").addTo(map);
   const grids = new Map(); // grid_id -> {feature, layer}
   customersInView(view, { onClick: (c) => openCustomer(c.id) });
@@ -152,12 +153,12 @@ export function mount(root, ctx) {
   function focus(point, card) {
     focusLayer.clearLayers();
     const latlng = view.toLatLng(...point);
-    L.circleMarker(latlng, { radius: 9, color: "#c62828", weight: 3, fillColor: "#ffcdd2", fillOpacity: 0.9 }).addTo(focusLayer);
+    L.circleMarker(latlng, { pane: "focus", radius: 9, color: "#c62828", weight: 3, fillColor: "#ffcdd2", fillOpacity: 0.9 }).addTo(focusLayer);
     const gridId = card.grid && card.grid.grid_id;
     if (gridId && grids.has(gridId)) {
       view.geojson(grids.get(gridId).feature, { style: () => ({ color: "#c62828", weight: 3, fill: false }) }).addTo(focusLayer);
     }
-    map.setView(latlng, Math.max(map.getZoom(), 14));
+    map.setView(latlng, Math.max(map.getZoom(), 16)); // close enough to show the neighbours as dots
   }
 
   function staffList(staff) {
@@ -277,7 +278,8 @@ export function mount(root, ctx) {
   }
 
   function orderTable(orders, { compact = false } = {}) {
-    const head = [tl("orders.id"), tl("orders.kind"), compact ? null : tl("common.grid"), tl("orders.status"), tl("orders.due"), compact ? null : ""];
+    // the card's orders come without their clocks: it shows when each came in
+    const head = [tl("orders.id"), tl("orders.kind"), compact ? null : tl("common.grid"), tl("orders.status"), tl(compact ? "orders.received" : "orders.due"), compact ? null : ""];
     return el(
       "div",
       { class: "table-wrap" },
@@ -304,7 +306,7 @@ export function mount(root, ctx) {
               el("td", {}, label("kind", o.kind)),
               compact ? null : el("td", {}, grid ? grid.feature.properties.code : o.grid_id || "–"),
               el("td", {}, el("span", { class: `pill ${overdue ? "overdue" : ""}` }, overdue ? t("orders.overdue") : label("status", o.status))),
-              el("td", {}, when(nextDue(o))),
+              el("td", {}, when(compact ? o.received_at : nextDue(o))),
               compact
                 ? null
                 : el("td", {}, next ? el("button", { type: "button", class: "advance", onclick: (e) => { e.stopPropagation(); advance(o, next); }, ...readOnly }, label("action", next)) : null),
@@ -418,19 +420,18 @@ export function mount(root, ctx) {
       const found = await api("/locate", { query: { lon: lon.toFixed(7), lat: lat.toFixed(7) } });
       focusLayer.clearLayers();
       L.circleMarker(e.latlng, { radius: 7, color: "#0b5cad", weight: 3 }).addTo(focusLayer);
-      const grid = found.grid || found;
-      if (grid.grid_id && grids.has(grid.grid_id)) view.geojson(grids.get(grid.grid_id).feature, { style: () => ({ color: "#0b5cad", weight: 3, fill: false }) }).addTo(focusLayer);
-      const nearest = found.nearest_customer || found.customer;
+      const grid = found.grid;
+      if (grids.has(grid.grid_id)) view.geojson(grids.get(grid.grid_id).feature, { style: () => ({ color: "#0b5cad", weight: 3, fill: false }) }).addTo(focusLayer);
       fill(
         cardBox,
         el(
           "div",
           { class: "card", id: "point-card" },
-          el("h2", {}, grid.grid_id ? `${grid.code || grid.grid_id} ${grid.name || ""}` : t("dispatcher.outside")),
+          el("h2", {}, `${grid.code || grid.grid_id} ${grid.name || ""}`),
           el("dl", {}, el("dt", {}, tl("common.station")), el("dd", {}, (found.station && found.station.name) || grid.station_id || "–"), el("dt", {}, tl("dispatcher.point")), el("dd", {}, `${lon.toFixed(5)}, ${lat.toFixed(5)}`)),
           el("h3", {}, tl("dispatcher.responsible")),
           staffList(found.staff),
-          nearest && nearest.customer_id ? el("button", { type: "button", onclick: () => openCustomer(nearest.customer_id) }, t("dispatcher.nearest", { name: nearest.name || nearest.customer_id })) : null,
+          el("p", { class: "muted" }, tl("dispatcher.zoom_for_customers")),
         ),
       );
     } catch (err) {

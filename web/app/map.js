@@ -125,6 +125,7 @@ export const NO_DATA = "#cccccc";
  */
 export function customersInView(view, { minZoom = 15, limit = 3000, style = () => ({}), tooltip = (c) => `${c.id} ${c.name || ""}`, onClick = null } = {}) {
   const { map } = view;
+  if (!map.getPane("customers")) map.createPane("customers").style.zIndex = 450; // above the grid polygons
   const layer = L.featureGroup().addTo(map);
   let items = [];
   let seq = 0;
@@ -132,7 +133,7 @@ export function customersInView(view, { minZoom = 15, limit = 3000, style = () =
     layer.clearLayers();
     for (const c of items) {
       const marker = L.circleMarker(view.toLatLng(c.lon, c.lat), {
-        radius: 3, weight: 1, color: "#37474f", fillColor: "#90a4ae", fillOpacity: 0.9, pmIgnore: true, snapIgnore: true, ...style(c),
+        pane: "customers", radius: 3, weight: 1, color: "#37474f", fillColor: "#90a4ae", fillOpacity: 0.9, pmIgnore: true, snapIgnore: true, ...style(c),
       });
       marker.bindTooltip(tooltip(c));
       if (onClick) marker.on("click", (e) => {

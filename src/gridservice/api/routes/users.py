@@ -5,18 +5,18 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 from fastapi.concurrency import run_in_threadpool
 
-from gridservice.api.deps import Admin, HolderDep
+from gridservice.api.deps import Admin, AreaDep, HolderDep
 from gridservice.api.geojson import records
 from gridservice.api.models import UserCreate, UserPublic
-from gridservice.auth import User, add_user, list_users, remove_user
+from gridservice.auth import User, add_user, remove_user
 
 router = APIRouter(prefix="/users", tags=["users"])
 
 
 @router.get("", response_model=list[UserPublic])
-def users(holder: HolderDep, user: Admin) -> list[UserPublic]:
+def users(area: AreaDep, user: Admin) -> list[UserPublic]:
     """Every user with their role (never a password hash)."""
-    frame = list_users(holder.store).reset_index()
+    frame = area.users.drop(columns="password_hash").reset_index()
     return [UserPublic.model_validate(row) for row in records(frame, index=False)]
 
 
