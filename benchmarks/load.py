@@ -20,7 +20,7 @@ from gridservice.io import GeoPackageStore
 from gridservice.model import ServiceArea
 
 
-def best_of(n: int, fn) -> float:  # noqa: ANN001
+def best_of(n: int, fn) -> float:
     times = []
     for _ in range(n):
         t0 = time.perf_counter()

@@ -35,7 +35,9 @@ class ServiceArea:
         Where the area was read from, if anywhere.
     """
 
-    def __init__(self, layers: Mapping[str, pd.DataFrame], *, store: Store | None = None, trusted: bool = False) -> None:
+    def __init__(
+        self, layers: Mapping[str, pd.DataFrame], *, store: Store | None = None, trusted: bool = False
+    ) -> None:
         self.layers: dict[str, pd.DataFrame] = {}
         for name in LAYERS:
             df = layers.get(name)

@@ -211,6 +211,16 @@ class _Hits:
         return sum(1 for s, _ in self.best.values() if s >= floor) >= self.want
 
 
+def _one_chunk(text: pd.Series) -> pd.Series:
+    """``text`` as one contiguous Arrow array with a RangeIndex.
+
+    Frames read in batches hold many chunks, and taking a few thousand rows
+    from a chunked array copies far more than those rows; candidate checks
+    take rows on every query, so the index keeps one chunk.
+    """
+    return pd.Series(text.to_numpy(dtype=object), dtype="str")
+
+
 def codepoints(text: pd.Series) -> np.ndarray:
     """A ``(rows, max_len)`` uint32 matrix of code points, zero-padded."""
     values = text.fillna("").to_numpy(dtype=object).astype(str)
@@ -259,11 +269,14 @@ class CustomerIndex:
         address = customers["address"].astype("str") if "address" in customers else empty
         phone = customers["phone"].astype("str") if "phone" in customers else empty
         meter = customers["meter_id"].astype("str") if "meter_id" in customers else empty
-        self.names = names.fillna("").reset_index(drop=True)
-        self.address = address.fillna("").str.lower().reset_index(drop=True)
+        #: What a hit shows, kept in one chunk each so that a page is cheap to gather.
+        self.shown = {"name": _one_chunk(names), "address": _one_chunk(address), "phone": _one_chunk(phone),
+                      "meter_id": _one_chunk(meter)}
+        self.names = _one_chunk(names.fillna(""))
+        self.address = _one_chunk(address.fillna("").str.lower())
         digits = phone.str.replace(r"\D", "", regex=True)
         full, initials = pinyin(self.names)
-        self.pinyin = full.reset_index(drop=True)
+        self.pinyin = _one_chunk(full)
         self._sorted = {
             "customer_id": _Sorted.of(pd.Series(self.ids, dtype="str").str.lower()),
             "meter_id": _Sorted.of(meter.str.lower().reset_index(drop=True)),
@@ -301,9 +314,11 @@ class CustomerIndex:
         Returns
         -------
         pandas.DataFrame
-            Indexed by ``customer_id``, columns ``score`` (0–100) and
-            ``match`` (which field matched: customer_id, meter_id, phone,
-            name, pinyin, initials, address or fuzzy).
+            Indexed by ``customer_id``: ``score`` (0–100), ``match`` (which
+            field matched: customer_id, meter_id, phone, name, pinyin,
+            initials, address or fuzzy), ``row`` (position in the indexed
+            frame) and the customer's ``name``, ``address``, ``phone`` and
+            ``meter_id``.
         """
         q = normalise(query)
         hits = _Hits(want=limit + offset)
@@ -375,13 +390,15 @@ class CustomerIndex:
 
     def _page(self, found: _Hits, *, limit: int, offset: int) -> pd.DataFrame:
         hits = found.best
-        if not hits:
-            return pd.DataFrame({"score": pd.Series(dtype="float64"), "match": pd.Series(dtype="str")},
-                                index=pd.Index([], name="customer_id", dtype="str"))
         rows = np.fromiter(hits.keys(), dtype=np.int64, count=len(hits))
-        scores = np.array([v[0] for v in hits.values()])
-        kinds = [v[1] for v in hits.values()]
-        frame = pd.DataFrame({"customer_id": self.ids[rows], "score": scores, "match": kinds})
-        frame["match"] = frame["match"].astype("str")
-        frame = frame.sort_values(["score", "customer_id"], ascending=[False, True], kind="stable")
-        return frame.iloc[offset : offset + limit].set_index("customer_id")
+        scores = np.fromiter((v[0] for v in hits.values()), dtype="float64", count=len(hits))
+        kinds = np.array([v[1] for v in hits.values()], dtype=object)
+        # Best score first, ties by account number; only the page's rows are gathered.
+        order = np.lexsort((self.ids[rows], -scores))[offset : offset + limit]
+        page = rows[order]
+        columns: dict[str, object] = {"score": scores[order], "match": pd.array(kinds[order], dtype="str"),
+                                      "row": page}
+        for col, values in self.shown.items():
+            columns[col] = values.iloc[page].to_numpy()
+        index = pd.Index(self.ids[page], name="customer_id", dtype="str")
+        return pd.DataFrame(columns, index=index)

@@ -116,7 +116,8 @@ def test_unknown_parent_is_refused(tiny_store: GeoPackageStore, tmp_path: Path) 
 
 def test_bad_choice_and_bad_number(tiny_store: GeoPackageStore, tmp_path: Path) -> None:
     with pytest.raises(DataError, match=r"column 'category' must be one of .* row 2: 'household'"):
-        import_layer(tiny_store, "customers", customers_csv(tmp_path / "b.csv", [GOOD[0].replace("residential", "household")]))
+        bad = [GOOD[0].replace("residential", "household")]
+        import_layer(tiny_store, "customers", customers_csv(tmp_path / "b.csv", bad))
     path = tmp_path / "t.csv"
     path.write_text("transformer_id,name,feeder_id,rated_kva,kind,lon,lat\nT9,九号,F1,big,public,116.5,27.2\n")
     with pytest.raises(DataError, match=r"column 'rated_kva' is not a number — row 2: 'big'"):
@@ -130,7 +131,8 @@ def test_invalid_polygon_is_refused_with_its_reason(tiny_store: GeoPackageStore,
          "plan_version": [1]}, geometry=[bowtie], crs=4326)
     path = tmp_path / "grids.geojson"
     grids.to_file(path)
-    with pytest.raises(DataError, match=r"grids\.geojson: column 'geometry' is an invalid polygon — row 1: 'Self-intersection"):
+    expected = r"grids\.geojson: column 'geometry' is an invalid polygon — row 1: 'Self-intersection"
+    with pytest.raises(DataError, match=expected):
         import_layer(tiny_store, "grids", path)
 
 

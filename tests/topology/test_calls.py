@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-
 from topo_networks import build_area
+
 from gridservice.errors import DataError, TopologyError
 from gridservice.topology import group_calls, network_of
 

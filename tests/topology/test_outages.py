@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-
 from topo_networks import ring_area
+
 from gridservice.errors import DataError, NotFoundError
 from gridservice.io import GeoPackageStore
 from gridservice.topology import create_outage, outage_impact

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 import shapely
-
 from topo_networks import BASE, build_area, ring_area
+
 from gridservice.checks import validate
 from gridservice.config import Rules
 from gridservice.topology import network_of

@@ -6,8 +6,8 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 import pytest
-
 from topo_networks import build_area
+
 from gridservice.errors import NotFoundError, TopologyError
 from gridservice.topology import network_of
 

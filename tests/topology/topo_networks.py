@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import geopandas as gpd
 import pandas as pd
 import shapely

@@ -8,18 +8,17 @@ from __future__ import annotations
 
 import sys
 
+# Importing the modules registers their commands.
+from gridservice.cli import data as _data  # noqa: F401
+from gridservice.cli import maps as _maps  # noqa: F401
+from gridservice.cli import metrics as _metrics  # noqa: F401
+from gridservice.cli import propose as _propose  # noqa: F401
+from gridservice.cli import serve as _serve  # noqa: F401
+from gridservice.cli import spatial as _spatial  # noqa: F401
+from gridservice.cli import topology as _topology  # noqa: F401
+from gridservice.cli import users as _users  # noqa: F401
 from gridservice.cli.common import app, fail
 from gridservice.errors import GridserviceError
-
-# Importing the modules registers their commands.
-from gridservice.cli import data as _data  # noqa: E402,F401
-from gridservice.cli import metrics as _metrics  # noqa: E402,F401
-from gridservice.cli import serve as _serve  # noqa: E402,F401
-from gridservice.cli import topology as _topology  # noqa: E402,F401
-from gridservice.cli import spatial as _spatial  # noqa: E402,F401
-from gridservice.cli import propose as _propose  # noqa: E402,F401
-from gridservice.cli import maps as _maps  # noqa: E402,F401
-from gridservice.cli import users as _users  # noqa: E402,F401
 
 
 def main() -> None:

@@ -16,7 +16,9 @@ from gridservice.schema import LAYERS
 
 
 @app.command()
-def init(data: DataOpt = None, force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False) -> None:
+def init(
+    data: DataOpt = None, force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False
+) -> None:
     """Create an empty service area (every layer, no rows)."""
     store = open_store(data_path(data))
     if store.exists() and not force:
@@ -27,7 +29,7 @@ def init(data: DataOpt = None, force: Annotated[bool, typer.Option(help="Overwri
 
 @app.command()
 def demo(
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="GeoPackage to write (default: the demo path).")] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="GeoPackage to write (default: the demo).")] = None,
     customers: Annotated[int, typer.Option(min=100, help="Number of customers.")] = 30_000,
     seed: Annotated[int, typer.Option(help="Random seed; same seed, same data.")] = 0,
 ) -> None:

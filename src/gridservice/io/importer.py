@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 import pyogrio
 import shapely
-from pyproj import CRS as ProjCRS
+from pyproj import CRS as ProjCRS  # noqa: N811
 from pyproj.exceptions import CRSError
 
 from gridservice import coords
@@ -290,7 +290,8 @@ def import_layer(
         if spec.key:
             clash = df.index.intersection(existing.index)
             if len(clash):
-                msg = f"{path}: {len(clash)} id(s) already in {name}, e.g. {clash[0]!r} (use --replace to replace the layer)"
+                msg = (f"{path}: {len(clash)} id(s) already in {name}, e.g. {clash[0]!r} "
+                       "(use --replace to replace the layer)")
                 raise DataError(msg)
     combined = df if existing is None or not len(existing) else pd.concat([existing, df])
     _check_parents(name, combined if spec.key else df, store, str(path))

@@ -260,7 +260,7 @@ def _parse_blob(blob: bytes | None) -> shapely.Geometry | None:
     return shapely.from_wkb(bytes(blob[8 + envelope :]))
 
 
-def _bound(i: int):  # noqa: ANN202
+def _bound(i: int):
     def f(blob: bytes | None) -> float | None:
         g = _parse_blob(blob)
         return None if g is None else float(shapely.bounds(g)[i])

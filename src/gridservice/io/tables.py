@@ -193,11 +193,7 @@ def conform(
         out = gpd.GeoDataFrame(geo[ordered], geometry=geo.geometry.rename("geometry"), crs=CRS)
     else:
         out = pd.DataFrame(df[ordered])
-    if spec.key:
-        out = out.set_index(spec.key)
-    else:
-        out = out.reset_index(drop=True)
-    return out
+    return out.set_index(spec.key) if spec.key else out.reset_index(drop=True)
 
 
 def _geometry_column(df: pd.DataFrame, n: int) -> gpd.GeoSeries:
