@@ -41,6 +41,9 @@ def test_locate_a_point(client: TestClient) -> None:
     assert west["grid"]["grid_id"] == "G1" and west["staff"][0]["staff_id"] == "P1"
     east = client.get("/api/v1/locate", params={"lon": 116.57, "lat": 27.12}, headers=headers("dispatcher")).json()
     assert east["grid"]["grid_id"] == "G2"
+    again = client.get("/api/v1/locate?lon=116.41&lat=27.29", headers=headers("dispatcher")).json()
+    assert again["grid"] == west["grid"] and again["staff"] == west["staff"]
+    assert again["location"] == {"lon": 116.41, "lat": 27.29}
     outside = client.get("/api/v1/locate?lon=117.0&lat=27.2", headers=headers("dispatcher"))
     assert outside.status_code == 404
     bad = client.get("/api/v1/locate?lon=200&lat=abc", headers=headers("dispatcher"))

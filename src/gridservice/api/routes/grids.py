@@ -73,11 +73,21 @@ def get_grid(grid_id: str, area: AreaDep, holder: HolderDep, user: CurrentUser) 
 @router.get("/locate")
 def locate(
     area: AreaDep,
+    holder: HolderDep,
     user: CurrentUser,
     lon: Annotated[float, Query(ge=-180, le=180, description="Longitude (WGS-84)")],
     lat: Annotated[float, Query(ge=-90, le=90, description="Latitude (WGS-84)")],
 ) -> dict[str, Any]:
     """The grid, station and staff responsible for a point (404 outside every grid)."""
-    from gridservice.spatial.locate import locate_point
+    from gridservice.spatial.locate import locate_point, locator
 
-    return locate_point(area, lon, lat).to_dict()
+    grid_id = locator(area).lookup(lon, lat)
+    if grid_id is None:
+        return locate_point(area, lon, lat).to_dict()  # raises the domain's "outside every grid" error
+    # What a grid answers (its station and staff) is the same for every point in it: built once per grid.
+    answers: dict[str, dict[str, Any]] = holder.cached(
+        "locate_answers", (area.grids, area.grid_staff, area.staff, area.stations), dict)
+    answer = answers.get(grid_id)
+    if answer is None:
+        answer = answers[grid_id] = locate_point(area, lon, lat).to_dict()
+    return {**answer, "location": {"lon": float(lon), "lat": float(lat)}}
