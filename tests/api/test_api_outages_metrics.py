@@ -83,3 +83,28 @@ def test_maps_are_html_with_local_assets(client: TestClient) -> None:
     assert client.get(f"/maps/assets/{asset}").status_code == 200
     assert client.get("/maps/nowhere", headers=headers("supervisor")).status_code == 422
     assert client.get("/maps/coverage").status_code == 401
+
+
+def test_line_loss_rows_carry_their_transformer_location(client: TestClient, small_gpkg) -> None:
+    rows = client.get("/api/v1/line-loss?period=2026-01", headers=headers("supervisor")).json()["items"]
+    assert rows
+    where = GeoPackageStore(small_gpkg).read_layer("transformers").geometry
+    for row in rows:
+        point = where.loc[row["transformer_id"]]
+        assert (row["lon"], row["lat"]) == (point.x, point.y)
+
+
+def test_weekly_report_downloads_as_excel_and_html(client: TestClient) -> None:
+    import io
+
+    import openpyxl
+
+    h = headers("supervisor")
+    xlsx = client.get("/api/v1/reports?period=2026-W10", headers=h)
+    assert xlsx.status_code == 200 and "2026-W10" in xlsx.headers["content-disposition"]
+    book = openpyxl.load_workbook(io.BytesIO(xlsx.content))
+    assert len(book.sheetnames) > 1
+    html = client.get("/api/v1/reports?period=2026-03&format=html", headers=h)
+    assert html.status_code == 200 and html.text.lstrip().lower().startswith("<!doctype html")
+    assert client.get("/api/v1/reports?period=someday", headers=h).status_code == 422
+    assert client.get("/api/v1/reports?period=2026-03").status_code == 401

@@ -240,7 +240,6 @@ const S = {
   "supervisor.cause": { zh: "可能原因", en: "Likely cause" },
   "supervisor.no_data": { zh: "无数据", en: "No data" },
   "supervisor.report": { zh: "周报", en: "Weekly report" },
-  "supervisor.report_missing": { zh: "服务器尚未提供周报接口", en: "This server does not offer the weekly report yet" },
   "supervisor.weekly_report": { zh: "下载周报", en: "Download the weekly report" },
   "by.grid": { zh: "网格", en: "Grid" },
   "by.station": { zh: "供电所", en: "Station" },

@@ -32,7 +32,6 @@ const TABLE_COLUMNS = ["customers", "grid_members", "households_per_member", "sa
 const LOSS_COLOURS = { high: "#c62828", negative: "#6a1b9a", not_computable: "#757575", out_of_service: "#9e9e9e", normal: "#2e7d32" };
 const TREND_MONTHS = 12;
 const MAX_LOSS_ROWS = 300;
-const MAX_LOSS_POINTS = 100;
 const MAX_AUDIT_POINTS = 3000;
 
 /** Mount the supervisor view in `root`; returns the clean-up function. */
@@ -60,7 +59,6 @@ export function mount(root, ctx) {
     cache: new Map(), // "by|month" -> rows
     sort: { key: null, dir: -1 },
     colours: {}, // grid_id -> colour (exposed for tests)
-    transformers: new Map(), // transformer_id -> Promise of [lon, lat]
     rules: null, // audit rule catalogue
   };
 
@@ -342,31 +340,16 @@ export function mount(root, ctx) {
   async function loadLoss(month) {
     const data = await api("/line-loss", { query: { period: month, class: ["high", "negative"], limit: MAX_LOSS_ROWS } });
     const rows = [...data.items].sort((a, b) => (b.streak_months || 0) - (a.streak_months || 0));
-    // line-loss rows carry no geometry: fetch the points of the worst ones (longest streaks first)
-    const points = await limited(rows.slice(0, MAX_LOSS_POINTS).map((r) => () => transformerPoint(r.transformer_id)), 6);
     if (month !== state.month) return { rows, total: data.total };
     lossLayer.clearLayers();
-    rows.forEach((r, i) => {
-      const point = points[i];
-      if (!point) return;
-      const marker = L.circleMarker(view.toLatLng(...point), { pane: "loss", radius: 8, weight: 3, color: "#fff", fillColor: LOSS_COLOURS[r.class], fillOpacity: 1 });
+    rows.forEach((r) => {
+      if (r.lon == null || r.lat == null) return;
+      const marker = L.circleMarker(view.toLatLng(r.lon, r.lat), { pane: "loss", radius: 8, weight: 3, color: "#fff", fillColor: LOSS_COLOURS[r.class], fillOpacity: 1 });
       marker.bindTooltip(`${r.name || r.transformer_id} · ${label("loss", r.class)} ${num(r.loss_pct, 1)}%${r.streak_months > 1 ? ` · ${t("supervisor.streak", { n: r.streak_months })}` : ""}`);
       marker.transformerId = r.transformer_id;
       lossLayer.addLayer(marker);
     });
     return { rows, total: data.total };
-  }
-
-  async function transformerPoint(id) {
-    if (!state.transformers.has(id)) {
-      state.transformers.set(
-        id,
-        api(`/ogc/collections/transformers/items/${encodeURIComponent(id)}`)
-          .then((f) => (f.geometry ? f.geometry.coordinates.slice(0, 2) : null))
-          .catch(() => null),
-      );
-    }
-    return state.transformers.get(id);
   }
 
   function zoomToTransformer(id) {
@@ -419,35 +402,11 @@ export function mount(root, ctx) {
   auditLayer.addTo(map);
 
   // ---- weekly report -------------------------------------------------------------------
-  // The report route is found in the API's OpenAPI document, so the button works
-  // with whatever the server offers (and says so when it offers none).
-  async function reportRoute() {
-    if (state.reportRoute === undefined) {
-      try {
-        const spec = await (await fetch("/api/v1/openapi.json")).json();
-        const path = Object.keys(spec.paths).find((p) => /\/reports?\b/.test(p) && spec.paths[p].get);
-        state.reportRoute = path ? { path, params: (spec.paths[path].get.parameters || []).map((x) => x.name) } : null;
-      } catch {
-        state.reportRoute = null;
-      }
-    }
-    return state.reportRoute;
-  }
-
   async function downloadReport() {
-    const route = await reportRoute();
-    if (!route) {
-      toast(t("supervisor.report_missing"), "error");
-      return;
-    }
     const period = weekInput.value || isoWeek(new Date());
-    const path = route.path.replace(/\{[^}]+\}/, encodeURIComponent(period));
-    const query = {};
-    if (!route.path.includes("{")) query[route.params.includes("week") ? "week" : "period"] = period;
-    if (route.params.includes("format")) query.format = "xlsx";
     reportBtn.disabled = true;
     try {
-      const response = await api(path, { query, raw: true });
+      const response = await api("/reports", { query: { period, format: "xlsx" }, raw: true });
       const blob = await response.blob();
       const disposition = response.headers.get("Content-Disposition") || "";
       const match = /filename\*?=(?:UTF-8'')?"?([^";]+)"?/i.exec(disposition);
@@ -484,20 +443,6 @@ export function mount(root, ctx) {
     map.remove();
     if (window.gridservice) delete window.gridservice.supervisor;
   };
-}
-
-/** Run the async `tasks` with at most `n` at a time; their results in order. */
-async function limited(tasks, n) {
-  const out = new Array(tasks.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < tasks.length) {
-      const i = next++;
-      out[i] = await tasks[i]();
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(n, tasks.length) }, worker));
-  return out;
 }
 
 /** ISO week of a date as "YYYY-Www" (what <input type=week> holds). */

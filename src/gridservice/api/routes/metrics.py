@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
+from fastapi.responses import FileResponse
+from starlette.background import BackgroundTask
 
 from gridservice.api.deps import AreaDep, CurrentUser, HolderDep, PageDep
 from gridservice.api.geojson import feature_collection, records
@@ -13,6 +18,9 @@ from gridservice.metrics.audit import audit, findings_by_grid, rules_table
 from gridservice.metrics.kpi import kpis
 from gridservice.metrics.lineloss import CLASSES, line_loss
 from gridservice.metrics.period import parse_period
+from gridservice.metrics.report import write_report
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 router = APIRouter(tags=["metrics"])
 
@@ -49,6 +57,8 @@ def loss_table(
                           lambda: line_loss(area, p))
     if klass:
         table = table[table["class"].isin(klass)]
+    points = area.transformers.geometry.reindex(table.index)  # so a map can draw the rows
+    table = table.assign(lon=points.x.to_numpy(), lat=points.y.to_numpy())
     if grid_id is not None:
         table = table[table["grid_id"] == grid_id]
     return {"period": p.label, "total": len(table), "limit": page.limit, "offset": page.offset,
@@ -85,3 +95,15 @@ def audit_findings(
 def audit_rules(user: CurrentUser) -> dict[str, Any]:
     """The audit rule catalogue."""
     return {"rules": records(rules_table())}
+
+
+@router.get("/reports", response_class=FileResponse,
+            responses={200: {"content": {XLSX: {}, "text/html": {}}}})
+def weekly_report(area: AreaDep, user: CurrentUser, period: Period,
+                  format: Annotated[Literal["xlsx", "html"], Query()] = "xlsx") -> FileResponse:
+    """The weekly/monthly report: an Excel workbook (one sheet per table) or the HTML report with charts."""
+    out = Path(tempfile.mkdtemp(prefix="gridservice-report-"))
+    paths = write_report(area, parse_period(period), out)
+    path = next(p for p in paths if p.suffix == f".{format}")
+    return FileResponse(path, filename=path.name, media_type=XLSX if format == "xlsx" else "text/html",
+                        background=BackgroundTask(shutil.rmtree, out, ignore_errors=True))

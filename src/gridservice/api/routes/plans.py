@@ -102,13 +102,16 @@ def grids_of_version(version: int, area: AreaDep, user: CurrentUser) -> JSONResp
 @router.post("/{version}/revert", status_code=201)
 async def revert(version: int, holder: HolderDep, user: Planner,
                  base_version: Annotated[int, Query(description="The version in force (optimistic lock)")],
-                 note: Annotated[str | None, Query(max_length=2000)] = None) -> dict[str, Any]:
+                 note: Annotated[str | None, Query(max_length=2000)] = None,
+                 forced_reason: Annotated[str | None, Query(max_length=2000, description="Restore despite the "
+                                                            "version's plan errors, for this recorded reason")] = None,
+                 ) -> dict[str, Any]:
     """Restore a saved version by committing it as a new one."""
 
     def work() -> dict[str, Any]:
         with holder.writing() as changes:
             result = revert_plan(holder.get(), version, author=user.username, note=note,
-                                 base_version=base_version, store=holder.store)
+                                 base_version=base_version, force_reason=forced_reason, store=holder.store)
             changes.reload = True
         return result.to_dict()
 
