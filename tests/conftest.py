@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
+import tiny_area
 from gridservice.io import GeoPackageStore
 from gridservice.model import ServiceArea
 
@@ -45,3 +47,34 @@ def demo_copy(demo_gpkg: Path, tmp_path: Path) -> Path:
     dst = tmp_path / "nanfeng.gpkg"
     shutil.copyfile(demo_gpkg, dst)
     return dst
+
+
+# -- the hand-built five-customer area (events and metrics tests) --
+
+
+@pytest.fixture
+def tiny(tiny_shared):
+    """The five-customer area, shared: derive variants with ``tiny.replace(...)``, never edit it in place."""
+    return tiny_shared
+
+
+@pytest.fixture(scope="session")
+def as_of() -> pd.Timestamp:
+    """When the tests judge SLA clocks: 2026-04-15 12:00 (Asia/Shanghai)."""
+    return tiny_area.AS_OF
+
+
+@pytest.fixture(scope="session")
+def tiny_shared():
+    """One five-customer area shared by a session's read-only tests: do not modify it."""
+    return tiny_area.build_tiny_area()
+
+
+@pytest.fixture(scope="session")
+def tiny_gpkg(tmp_path_factory) -> Path:
+    """The five-customer area written to a GeoPackage once; tests that write must copy it."""
+    from gridservice.io import GeoPackageStore
+
+    path = tmp_path_factory.mktemp("tiny") / "tiny.gpkg"
+    GeoPackageStore(path).write(tiny_area.build_tiny_area().layers, create=True)
+    return path

@@ -1,6 +1,6 @@
 """Work orders on the hand-built area: due times, routing, transitions, repeats, persistence.
 
-The area (tests/metrics/tiny_area.py): G1 urban with manager ST1, members ST2
+The area (tests/tiny_area.py): G1 urban with manager ST1, members ST2
 and ST6, area manager ST3 (T1); G2 rural without a manager, members ST4 and
 ST6, area manager ST5 (T2). C3 is located in G2 but fed from T1. Open orders
 at the start: W6 (assigned ST4).

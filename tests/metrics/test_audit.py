@@ -1,6 +1,6 @@
 """Audit rules on the five-customer area, judged on 2026-04-15 12:00; line loss of 2026-03.
 
-What the area holds (tests/metrics/tiny_area.py): C3 has no phone, C4's phone
+What the area holds (tests/tiny_area.py): C3 has no phone, C4's phone
 is "12345" (C5's landline 0794-3221234 is valid), C3 lies in G2 ~6 km from
 its transformer T1 of G1 (so T1's customers fall in two grids), G2 has no
 grid manager, staff ST4's phone has 10 digits, W2 arrived late, W6 is open

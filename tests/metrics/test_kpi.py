@@ -1,4 +1,4 @@
-"""KPIs of March 2026 worked out by hand on the five-customer area (tests/metrics/tiny_area.py).
+"""KPIs of March 2026 worked out by hand on the five-customer area (tests/tiny_area.py).
 
 Orders received in March (W7 is February, W9 and W10 April):
 
