@@ -116,7 +116,8 @@ class ServiceArea:
     def replace(self, **layers: pd.DataFrame) -> ServiceArea:
         """A copy with some layers replaced (frames are shared, not copied)."""
         merged = {**self.layers, **self.extra}
-        new = ServiceArea({}, store=self.store, trusted=True)
+        new = object.__new__(ServiceArea)  # skip __init__: the other layers are already conformed
+        new.store = self.store
         new.layers = {**self.layers}
         for name, df in layers.items():
             new.layers[name] = conform(name, df, check_values=False)

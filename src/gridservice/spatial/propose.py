@@ -88,7 +88,7 @@ DEFAULT_WEIGHTS: dict[str, float] = {"households": 1.0, "work_orders": 0.3, "are
 WEIGHT_ALIASES = {"area": "area_km2"}
 #: Local-search phases: (compactness weight λ, balance tolerance). Shapes first; then
 #: deviations beyond the tolerance (a share of the target workload) cost TOL_PENALTY more.
-SCHEDULE: tuple[tuple[float, float | None], ...] = ((0.1, None), (0.05, None), (0.03, 0.01), (0.025, 0.008))
+SCHEDULE: tuple[tuple[float, float | None], ...] = ((0.1, None), (0.05, None), (0.03, 0.01), (0.028, 0.008))
 TOL_PENALTY = 10.0
 #: Independent starts (bisections at different angles) for pieces up to 2,000 units, and
 #: beyond; the best is kept.
@@ -105,6 +105,8 @@ BLOCK_KICKS_PER_GRID = 3
 KICK_SHARE = 0.02
 #: Weight of the over-cap share in the objective; large enough to dominate.
 CAP_PENALTY = 50.0
+#: Closing pass over a big piece, after its blocks were polished one by one: a tighter tolerance.
+FINAL_PHASES: tuple[tuple[float, float | None], ...] = ((0.028, 0.006),)
 
 Progress = Callable[[str, float], None]
 
@@ -442,7 +444,7 @@ def _partition_piece(
             best = _polish_block(engine, best, grids, rng, compactness)
         best = engine.improve(best, compactness=compactness, phases=SCHEDULE[-1:])
         blocks = _tiles(engine, best, BLOCK_GRIDS)  # the next pass straddles the last one's block borders
-    return best
+    return engine.improve(best, compactness=compactness, phases=FINAL_PHASES)
 
 
 def _polish_block(engine: _Engine, labels: np.ndarray, grids: np.ndarray, rng: np.random.Generator,
