@@ -12,14 +12,17 @@ from collections.abc import Mapping
 from functools import cached_property
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import shapely
+from pyproj import Transformer
 
 from gridservice.errors import DataError, NotFoundError
 from gridservice.findings import findings
 from gridservice.io import Store, open_store
 from gridservice.io.tables import conform
-from gridservice.schema import DEVICE_LAYERS, LAYERS, TIMEZONE
+from gridservice.lookup import contains
+from gridservice.schema import CRS, DEVICE_LAYERS, LAYERS, TIMEZONE
 
 
 class ServiceArea:
@@ -105,6 +108,13 @@ class ServiceArea:
         """A frame reprojected to :attr:`metric_crs`."""
         return frame.to_crs(self.metric_crs)
 
+    def metric_xy(self, points: gpd.GeoSeries) -> tuple[np.ndarray, np.ndarray]:
+        """Point coordinates in :attr:`metric_crs` (NaN for a missing point), without building
+        geometries: one pyproj call, several times faster than :meth:`to_metric` on 1M points."""
+        geoms = points.to_numpy()
+        return Transformer.from_crs(points.crs or CRS, self.metric_crs, always_xy=True).transform(
+            shapely.get_x(geoms), shapely.get_y(geoms))
+
     def device_layer(self, device_id: str) -> str:
         """Which network layer holds ``device_id`` (or a clear error)."""
         for name in (*DEVICE_LAYERS, "switches"):
@@ -147,7 +157,7 @@ def check_integrity(area: ServiceArea) -> gpd.GeoDataFrame:
                 continue
             parents = area.layers[col.parent].index
             values = df[col.name]
-            bad = values.notna() & ~values.isin(parents)
+            bad = pd.Series(values.notna().to_numpy() & ~contains(values, parents), index=df.index)
             for fid, value, geom in zip(_ids(df, bad), values[bad], _geoms(df, bad), strict=True):
                 rows.append({
                     "check": "unknown_parent", "severity": "error", "layer": name, "feature_id": fid,
@@ -190,7 +200,7 @@ def _device_references(area: ServiceArea) -> list[dict[str, object]]:
         df = area.layers[name]
         if not len(df):
             continue
-        bad = ~df[column].isin(known)
+        bad = pd.Series(~contains(df[column], known), index=df.index)
         for fid, value in zip(_ids(df, bad), df[column][bad], strict=True):
             rows.append({"check": "unknown_device", "severity": "error", "layer": name, "feature_id": fid,
                          "message": f"{name} {fid}: {column} {value!r} is not a known device"})

@@ -20,28 +20,11 @@ from collections.abc import Iterable
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 import shapely
 
 from gridservice.errors import GridserviceError
+from gridservice.lookup import positions
 from gridservice.model import ServiceArea
-
-
-def positions(values: pd.Series | pd.Index | np.ndarray, keys: pd.Index) -> np.ndarray:
-    """Position of each value in ``keys`` (-1 when absent), as int64.
-
-    A hash lookup in Arrow (``pyarrow.compute.index_in``): several times
-    faster than ``Index.get_indexer`` on millions of Arrow-backed strings,
-    which first converts them to Python objects. Missing values are absent.
-    """
-    if len(values) == 0:
-        return np.zeros(0, dtype=np.int64)
-    try:
-        found = pc.index_in(pa.array(values, type=pa.string()), value_set=pa.array(keys, type=pa.string()))
-    except (pa.ArrowInvalid, pa.ArrowTypeError):  # not text: let pandas match it
-        return pd.Index(keys).get_indexer(values).astype(np.int64)
-    return pc.fill_null(found, -1).to_numpy(zero_copy_only=False).astype(np.int64)
 
 
 def meter_transformer_positions(area: ServiceArea) -> np.ndarray:

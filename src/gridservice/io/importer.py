@@ -30,6 +30,7 @@ from gridservice import coords
 from gridservice.errors import CoordinateSystemError, DataError
 from gridservice.io.store import GeoPackageStore
 from gridservice.io.tables import conform, layer, to_storage
+from gridservice.lookup import contains
 from gridservice.schema import CRS, LAYERS, TIMEZONE
 
 GEO_SUFFIXES = {".geojson", ".json", ".gpkg", ".shp", ".zip", ".fgb"}
@@ -254,7 +255,7 @@ def _check_parents(name: str, df: pd.DataFrame, store: GeoPackageStore, source: 
                                                     read_geometry=False, use_arrow=True)[parent.key])
         else:
             known = pd.Index([])
-        bad = (values.notna() & ~values.isin(known)).to_numpy()
+        bad = values.notna().to_numpy() & ~contains(values, known)
         if bad.any():
             ids = df.index[bad]
             shown = ", ".join(f"{i}: {v!r}" for i, v in zip(ids[:3], values[bad][:3], strict=False))

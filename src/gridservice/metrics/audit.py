@@ -26,7 +26,8 @@ from functools import cached_property
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from gridservice.config import Rules, get_settings
 from gridservice.errors import DataError, NotFoundError
@@ -40,7 +41,8 @@ from gridservice.events.work_orders import (
     timestamp,
 )
 from gridservice.findings import concat, findings
-from gridservice.metrics.lineloss import line_loss
+from gridservice.lookup import contains, positions
+from gridservice.metrics.lineloss import LossHistory, line_loss
 from gridservice.metrics.period import month
 from gridservice.model import ServiceArea
 from gridservice.schema import CRS, TIMEZONE
@@ -69,8 +71,9 @@ class AuditContext:
     """What the rules share: the area, the thresholds, the clock and cached intermediate results."""
 
     def __init__(self, area: ServiceArea, *, rules: Rules | None = None, as_of: object | None = None,
-                 period: str | None = None) -> None:
+                 period: str | None = None, history: LossHistory | None = None) -> None:
         self.area = area
+        self.history = history
         self.rules = rules if rules is not None else get_settings().rules
         self.as_of = timestamp(as_of if as_of is not None else area.as_of, what="as_of")
         self._period = period
@@ -118,7 +121,7 @@ class AuditContext:
     def loss(self) -> pd.DataFrame | None:
         if self.period is None or not len(self.area.transformers):
             return None
-        return line_loss(self.area, self.period, rules=self.rules)
+        return line_loss(self.area, self.period, rules=self.rules, history=self.history)
 
 
 def _rows(ids: pd.Index, message: pd.Series | str, grid: pd.Series | None = None,
@@ -140,8 +143,14 @@ def _fmt_time(s: pd.Series) -> pd.Series:
     return s.dt.strftime("%Y-%m-%d %H:%M").astype("str")
 
 
+def _digits_only(phone: pd.Series) -> pd.Series:
+    """Phone numbers without spaces, dashes and brackets (missing stays missing), in Arrow."""
+    text = pa.array(phone.astype("str").array, type=pa.string())
+    return pd.Series(pc.replace_substring_regex(text, r"[\s\-()]", ""), index=phone.index, dtype="str")
+
+
 def _valid_phone(phone: pd.Series) -> pd.Series:
-    digits = phone.astype("str").str.replace(r"[\s\-()]", "", regex=True)
+    digits = _digits_only(phone)
     return digits.str.fullmatch(MOBILE) | digits.str.fullmatch(LANDLINE)
 
 
@@ -168,9 +177,10 @@ def _cust_phone_invalid(ctx: AuditContext) -> pd.DataFrame:
 
 def _cust_phone_shared(ctx: AuditContext) -> pd.DataFrame:
     c = ctx.area.customers
-    phone = c["phone"].astype("str").str.replace(r"[\s\-()]", "", regex=True)
-    counts = phone.map(phone.value_counts())
-    bad = phone.notna() & (counts > ctx.rules.phone_shared_max)
+    phone = _digits_only(c["phone"])
+    codes, _ = pd.factorize(phone)
+    counts = pd.Series(np.bincount(codes[codes >= 0], minlength=1)[np.maximum(codes, 0)], index=c.index)
+    bad = (codes >= 0) & (counts > ctx.rules.phone_shared_max)
     ids = c.index[bad.to_numpy()]
     msg = "customer " + pd.Series(ids, index=ids) + ": phone " + phone[ids] + " is shared by " + \
         counts[ids].astype("int64").astype("str") + " customers"
@@ -205,12 +215,13 @@ def _cust_far_from_transformer(ctx: AuditContext) -> pd.DataFrame:
     area = ctx.area
     c = area.customers
     tx = ctx.customer_tx
-    linked = tx.notna() & tx.isin(area.transformers.index)
+    linked = pd.Series(contains(tx, area.transformers.index), index=tx.index)
     if not linked.any():
         return _rows(pd.Index([]), "")
-    cust = area.to_metric(c.geometry[linked.to_numpy()])
-    txg = area.to_metric(gpd.GeoSeries(area.transformers.geometry.reindex(tx[linked]).to_numpy(), crs=CRS))
-    dist = pd.Series(shapely.distance(cust.to_numpy(), txg.to_numpy()), index=cust.index)
+    cx, cy = area.metric_xy(c.geometry[linked.to_numpy()])
+    tx_rows = positions(tx[linked], area.transformers.index)
+    tx_x, tx_y = area.metric_xy(area.transformers.geometry)
+    dist = pd.Series(np.hypot(cx - tx_x[tx_rows], cy - tx_y[tx_rows]), index=c.index[linked.to_numpy()])
     limit = c.loc[linked, "voltage"].map(ctx.rules.customer_distance_limit_m).astype("float64")
     bad = dist > limit
     ids = dist.index[bad.to_numpy()]
@@ -230,8 +241,7 @@ def _tx_outside_grid(ctx: AuditContext) -> pd.DataFrame:
 
 def _tx_no_customers(ctx: AuditContext) -> pd.DataFrame:
     t = ctx.area.transformers
-    served = set(ctx.customer_tx.dropna())
-    bad = ~t.index.isin(list(served)) & (t["kind"] == "public").to_numpy()
+    bad = ~contains(t.index, ctx.customer_tx) & (t["kind"] == "public").to_numpy()
     ids = t.index[bad]
     return _rows(ids, "public transformer " + pd.Series(ids, index=ids) + " has no customers",
                  ctx.transformer_grid, t.geometry)
@@ -250,7 +260,7 @@ def _tx_split_grids(ctx: AuditContext) -> pd.DataFrame:
 
 def _meter_no_customer(ctx: AuditContext) -> pd.DataFrame:
     m = ctx.area.meters
-    ids = m.index[~m.index.isin(ctx.area.customers["meter_id"].dropna())]
+    ids = m.index[~contains(m.index, ctx.area.customers["meter_id"])]
     grid = m["transformer_id"].where(m["transformer_id"].notna(),
                                      m["access_point_id"].map(ctx.area.access_points["transformer_id"]))
     return _rows(ids, "meter " + pd.Series(ids, index=ids) + " has no customer", grid.map(ctx.transformer_grid))
@@ -638,6 +648,7 @@ def audit(
     rules: Rules | None = None,
     as_of: object | None = None,
     period: str | None = None,
+    history: LossHistory | None = None,
 ) -> gpd.GeoDataFrame:
     """Run audit rules and return their findings.
 
@@ -651,6 +662,8 @@ def audit(
         The time process rules judge at (default: now).
     period
         The month (``YYYY-MM``) line-loss rules look at (default: the latest with readings).
+    history
+        A :func:`~gridservice.metrics.lineloss.loss_history` already computed, to reuse.
 
     Returns
     -------
@@ -659,7 +672,7 @@ def audit(
         ``feature_id``, ``message``, ``grid_id`` and a geometry where the
         feature has one.
     """
-    ctx = AuditContext(area, rules=rules, as_of=as_of, period=period)
+    ctx = AuditContext(area, rules=rules, as_of=as_of, period=period, history=history)
     frames = []
     for rule in _select(rule_ids):
         rows = rule.check(ctx)

@@ -37,7 +37,8 @@ import pandas as pd
 
 from gridservice.config import Rules, get_settings
 from gridservice.errors import DataError
-from gridservice.events.links import meter_transformer_positions, positions, with_grids
+from gridservice.events.links import meter_transformer_positions, with_grids
+from gridservice.lookup import positions
 from gridservice.metrics.period import Period, as_period
 from gridservice.model import ServiceArea
 

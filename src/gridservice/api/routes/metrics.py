@@ -7,36 +7,40 @@ import tempfile
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import pandas as pd
 from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse
 from starlette.background import BackgroundTask
 
 from gridservice.api.deps import AreaDep, CurrentUser, HolderDep, PageDep
 from gridservice.api.geojson import feature_collection, records
+from gridservice.api.state import AreaHolder
 from gridservice.auth import mask_phones_in_text
+from gridservice.errors import DataError
 from gridservice.metrics.audit import audit, findings_by_grid, rules_table
 from gridservice.metrics.kpi import kpis
-from gridservice.metrics.lineloss import CLASSES, line_loss
-from gridservice.metrics.period import parse_period
+from gridservice.metrics.lineloss import CLASSES, LossHistory, line_loss, loss_history
+from gridservice.metrics.period import Period, parse_period
 from gridservice.metrics.report import write_report
+from gridservice.model import ServiceArea
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 router = APIRouter(tags=["metrics"])
 
-Period = Annotated[str, Query(description="YYYY-MM (month), YYYY-Www (ISO week) or YYYY-MM-DD (day)",
+PeriodQuery = Annotated[str, Query(description="YYYY-MM (month), YYYY-Www (ISO week) or YYYY-MM-DD (day)",
                               examples=["2026-03"])]
 
 
 @router.get("/kpis")
-def kpi_table(area: AreaDep, holder: HolderDep, user: CurrentUser, period: Period,
+def kpi_table(area: AreaDep, holder: HolderDep, user: CurrentUser, period: PeriodQuery,
               by: Annotated[Literal["grid", "station", "area"], Query()] = "grid") -> dict[str, Any]:
     """Service KPIs per grid, station or the whole area: orders and SLA, complaints,
     SAIFI/SAIDI/CAIDI/RS-1, line-loss classes, visit coverage."""
     p = parse_period(period)
-    table = holder.cached(f"kpis:{by}:{p.label}", (area.work_orders, area.outages, area.grids, area.customers,
-                                                   area.energy_readings, area.visits),
-                          lambda: kpis(area, p, by=by))
+    table = holder.cached(f"kpis:{by}:{p.label}", (area.work_orders, area.outages, area.customers, area.visits,
+                                                   *_loss_inputs(area)),
+                          lambda: kpis(area, p, by=by, loss=_line_loss(area, holder, p)))
     return {"period": p.label, "by": by, "items": records(table)}
 
 
@@ -46,15 +50,14 @@ def loss_table(
     holder: HolderDep,
     user: CurrentUser,
     page: PageDep,
-    period: Period,
+    period: PeriodQuery,
     klass: Annotated[list[str] | None, Query(alias="class", description=f"Only these classes: {', '.join(CLASSES)}")]
     = None,
     grid_id: Annotated[str | None, Query()] = None,
 ) -> dict[str, Any]:
     """Line loss per transformer area: supply, sales, loss %, class, anomalous streak, likely cause."""
     p = parse_period(period)
-    table = holder.cached(f"lineloss:{p.label}", (area.energy_readings, area.meters, area.transformers),
-                          lambda: line_loss(area, p))
+    table = _line_loss(area, holder, p)
     if klass:
         table = table[table["class"].isin(klass)]
     points = area.transformers.geometry.reindex(table.index)  # so a map can draw the rows
@@ -76,7 +79,8 @@ def audit_findings(
 ) -> dict[str, Any]:
     """Audit (稽查) findings as GeoJSON, with counts per grid and rule."""
     key = f"audit:{','.join(sorted(rule or []))}"
-    found = holder.cached(key, tuple(area.layers.values()), lambda: audit(area, rule_ids=rule))
+    found = holder.cached(key, tuple(area.layers.values()),
+                          lambda: audit(area, rule_ids=rule, history=_loss_history(area, holder)))
     if grid_id is not None:
         found = found[found["grid_id"] == grid_id]
     chunk = found.iloc[page.offset : page.offset + page.limit]
@@ -91,6 +95,27 @@ def audit_findings(
     }
 
 
+def _loss_inputs(area: ServiceArea) -> tuple[pd.DataFrame, ...]:
+    """The layers a line-loss table is computed from."""
+    return (area.energy_readings, area.meters, area.access_points, area.transformers, area.grids, area.grid_staff,
+            area.staff)
+
+
+def _loss_history(area: ServiceArea, holder: AreaHolder) -> LossHistory | None:
+    """Supply and sales per transformer and month, summed once over all readings for every period."""
+    def build() -> LossHistory | None:
+        try:
+            return loss_history(area)
+        except DataError:  # no monthly or daily readings yet
+            return None
+    return holder.cached("loss_history", _loss_inputs(area), build)
+
+
+def _line_loss(area: ServiceArea, holder: AreaHolder, p: Period) -> pd.DataFrame:
+    return holder.cached(f"lineloss:{p.label}", _loss_inputs(area),
+                         lambda: line_loss(area, p, history=_loss_history(area, holder)))
+
+
 @router.get("/audit/rules")
 def audit_rules(user: CurrentUser) -> dict[str, Any]:
     """The audit rule catalogue."""
@@ -99,7 +124,7 @@ def audit_rules(user: CurrentUser) -> dict[str, Any]:
 
 @router.get("/reports", response_class=FileResponse,
             responses={200: {"content": {XLSX: {}, "text/html": {}}}})
-def weekly_report(area: AreaDep, user: CurrentUser, period: Period,
+def weekly_report(area: AreaDep, user: CurrentUser, period: PeriodQuery,
                   format: Annotated[Literal["xlsx", "html"], Query()] = "xlsx") -> FileResponse:
     """The weekly/monthly report: an Excel workbook (one sheet per table) or the HTML report with charts."""
     out = Path(tempfile.mkdtemp(prefix="gridservice-report-"))
