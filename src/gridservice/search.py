@@ -31,6 +31,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from pypinyin import lazy_pinyin
 from rapidfuzz import fuzz, process
 
@@ -71,11 +73,14 @@ class _Sorted:
 
     @classmethod
     def of(cls, values: pd.Series) -> _Sorted:
-        present = values.notna().to_numpy() & (values.fillna("").str.len() > 0).to_numpy()
-        rows = np.flatnonzero(present)
-        keys = values.to_numpy(dtype=object)[rows].astype(str)
-        order = np.argsort(keys, kind="stable")
-        return cls(keys[order], rows[order])
+        text = _arrow(values)
+        present = pc.fill_null(pc.greater(pc.utf8_length(text), 0), False)
+        rows = np.flatnonzero(present.to_numpy(zero_copy_only=False))
+        kept = text.take(pa.array(rows))
+        # Arrow's stable sort of UTF-8 bytes is code point order, the order numpy's searchsorted needs.
+        order = pc.sort_indices(kept).to_numpy()
+        keys = kept.take(pa.array(order)).to_numpy(zero_copy_only=False).astype(str)
+        return cls(keys, rows[order])
 
     def _range(self, q: str, *, prefix: bool) -> tuple[int, int]:
         # Needles must share the keys' width: a wider one would make numpy
@@ -218,7 +223,13 @@ def _one_chunk(text: pd.Series) -> pd.Series:
     from a chunked array copies far more than those rows; candidate checks
     take rows on every query, so the index keeps one chunk.
     """
-    return pd.Series(text.to_numpy(dtype=object), dtype="str")
+    return pd.Series(_arrow(text), dtype="str")
+
+
+def _arrow(text: pd.Series) -> pa.StringArray:
+    """``text`` as one Arrow string array (pyarrow gets the bare array: asking a Series for
+    ``__arrow_array__`` makes pandas look the name up in its index)."""
+    return pa.array(text.array, type=pa.string())
 
 
 def codepoints(text: pd.Series) -> np.ndarray:
@@ -237,17 +248,20 @@ def pinyin(text: pd.Series) -> tuple[pd.Series, pd.Series]:
     loop over rows. Characters that are not Chinese are kept, lowercased.
     """
     cps = codepoints(text)
-    uniq, inverse = np.unique(cps, return_inverse=True)
-    inverse = inverse.reshape(cps.shape)
-    chars = [chr(c) if c else "" for c in uniq.tolist()]
-    full_of = np.array([(lazy_pinyin(ch)[0] if ch else "").lower() for ch in chars], dtype=object)
-    first_of = np.array([s[:1] for s in full_of], dtype=object)
-    full = pd.Series("", index=text.index, dtype="str")
-    initials = pd.Series("", index=text.index, dtype="str")
-    for j in range(cps.shape[1]):
-        full = full + pd.Series(full_of[inverse[:, j]], index=text.index, dtype="str")
-        initials = initials + pd.Series(first_of[inverse[:, j]], index=text.index, dtype="str")
-    return full, initials
+    present = np.zeros(0x110000, dtype=bool)  # a table over code points, not a sort
+    present[cps.ravel()] = True
+    present[0] = True
+    uniq = np.flatnonzero(present)
+    inverse = (np.cumsum(present) - 1)[cps]  # uniq[inverse] == cps
+    full_of = [(lazy_pinyin(chr(c))[0] if c else "").lower() for c in uniq.tolist()]
+    first_of = pa.array([s[:1] for s in full_of], type=pa.string())
+    full_of = pa.array(full_of, type=pa.string())
+
+    def joined(of: pa.StringArray) -> pd.Series:
+        columns = [of.take(pa.array(inverse[:, j])) for j in range(cps.shape[1])]
+        return pd.Series(pc.binary_join_element_wise(*columns, ""), index=text.index, dtype="str")
+
+    return joined(full_of), joined(first_of)
 
 
 def normalise(query: str) -> str:
@@ -274,14 +288,14 @@ class CustomerIndex:
                       "meter_id": _one_chunk(meter)}
         self.names = _one_chunk(names.fillna(""))
         self.address = _one_chunk(address.fillna("").str.lower())
-        digits = phone.str.replace(r"\D", "", regex=True)
+        digits = pd.Series(pc.replace_substring_regex(_arrow(phone), r"\D", ""), dtype="str")
         full, initials = pinyin(self.names)
         self.pinyin = _one_chunk(full)
         self._sorted = {
             "customer_id": _Sorted.of(pd.Series(self.ids, dtype="str").str.lower()),
             "meter_id": _Sorted.of(meter.str.lower().reset_index(drop=True)),
-            "phone": _Sorted.of(digits.reset_index(drop=True)),
-            "phone_reversed": _Sorted.of(digits.str[::-1].reset_index(drop=True)),
+            "phone": _Sorted.of(digits),
+            "phone_reversed": _Sorted.of(pd.Series(pc.utf8_reverse(_arrow(digits)), dtype="str")),
             "name": _Sorted.of(self.names.str.lower()),
             "pinyin": _Sorted.of(self.pinyin),
             "initials": _Sorted.of(initials.reset_index(drop=True)),
