@@ -18,6 +18,7 @@ and the time until the map and the decoded customers are ready is printed.
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
@@ -83,14 +84,11 @@ def naive_map(customers: gpd.GeoDataFrame, n: int) -> tuple[float, int]:
 
 def open_in_browser(path: Path) -> dict[str, float]:
     """Load the page in headless Chromium with the network blocked; time the map and the points."""
-    from playwright.sync_api import sync_playwright
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    from headless import browser_page  # the tests' Chromium: same launch flags, network blocked
 
-    args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run"]
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=args)
-        page = browser.new_page(viewport={"width": 1280, "height": 860})
-        page.route("**/*", lambda r: r.continue_() if r.request.url.startswith(("file:", "data:")) else r.abort())
+    with browser_page(width=1280, height=860) as run:
+        page = run.page
         t0 = time.perf_counter()
         page.goto(path.resolve().as_uri(), wait_until="load", timeout=180_000)
         page.wait_for_selector(".gs-legend", timeout=180_000)
@@ -106,7 +104,6 @@ def open_in_browser(path: Path) -> dict[str, float]:
             await new Promise(r => requestAnimationFrame(() => r()));
             return [__pts.drawn, performance.now() - t, __map.getContainer().querySelectorAll('path.gs-grid').length];
         }""")
-        browser.close()
     return {"map_s": t_map, "points_s": t_points, "drawn": drawn[0], "redraw_ms": drawn[1], "grid_paths": drawn[2]}
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -10,6 +11,7 @@ import pytest
 import tiny_area
 from gridservice.io import GeoPackageStore
 from gridservice.model import ServiceArea
+from headless import chromium
 
 DEMO_CUSTOMERS = 3000
 DEMO_SEED = 0
@@ -78,3 +80,10 @@ def tiny_gpkg(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("tiny") / "tiny.gpkg"
     GeoPackageStore(path).write(tiny_area.build_tiny_area().layers, create=True)
     return path
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    """One headless Debian chromium under Playwright for the session (skips when it is absent)."""
+    with chromium() as b:
+        yield b

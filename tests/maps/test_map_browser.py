@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from headless import chromium, open_page
 
 from gridservice.maps import (
     MAP_KINDS,
@@ -18,6 +17,7 @@ from gridservice.maps import (
     build_operations_map,
     write_map,
 )
+from headless import open_page
 
 pytestmark = pytest.mark.browser
 
@@ -31,13 +31,6 @@ FIND = """() => {
   window.__pts = objs.find(v => v instanceof L.GsPoints);
   return true;
 }"""
-
-
-@pytest.fixture(scope="module")
-def browser():
-    """One headless Chromium for this module (skips when Chromium is absent)."""
-    with chromium() as b:
-        yield b
 
 
 @pytest.fixture(scope="module")

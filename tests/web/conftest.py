@@ -21,17 +21,9 @@ from pathlib import Path
 
 import pytest
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+from headless import ARTIFACTS, browser_page
+
 ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = ROOT / "artifacts"
 #: Demo users (gridservice.auth.DEMO_USERS): the password is "<username>-demo".
 ROLES = ("planner", "dispatcher", "supervisor")
 
@@ -128,19 +120,6 @@ def server(demo_gpkg: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         log.close()
 
 
-@pytest.fixture(scope="session")
-def browser() -> Iterator[object]:
-    """Headless Debian chromium under Playwright."""
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} not installed (scripts/install-test-deps installs it)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
 @dataclass
 class Page:
     """A browser tab on the server, with what it tried to fetch outside and its script errors."""
@@ -170,27 +149,7 @@ class Page:
 
 @pytest.fixture
 def tab(browser: object, server: Server) -> Iterator[Page]:
-    """A fresh browser context on ``server`` that blocks every request not to 127.0.0.1."""
-    context = browser.new_context(viewport={"width": 1400, "height": 900}, locale="zh-CN",
-                                  accept_downloads=True)
-    blocked: list[str] = []
-    errors: list[str] = []
-    console: list[str] = []
-
-    def guard(route: object) -> None:
-        url = route.request.url
-        if url.startswith(("http://127.0.0.1:", "data:", "blob:")):
-            route.continue_()
-        else:
-            blocked.append(url)
-            route.abort()
-
-    context.route("**/*", guard)
-    page = context.new_page()
-    page.set_default_timeout(20_000)
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.on("console", lambda msg: console.append(msg.text) if msg.type == "error" else None)
-    try:
-        yield Page(page, server, blocked, errors, console)
-    finally:
-        context.close()
+    """A fresh browser context on ``server`` that blocks every request not to the loopback."""
+    with browser_page(browser, width=1400, height=900, accept_downloads=True) as run:
+        run.page.set_default_timeout(20_000)
+        yield Page(run.page, server, run.blocked, run.page_errors, run.console_errors)

@@ -30,7 +30,7 @@ LAUNCH_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "[::1]", "::1")
 
 
@@ -85,13 +85,16 @@ def chromium() -> Iterator[Any]:
 
 
 @contextmanager
-def browser_page(browser: Any = None, *, width: int = 1280, height: int = 860) -> Iterator[PageRun]:
-    """A fresh page (own context) with the network blocked; launches Chromium unless ``browser`` is given."""
+def browser_page(browser: Any = None, *, width: int = 1280, height: int = 860, **options: Any) -> Iterator[PageRun]:
+    """A fresh page (own context) with the network blocked; launches Chromium unless ``browser`` is given.
+
+    ``options`` go to Playwright's ``new_context`` (``accept_downloads=True`` …).
+    """
     if browser is None:
-        with chromium() as own, browser_page(own, width=width, height=height) as run:
+        with chromium() as own, browser_page(own, width=width, height=height, **options) as run:
             yield run
         return
-    context = browser.new_context(viewport={"width": width, "height": height}, locale="zh-CN")
+    context = browser.new_context(viewport={"width": width, "height": height}, locale="zh-CN", **options)
     try:
         page = context.new_page()
         run = PageRun(page)
