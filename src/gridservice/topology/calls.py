@@ -316,15 +316,7 @@ def _propose(net: Network, calls: pd.DataFrame, *, min_calls: int, promote_child
     absorbed = pd.Series(net.ids(sub_nodes[s_rows[s_top]]).to_numpy(), dtype="object").groupby(
         s_anc[s_top]).agg(list)
 
-    c = calls.assign(owner=owner)[explained]
-    g = c.groupby("owner", sort=True)
-    out = pd.DataFrame({
-        "calls": g.size(),
-        "customers_calling": g["customer_id"].nunique(),
-        "call_ids": g["call_id"].agg(list),
-        "first_call_at": g["received_at"].min(),
-        "last_call_at": g["received_at"].max(),
-    })
+    out = _summary(calls[explained], owner[explained])
     owners = out.index.to_numpy(dtype=np.int64)
     at = np.searchsorted(cand, owners)
     out["device_id"] = net.ids(owners).to_numpy()
@@ -340,20 +332,24 @@ def _propose(net: Network, calls: pd.DataFrame, *, min_calls: int, promote_child
     return out, explained
 
 
-def _ungrouped(net: Network, calls: pd.DataFrame) -> pd.DataFrame:
-    """Calls no rule explains, listed per transformer (or per customer without one)."""
-    nodes = calls["node"].to_numpy()
-    tr = net.ancestor_of_kind(nodes, TRANSFORMER)
-    key = np.where(tr >= 0, tr, nodes)
-    c = calls.assign(key=key)
-    g = c.groupby("key", sort=True)
-    out = pd.DataFrame({
+def _summary(calls: pd.DataFrame, key: np.ndarray) -> pd.DataFrame:
+    """Calls counted per ``key`` (a node per call): calls, callers, call ids, first and last call."""
+    g = calls.groupby(key, sort=True)
+    return pd.DataFrame({
         "calls": g.size(),
         "customers_calling": g["customer_id"].nunique(),
         "call_ids": g["call_id"].agg(list),
         "first_call_at": g["received_at"].min(),
         "last_call_at": g["received_at"].max(),
     })
+
+
+def _ungrouped(net: Network, calls: pd.DataFrame) -> pd.DataFrame:
+    """Calls no rule explains, listed per transformer (or per customer without one)."""
+    nodes = calls["node"].to_numpy()
+    tr = net.ancestor_of_kind(nodes, TRANSFORMER)
+    key = np.where(tr >= 0, tr, nodes)
+    out = _summary(calls, key)
     keys = out.index.to_numpy(dtype=np.int64)
     out["device_id"] = net.ids(keys).to_numpy()
     out["layer"] = net.layer_of(keys)
