@@ -230,7 +230,6 @@ __all__ = [
     "grid_of_points",
     "meter_transformer",
     "meter_transformer_positions",
-    "positions",
     "transformer_of_customer",
     "with_grids",
     "work_order_grids",
