@@ -128,7 +128,8 @@ def _parse_days(values: Iterable[str]) -> np.ndarray:
 
 def _local_days(values: object) -> tuple[np.ndarray, np.ndarray]:
     """Local calendar days (datetime64[D]) and a NaT mask."""
-    idx = pd.DatetimeIndex(pd.Series(values).to_numpy() if isinstance(values, pd.Series) else values)
+    # A Series' bare array: a tz-aware one stays a DatetimeArray instead of becoming Timestamp objects.
+    idx = pd.DatetimeIndex(values.array if isinstance(values, pd.Series) else values)
     idx = idx.tz_localize(TIMEZONE) if idx.tz is None else idx.tz_convert(TIMEZONE)
     local = idx.tz_localize(None)
     missing = np.asarray(local.isna())
