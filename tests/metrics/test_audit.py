@@ -137,6 +137,8 @@ def test_each_other_rule_fires_on_its_problem(tiny, as_of, rule) -> None:
     found = audit(area, rule_ids=[rule], rules=rules, as_of=as_of)
     assert feature in set(found["feature_id"]), found["message"].tolist()
     assert set(found["check"]) == {rule}
+    if rule == "METER_NO_CUSTOMER":  # placed in the grid of its transformer T2
+        assert found.set_index("feature_id").loc["M6", "grid_id"] == "G2"
 
 
 def test_future_timestamps_and_not_computable_loss(tiny) -> None:

@@ -261,6 +261,7 @@ def _tx_split_grids(ctx: AuditContext) -> pd.DataFrame:
 def _meter_no_customer(ctx: AuditContext) -> pd.DataFrame:
     m = ctx.area.meters
     ids = m.index[~contains(m.index, ctx.area.customers["meter_id"])]
+    m = m.loc[ids]
     grid = m["transformer_id"].where(m["transformer_id"].notna(),
                                      m["access_point_id"].map(ctx.area.access_points["transformer_id"]))
     return _rows(ids, "meter " + pd.Series(ids, index=ids) + " has no customer", grid.map(ctx.transformer_grid))
