@@ -281,6 +281,25 @@ def test_unlinked_customer_counts_where_it_lies() -> None:
     assert any("no meter→transformer link" in m for m in us.messages)
 
 
+def test_a_transformer_area_bigger_than_a_grid_is_named() -> None:
+    area = block_area()
+    # eight more customers near the middle of T11's cell: T11 holds 12 of 56 households,
+    # 2.6 × the 56 / 12 per grid, and no split can change that
+    extra = [(1.4 + 0.05 * i, 1.45 + 0.02 * i) for i in range(8)]
+    meters = pd.concat([area.meters.reset_index(), pd.DataFrame(
+        {"meter_id": [f"MX{i}" for i in range(8)], "transformer_id": "T11"})])
+    cust = pd.concat([area.customers.reset_index(), gpd.GeoDataFrame(
+        {"customer_id": [f"CX{i}" for i in range(8)], "name": "x", "category": "residential", "voltage": "low",
+         "meter_id": [f"MX{i}" for i in range(8)]},
+        geometry=[Point(LON0 + x * STEP, LAT0 + y * STEP) for x, y in extra], crs=4326)])
+    big = area.replace(meters=meters, customers=gpd.GeoDataFrame(cust, geometry="geometry", crs=4326))
+    prop = propose_plan(big, grids=12, weights={"households": 1})
+    said = [m for m in prop.messages if "alone hold more than" in m]
+    assert len(said) == 1 and "T11" in said[0] and "12 households" in said[0], prop.messages
+    assert customers_per_grid(big, prop.grids).max() == 12
+    assert not any("alone hold more than" in m for m in propose_plan(area, grids=12).messages)
+
+
 def test_propose_balances_and_reuses_codes() -> None:
     area = block_area()
     prop = propose_plan(area, grids=3, weights={"households": 1})

@@ -103,6 +103,8 @@ BLOCK_PASSES = 2
 #: Kicks per grid of a block.
 BLOCK_KICKS_PER_GRID = 3
 KICK_SHARE = 0.02
+#: A transformer area (or interleaved group) above this multiple of the mean households per grid is reported.
+OVERSIZED = 1.25
 #: Weight of the over-cap share in the objective; large enough to dominate.
 CAP_PENALTY = 50.0
 #: Closing pass over a big piece, after its blocks were polished one by one: a tighter tolerance.
@@ -1150,6 +1152,7 @@ def propose_plan(
             f" → {k} grid(s)" + (f" besides the {len(lock)} locked" if lock else ""))
         k = min(k, len(atom_frame))
 
+    messages.extend(_oversized_atoms(units, atom_frame, households_total / k))
     report("partitioning", 0.45)
     part = partition_units(atom_frame, adjacency, k, weights=weights, max_households=max_households,
                            within_stations=within_stations, seed=seed)
@@ -1183,6 +1186,19 @@ def propose_plan(
                         "(customers at a shared spot or inside a locked grid)")
     report("done", 1.0)
     return Proposal(grids=out, scores=scores, current=cur, units=units_ll, messages=messages)
+
+
+def _oversized_atoms(units: gpd.GeoDataFrame, atom_frame: gpd.GeoDataFrame, per_grid: float) -> list[str]:
+    """Say which transformer areas (or interleaved groups of them) alone exceed a grid's share."""
+    big = atom_frame.loc[atom_frame["households"] > OVERSIZED * per_grid, "households"]
+    if not len(big):
+        return []
+    worst = big.idxmax()
+    members = int((units["atom"] == worst).sum())
+    what = "transformer area" if members == 1 else f"group of {members} interleaved transformer areas"
+    return [f"{len(big)} transformer area(s) or interleaved group(s) alone hold more than {OVERSIZED:g} × the "
+            f"{per_grid:,.0f} households per grid (largest: {worst}, a {what}, {int(big[worst]):,} households); "
+            "the grids holding them cannot be brought down to the mean"]
 
 
 def _drop_slivers(geom: shapely.Geometry, area: ServiceArea) -> shapely.Geometry:
