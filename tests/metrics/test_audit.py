@@ -141,6 +141,17 @@ def test_each_other_rule_fires_on_its_problem(tiny, as_of, rule) -> None:
         assert found.set_index("feature_id").loc["M6", "grid_id"] == "G2"
 
 
+def test_blank_phones_are_missing_not_shared(tiny) -> None:
+    c = tiny.customers.copy()
+    c.loc[["C1", "C2", "C3"], "phone"] = ["", " ", "138-0013-8000"]
+    c.loc["C4", "phone"] = "13800138000"
+    area = tiny.replace(customers=c)
+    shared = audit(area, rule_ids=["CUST_PHONE_SHARED"], rules=Rules(phone_shared_max=1))
+    assert set(shared["feature_id"]) == {"C3", "C4"}  # the same number once dashes are dropped
+    missing = audit(area, rule_ids=["CUST_PHONE_MISSING"])
+    assert {"C1", "C2"} <= set(missing["feature_id"])
+
+
 def test_future_timestamps_and_not_computable_loss(tiny) -> None:
     # On 2026-04-02 10:30, W9's later steps (11:00 …) and W10 (04-03) lie in the future.
     found = audit(tiny, rule_ids=["WO_FUTURE_TIME"], as_of="2026-04-02 10:30")

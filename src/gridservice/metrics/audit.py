@@ -178,7 +178,7 @@ def _cust_phone_invalid(ctx: AuditContext) -> pd.DataFrame:
 def _cust_phone_shared(ctx: AuditContext) -> pd.DataFrame:
     c = ctx.area.customers
     phone = _digits_only(c["phone"])
-    codes, _ = pd.factorize(phone)
+    codes, _ = pd.factorize(phone.where(phone.str.len() > 0))  # blank phones are CUST_PHONE_MISSING's
     counts = pd.Series(np.bincount(codes[codes >= 0], minlength=1)[np.maximum(codes, 0)], index=c.index)
     bad = (codes >= 0) & (counts > ctx.rules.phone_shared_max)
     ids = c.index[bad.to_numpy()]
