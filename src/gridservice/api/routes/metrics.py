@@ -29,7 +29,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 router = APIRouter(tags=["metrics"])
 
 PeriodQuery = Annotated[str, Query(description="YYYY-MM (month), YYYY-Www (ISO week) or YYYY-MM-DD (day)",
-                              examples=["2026-03"])]
+                                   examples=["2026-03"])]
 
 
 @router.get("/kpis")
