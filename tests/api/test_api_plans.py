@@ -88,3 +88,33 @@ def test_malformed_plans_are_422(client: TestClient) -> None:
     r = client.post("/api/v1/plans/check", json={"grids": no_id}, headers=h)
     assert r.status_code == 422 and "grid_id" in r.json()["detail"]
     assert client.post("/api/v1/plans/commit", json={"grids": split_at(116.43)}, headers=h).status_code == 422
+
+
+def test_unusable_geometries_are_422_naming_the_feature(client: TestClient) -> None:
+    h = headers("planner")
+    for geometry, problem in (
+        ({"type": "Hexagon", "coordinates": []}, "unreadable geometry"),
+        ({"type": "Polygon", "coordinates": [[[116.4, 27.1], ["NaN", 27.3], [116.5, 27.3], [116.4, 27.1]]]},
+         "not a finite number"),
+        ({"type": "Polygon", "coordinates": [[[116.4, 27.1]] * 4]}, "a single point"),
+    ):
+        plan = split_at(116.43)
+        plan["features"][1]["geometry"] = geometry
+        for step in ("check", "preview"):
+            r = client.post(f"/api/v1/plans/{step}", json={"grids": plan}, headers=h)
+            assert r.status_code == 422, r.text
+            assert "feature 2 (G2)" in r.json()["detail"] and problem in r.json()["detail"]
+
+
+def test_the_grids_as_served_commit_as_a_plan(write_client: TestClient) -> None:
+    h = headers("planner")
+    served = write_client.get("/api/v1/grids", headers=h).json()
+    assert "customers" in served["features"][0]["properties"]  # the live counts ride along
+    r = write_client.post("/api/v1/plans/commit", json={"grids": served, "base_version": 1,
+                                                         "forced_reason": "unchanged"}, headers=h)
+    assert r.status_code == 201, r.text
+    again = write_client.get("/api/v1/grids", headers=h)
+    assert again.status_code == 200
+    counts = {f["id"]: f["properties"]["customers"] for f in again.json()["features"]}
+    assert counts == {f["id"]: f["properties"]["customers"] for f in served["features"]}
+    assert "customers" not in GeoPackageStore(write_client.app.state.holder.store.url).read_layer("grids").columns

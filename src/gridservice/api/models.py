@@ -104,7 +104,8 @@ class Call(_Strict):
 class CallGroupRequest(_Strict):
     calls: list[Call] = Field(min_length=1, max_length=5000)
     min_calls: int = Field(3, ge=1, le=1000, description="Calling customers that make a device a proposal")
-    window_min: float | None = Field(120, gt=0, description="Only calls in the last this many minutes; null: all")
+    window_min: float | None = Field(120, gt=0, le=525_600,
+                                     description="Only calls in the last this many minutes (at most a year); null: all")
 
 
 class PlanBody(_Strict):

@@ -148,6 +148,7 @@ def plan_frame(df: pd.DataFrame, area: ServiceArea, *, source: str = "plan") -> 
         given = _text(geo[col]) if col in geo.columns else pd.Series(np.nan, index=geo.index, dtype="str")
         geo[col] = given.where(given.notna(), geo["grid_id"].map(current[col]))
     geo["plan_version"] = latest_grid_version(area)
+    _check_drawable(geo, source)
     _check_degrees(geo, source)
     # conform checks ids, attributes and geometry types; an invalid polygon
     # is a finding of check_plan, not a reason to refuse the file, so
@@ -174,6 +175,21 @@ def _stand_ins(geoms: np.ndarray) -> np.ndarray:
     out = geoms.copy()
     out[bad] = shapely.box(0.0, 0.0, 1e-9, 1e-9)
     return out
+
+
+def _check_drawable(geo: gpd.GeoDataFrame, source: str) -> None:
+    """Refuse polygons no check can work on: a coordinate that is not a number, or a single point."""
+    geoms = geo.geometry.to_numpy()
+    coords, which = shapely.get_coordinates(geoms, return_index=True)
+    bad = np.zeros(len(geoms), dtype=bool)
+    bad[which[~np.isfinite(coords).all(axis=1)]] = True
+    flat = ~bad & np.isin(shapely.get_type_id(geoms), (3, 6)) & ~shapely.is_empty(geoms)
+    flat[flat] = shapely.length(geoms[flat]) == 0  # (a bow tie has no area either, but is a finding)
+    for mask, problem in ((bad, "a coordinate is not a finite number"), (flat, "the polygon is a single point")):
+        if mask.any():
+            i = int(np.flatnonzero(mask)[0])
+            msg = f"{source}: feature {i + 1} ({geo['grid_id'].iloc[i]}): {problem}"
+            raise DataError(msg)
 
 
 def _check_degrees(geo: gpd.GeoDataFrame, source: str) -> None:

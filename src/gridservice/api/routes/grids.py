@@ -18,6 +18,10 @@ router = APIRouter(tags=["grids"])
 GEOJSON = "application/geo+json"
 
 
+#: The live counts the grid routes add to each grid (not stored, not part of a plan).
+COUNT_COLUMNS = ("customers", "transformers", "staff", "open_work_orders")
+
+
 def grid_counts(area: ServiceArea) -> pd.DataFrame:
     """Per grid: customers, transformers, staff, open work orders (0 where none)."""
     out = pd.DataFrame(index=area.grids.index)
@@ -49,7 +53,7 @@ def list_grids(area: AreaDep, holder: HolderDep, user: CurrentUser, page: PageDe
     if station_id is not None:
         grids = grids[grids["station_id"] == station_id]
     chunk = grids.iloc[page.offset : page.offset + page.limit]
-    chunk = chunk.join(counts_of(holder, area), how="left")
+    chunk = chunk.drop(columns=list(COUNT_COLUMNS), errors="ignore").join(counts_of(holder, area), how="left")
     body = feature_collection(chunk, numberMatched=len(grids), numberReturned=len(chunk),
                               limit=page.limit, offset=page.offset)
     return JSONResponse(body, media_type=GEOJSON)
@@ -61,7 +65,8 @@ def get_grid(grid_id: str, area: AreaDep, holder: HolderDep, user: CurrentUser) 
     if grid_id not in area.grids.index:
         msg = f"no grid {grid_id!r}"
         raise NotFoundError(msg)
-    row = area.grids.loc[[grid_id]].join(counts_of(holder, area), how="left")
+    row = area.grids.loc[[grid_id]].drop(columns=list(COUNT_COLUMNS), errors="ignore").join(
+        counts_of(holder, area), how="left")
     links = area.grid_staff[area.grid_staff["grid_id"] == grid_id]
     staff = links.join(area.staff.drop(columns="geometry", errors="ignore")[["name", "phone"]], on="staff_id")
     station_id = row["station_id"].iloc[0]

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Annotated, Any
 
 import geopandas as gpd
+import shapely
+import shapely.errors
+import shapely.geometry
 from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
@@ -12,6 +16,7 @@ from fastapi.responses import JSONResponse
 from gridservice.api.deps import AreaDep, CurrentUser, HolderDep, Planner
 from gridservice.api.geojson import feature_collection, records
 from gridservice.api.models import PlanBody, PlanCommit
+from gridservice.api.routes.grids import COUNT_COLUMNS
 from gridservice.errors import DataError
 from gridservice.model import ServiceArea
 from gridservice.schema import CRS
@@ -26,21 +31,32 @@ _MOVES_SHOWN = 1000
 
 def plan_of(body: PlanBody, area: ServiceArea) -> gpd.GeoDataFrame:
     """The plan's grids from the request's FeatureCollection (checked by :func:`plan_frame`)."""
-    features = body.grids["features"]
-    for i, f in enumerate(features, start=1):
+    rows, geoms = [], []
+    for i, f in enumerate(body.grids["features"], start=1):
         if not isinstance(f, dict) or f.get("type") != "Feature":
             msg = f"grids: feature {i} is not a GeoJSON Feature"
             raise DataError(msg)
-        props = f.setdefault("properties", {}) or {}
-        f["properties"] = props
+        # The live counts GET /grids adds are not part of a plan.
+        props = {k: v for k, v in (f.get("properties") or {}).items() if k not in COUNT_COLUMNS}
         if "grid_id" not in props and f.get("id") is not None:
             props["grid_id"] = str(f["id"])
-    try:
-        frame = gpd.GeoDataFrame.from_features(features, crs=CRS)
-    except (TypeError, ValueError, KeyError, AttributeError) as exc:
-        msg = f"grids: not a readable GeoJSON FeatureCollection ({exc})"
-        raise DataError(msg) from None
+        rows.append(props)
+        geoms.append(_geometry(f.get("geometry"), f"grids: feature {i} ({props.get('grid_id', 'no grid_id')})"))
+    frame = gpd.GeoDataFrame(rows, geometry=geoms, crs=CRS) if rows else gpd.GeoDataFrame(geometry=[], crs=CRS)
     return plan_frame(frame, area, source="grids")
+
+
+def _geometry(value: Any, where: str) -> shapely.Geometry | None:
+    """A GeoJSON geometry as shapely, or one clear error naming the feature."""
+    if value is None:
+        return None
+    try:
+        with warnings.catch_warnings():  # NaN coordinates: refused with a clear message by plan_frame
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return shapely.geometry.shape(value)
+    except (shapely.errors.ShapelyError, TypeError, ValueError, KeyError, IndexError, AttributeError) as exc:
+        msg = f"{where}: unreadable geometry ({exc or type(exc).__name__})"
+        raise DataError(msg) from None
 
 
 def _findings(found: gpd.GeoDataFrame) -> dict[str, Any]:
