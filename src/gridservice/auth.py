@@ -30,6 +30,7 @@ from pwdlib import PasswordHash
 from gridservice.errors import AuthenticationError, DataError, NotFoundError, PermissionDeniedError
 from gridservice.io import Store
 from gridservice.io.tables import conform
+from gridservice.privacy import mask_name, mask_phone, mask_phones_in_text
 from gridservice.schema import LAYERS, TIMEZONE
 
 ROLES: tuple[str, ...] = LAYERS["users"].column("role").choices or ()
@@ -201,25 +202,6 @@ def _users(store: Store) -> pd.DataFrame:
 
 
 # -- masking ----------------------------------------------------------------
-
-
-def mask_phone(phones: pd.Series) -> pd.Series:
-    """``13812345678`` → ``138****5678``; short numbers keep their last two digits."""
-    s = phones.astype("str")
-    long = s.str.len() >= 8
-    masked = (s.str.slice(0, 3) + "****" + s.str.slice(-4)).where(long, "****" + s.str.slice(-2))
-    return masked.where(s.notna() & (s != ""), s)
-
-
-def mask_name(names: pd.Series) -> pd.Series:
-    """``张三`` → ``张*``, ``欧阳娜娜`` → ``欧***``: the first character stays."""
-    s = names.astype("str")
-    return (s.str.slice(0, 1) + s.str.slice(1).str.replace(r".", "*", regex=True)).where(s.notna(), s)
-
-
-def mask_phones_in_text(text: pd.Series) -> pd.Series:
-    """Mobile numbers inside free text masked (``…13812345678…`` → ``…138****5678…``)."""
-    return text.astype("str").str.replace(r"(?<!\d)(1\d{2})\d{4}(\d{4})(?!\d)", r"\1****\2", regex=True)
 
 
 def mask_personal(df: pd.DataFrame, user: User, *, columns: Iterable[str] = ("name", "phone")) -> pd.DataFrame:

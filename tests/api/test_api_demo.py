@@ -58,3 +58,25 @@ def test_ogc_bbox_on_the_demo_matches_geopandas(demo: TestClient, demo_area) -> 
         url = next((link["href"] for link in page["links"] if link["rel"] == "next"), "")
         assert page["numberMatched"] == len(expected)
     assert got == expected
+
+
+def test_invalid_phones_in_findings_are_masked_for_a_supervisor(demo: TestClient, demo_area) -> None:
+    import io
+
+    import openpyxl
+
+    phones = demo_area.customers["phone"].dropna().astype(str)
+    planted = [p for p in phones if p and not p.startswith("*") and len(p) != 11]  # the demo's invalid numbers
+    assert planted
+    rule = {"rule": "CUST_PHONE_INVALID", "limit": 100}
+    sup = demo.get("/api/v1/audit", params=rule, headers=headers("supervisor")).json()
+    disp = demo.get("/api/v1/audit", params=rule, headers=headers("dispatcher")).json()
+    said = " ".join(f["properties"]["message"] for f in sup["findings"]["features"])
+    assert sup["total"] and not any(p in said for p in planted), said
+    assert any(p in " ".join(f["properties"]["message"] for f in disp["findings"]["features"]) for p in planted)
+    page = demo.get("/maps/coverage", headers=headers("supervisor")).text
+    assert not any(p in page for p in planted)
+    report = demo.get("/api/v1/reports", params={"period": "2026-11"}, headers=headers("supervisor"))
+    cells = [str(c.value) for row in openpyxl.load_workbook(io.BytesIO(report.content))["稽查问题"].iter_rows()
+             for c in row]
+    assert not any(p in c for c in cells for p in planted)

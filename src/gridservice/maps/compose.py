@@ -34,6 +34,7 @@ from gridservice.maps.layers import (
 )
 from gridservice.maps.legend import metric_label
 from gridservice.model import ServiceArea
+from gridservice.privacy import mask_phones_in_text
 
 __all__ = ["MAP_KINDS", "build_coverage_map", "build_lineloss_map", "build_map", "build_operations_map", "map_html",
            "write_map"]
@@ -68,6 +69,7 @@ def build_coverage_map(
     customers: bool = True,
     heat: bool = True,
     problems: bool = True,
+    masked: bool = False,
 ) -> folium.Map:
     """Grids coloured by a KPI, staff bases, customers, complaint heat and problems.
 
@@ -90,6 +92,8 @@ def build_coverage_map(
         Classification of the KPI (``natural_breaks``, ``quantiles``, ``equal_interval``).
     customers, heat, problems
         Add the customer layers, the complaint heat, audit findings and plan problems.
+    masked
+        Mask phone numbers in the audit findings (for readers without access to personal data).
 
     Examples
     --------
@@ -120,6 +124,8 @@ def build_coverage_map(
         if len(plan):
             findings_layer(plan, key="plan_problems", m=m)
         audit = data.audit_findings(area, period)
+        if masked and len(audit):
+            audit = audit.assign(message=mask_phones_in_text(audit["message"]))
         if len(audit):
             findings_layer(audit, key="findings", m=m, show=False)
     return add_layer_control(m)

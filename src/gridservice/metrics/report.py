@@ -33,6 +33,7 @@ from gridservice.metrics.kpi import kpis
 from gridservice.metrics.lineloss import line_loss, loss_history
 from gridservice.metrics.period import Period, as_period, month
 from gridservice.model import ServiceArea
+from gridservice.privacy import mask_phones_in_text
 
 #: Chinese column headers of the report's tables.
 LABELS_ZH: dict[str, str] = {
@@ -137,8 +138,12 @@ def build_report(
     rules: Rules | None = None,
     as_of: object | None = None,
     months: int = 12,
+    masked: bool = False,
 ) -> Report:
-    """Compute every table of the report for a period (a month, week or day)."""
+    """Compute every table of the report for a period (a month, week or day).
+
+    ``masked``: phone numbers in the findings masked, for readers without access to personal data.
+    """
     period = as_period(period)
     rules = rules if rules is not None else get_settings().rules
     loss_period: Period | str = period if period.whole_months else month(period.months[-1])
@@ -152,6 +157,8 @@ def build_report(
     found = audit(area, rules=rules, as_of=as_of, period=period.months[-1])
     catalogue = rules_table()
     found_table = pd.DataFrame(found.drop(columns="geometry"))
+    if masked:
+        found_table["message"] = mask_phones_in_text(found_table["message"])
     found_table["rule_zh"] = found_table["check"].map(catalogue["zh"])
     found_table["severity"] = found_table["severity"].map(SEVERITY_ZH).fillna(found_table["severity"])
     loss_table = loss.copy()
@@ -353,9 +360,10 @@ def write_report(
     rules: Rules | None = None,
     as_of: object | None = None,
     months: int = 12,
+    masked: bool = False,
 ) -> list[Path]:
     """Write ``<label>-report.xlsx`` and ``<label>-report.html`` into ``out_dir``; returns their paths."""
-    report = build_report(area, period, rules=rules, as_of=as_of, months=months)
+    report = build_report(area, period, rules=rules, as_of=as_of, months=months, masked=masked)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     stem = report.period.label.replace("..", "_")

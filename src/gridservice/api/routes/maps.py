@@ -28,6 +28,8 @@ def html_map(
     options: dict[str, object] = {"period": period, "basemap": basemap, "lang": lang}
     if metric is not None:
         options["metric"] = None if metric.lower() == "none" else metric
+    if kind == "coverage":  # the map with audit findings
+        options["masked"] = not user.sees_personal_data
     key = f"map:{kind}:{sorted(options.items())}"
     page = holder.cached(key, tuple(area.layers.values()),
                          lambda: map_html(build_map(kind, area, **options), inline=False, prefix=ASSET_URL_PREFIX))

@@ -15,7 +15,6 @@ from starlette.background import BackgroundTask
 from gridservice.api.deps import AreaDep, CurrentUser, HolderDep, PageDep
 from gridservice.api.geojson import feature_collection, records
 from gridservice.api.state import AreaHolder
-from gridservice.auth import mask_phones_in_text
 from gridservice.errors import DataError
 from gridservice.metrics.audit import audit, findings_by_grid, rules_table
 from gridservice.metrics.kpi import kpis
@@ -23,6 +22,7 @@ from gridservice.metrics.lineloss import CLASSES, LossHistory, line_loss, loss_h
 from gridservice.metrics.period import Period, parse_period
 from gridservice.metrics.report import write_report
 from gridservice.model import ServiceArea
+from gridservice.privacy import mask_phones_in_text
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -128,7 +128,7 @@ def weekly_report(area: AreaDep, user: CurrentUser, period: PeriodQuery,
                   format: Annotated[Literal["xlsx", "html"], Query()] = "xlsx") -> FileResponse:
     """The weekly/monthly report: an Excel workbook (one sheet per table) or the HTML report with charts."""
     out = Path(tempfile.mkdtemp(prefix="gridservice-report-"))
-    paths = write_report(area, parse_period(period), out)
+    paths = write_report(area, parse_period(period), out, masked=not user.sees_personal_data)
     path = next(p for p in paths if p.suffix == f".{format}")
     return FileResponse(path, filename=path.name, media_type=XLSX if format == "xlsx" else "text/html",
                         background=BackgroundTask(shutil.rmtree, out, ignore_errors=True))
