@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from topo_networks import ring_area
 
-from gridservice.errors import DataError, NotFoundError
+from gridservice.errors import ConflictError, DataError, NotFoundError
 from gridservice.io import GeoPackageStore
 from gridservice.topology import create_outage, outage_impact
 from gridservice.workspace import open_area
@@ -79,9 +79,18 @@ def test_create_planned_outage_stores_its_impact(demo_copy) -> None:
     entry = log[log["feature_id"] == oid]
     assert list(entry["user"]) == ["planner1"] and list(entry["action"]) == ["create"]
 
-    unplanned = create_outage(store, area, device_id=t, kind="unplanned", start_at="2026-12-03 09:00", user="d1")
+    unplanned = create_outage(store, area, device_id=t, kind="unplanned", start_at="2026-11-03 09:00", user="d1")
     assert pd.isna(unplanned["customers_affected"].iloc[0])
     assert pd.isna(unplanned["end_at"].iloc[0])
+    area = open_area(store)
+    with pytest.raises(ConflictError, match="already has an outage going on"):
+        create_outage(store, area, device_id=t, kind="unplanned", start_at="2026-11-03 10:00", user="d1")
+    soon = (pd.Timestamp.now(tz="Asia/Shanghai") + pd.Timedelta(days=1)).strftime("%Y-%m-%d %H:%M")
+    other = str(area.transformers.index[6])
+    for start, kind, problem in ((soon, "unplanned", "in the future"), ("1970-01-02 00:00", "planned", "before 1990")):
+        with pytest.raises(DataError, match=problem):
+            create_outage(store, area, device_id=other, kind=kind, start_at=start, user="d1")
+    assert len(store.read_layer("outages")) == len(area.outages)  # nothing written by the refusals
 
 
 def test_create_outage_refuses_bad_input(demo_copy) -> None:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from gridservice.errors import DataError
+from gridservice.errors import ConflictError, DataError
 from gridservice.io.tables import conform, to_datetime
 from gridservice.schema import OUTAGE_KINDS, TIMEZONE
 from gridservice.topology.network import CUSTOMER, TRANSFORMER, network_of
@@ -204,6 +204,25 @@ def _timestamp(value: object, name: str) -> pd.Timestamp:
     return s.iloc[0]
 
 
+#: Outage times before this year are taken for typing errors.
+EARLIEST_YEAR = 1990
+
+
+def check_outage_times(start: pd.Timestamp, end: pd.Timestamp | None, *, kind: str) -> None:
+    """Refuse impossible outage times: before :data:`EARLIEST_YEAR`, or a fault (unplanned) that
+    starts or ends in the future. A planned outage may be recorded ahead of time."""
+    now = pd.Timestamp.now(tz=TIMEZONE)
+    for name, t in (("start_at", start), ("end_at", end)):
+        if t is None or pd.isna(t):
+            continue
+        if t.year < EARLIEST_YEAR:
+            msg = f"outage {name} {t:%Y-%m-%d %H:%M} is before {EARLIEST_YEAR}"
+            raise DataError(msg)
+        if kind != "planned" and t > now:
+            msg = f"unplanned outage {name} {t:%Y-%m-%d %H:%M} is in the future"
+            raise DataError(msg)
+
+
 def create_outage(
     store: Store,
     area: ServiceArea,
@@ -263,6 +282,11 @@ def create_outage(
     if not pd.isna(end) and end <= start:
         msg = f"outage end_at {end} is not after start_at {start}"
         raise DataError(msg)
+    check_outage_times(start, end, kind=kind)
+    going_on = area.outages[(area.outages["device_id"] == device_id) & area.outages["end_at"].isna()]
+    if len(going_on) and pd.isna(end):
+        msg = f"{device_id} already has an outage going on ({going_on.index[0]}): close it first"
+        raise ConflictError(msg)
     affected = len(outage_impact(area, device_id).customers) if kind == "planned" else pd.NA
     oid = outage_id or f"O{start:%Y%m%d%H%M}-{uuid.uuid4().hex[:6]}"
     row = conform("outages", pd.DataFrame([{

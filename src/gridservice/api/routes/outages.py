@@ -16,7 +16,7 @@ from gridservice.errors import ConflictError, DataError, NotFoundError
 from gridservice.io import Store
 from gridservice.schema import TIMEZONE
 from gridservice.topology.calls import group_calls
-from gridservice.topology.outages import active_outages, create_outage, outage_impact
+from gridservice.topology.outages import active_outages, check_outage_times, create_outage, outage_impact
 
 router = APIRouter(tags=["outages"])
 
@@ -121,6 +121,7 @@ def close_outage(store: Store, outage_id: str, *, end_at: pd.Timestamp, user: st
         if not pd.isna(row["end_at"]):
             msg = f"outage {outage_id} already ended at {row['end_at']:%Y-%m-%d %H:%M}"
             raise ConflictError(msg)
+        check_outage_times(row["start_at"], end_at, kind=row["kind"])
         if end_at <= row["start_at"]:
             msg = (f"outage {outage_id}: end_at {end_at:%Y-%m-%d %H:%M} is not after "
                    f"start_at {row['start_at']:%Y-%m-%d %H:%M}")
