@@ -108,3 +108,12 @@ def test_weekly_report_downloads_as_excel_and_html(client: TestClient) -> None:
     assert html.status_code == 200 and html.text.lstrip().lower().startswith("<!doctype html")
     assert client.get("/api/v1/reports?period=someday", headers=h).status_code == 422
     assert client.get("/api/v1/reports?period=2026-03").status_code == 401
+
+
+def test_line_loss_wants_a_month_and_known_classes(client: TestClient) -> None:
+    h = headers("supervisor")
+    for query in ("period=2026-W03", "period=2026-01-05", "period=2026-01&class=huge"):
+        r = client.get(f"/api/v1/line-loss?{query}", headers=h)
+        assert r.status_code == 422, (query, r.text)
+    assert "per month" in client.get("/api/v1/line-loss?period=2026-W03", headers=h).json()["detail"]
+    assert client.get("/api/v1/line-loss?period=2026-01&class=high", headers=h).status_code == 200

@@ -45,7 +45,7 @@ def save_transition(store: Store, work_order_id: str, status: str, at: object, *
     with store.lock():
         current = store.read_layer("work_orders", where=f"work_order_id = '{quoted}'")
         if not len(current):
-            msg = f"{store.url}: unknown work order {work_order_id!r}"
+            msg = f"unknown work order {work_order_id!r}"
             raise NotFoundError(msg)
         updated = advance(current, status, at, now=now)
         col = STEP_COLUMNS[status]

@@ -57,6 +57,13 @@ def loss_table(
 ) -> dict[str, Any]:
     """Line loss per transformer area: supply, sales, loss %, class, anomalous streak, likely cause."""
     p = parse_period(period)
+    if not p.whole_months:
+        msg = f"line loss is reckoned per month (readings are monthly): ask for YYYY-MM, not {period!r}"
+        raise DataError(msg)
+    unknown = sorted(set(klass or ()) - set(CLASSES))
+    if unknown:
+        msg = f"unknown line-loss class(es) {', '.join(unknown)}: expected {', '.join(CLASSES)}"
+        raise DataError(msg)
     table = _line_loss(area, holder, p)
     if klass:
         table = table[table["class"].isin(klass)]
