@@ -24,7 +24,7 @@ from gridservice.auth import (
     require,
     verify_password,
 )
-from gridservice.errors import AuthenticationError, DataError, NotFoundError, PermissionDeniedError
+from gridservice.errors import AuthenticationError, ConflictError, DataError, NotFoundError, PermissionDeniedError
 from gridservice.io import GeoPackageStore
 from gridservice.model import ServiceArea
 
@@ -76,8 +76,10 @@ def test_users_in_a_store_with_their_audit_trail(tmp_path: Path) -> None:
     store = GeoPackageStore(tmp_path / "u.gpkg")
     store.write(ServiceArea({}).layers, create=True)
     add_user(store, "li", "planner", "li-password", display_name="李", by="root")
-    with pytest.raises(DataError, match="already exists"):
+    with pytest.raises(ConflictError, match="already exists"):
         add_user(store, "li", "planner", "li-password")
+    with pytest.raises(DataError, match="too short"):
+        add_user(store, "wu", "planner", " " * 12)
     with pytest.raises(DataError, match="unknown role"):
         add_user(store, "wu", "boss", "wu-password")
     add_user(store, "li", "supervisor", "new-password", replace=True, by="root")
@@ -87,7 +89,10 @@ def test_users_in_a_store_with_their_audit_trail(tmp_path: Path) -> None:
     remove_user(store, "li", by="root")
     with pytest.raises(NotFoundError):
         remove_user(store, "li")
+    add_user(store, "root", "admin", "root-password", by="root")
+    with pytest.raises(ConflictError, match="last admin"):
+        remove_user(store, "root", by="root")
     record(store, user="root", action="export", layer="customers")
     log = store.read_layer("audit_log")
-    assert log["action"].tolist() == ["user.add", "user.add", "user.remove", "export"]
+    assert log["action"].tolist() == ["user.add", "user.add", "user.remove", "user.add", "export"]
     assert set(log["user"]) == {"root"} and log.index.is_unique

@@ -27,7 +27,7 @@ from functools import lru_cache
 import pandas as pd
 from pwdlib import PasswordHash
 
-from gridservice.errors import AuthenticationError, DataError, NotFoundError, PermissionDeniedError
+from gridservice.errors import AuthenticationError, ConflictError, DataError, NotFoundError, PermissionDeniedError
 from gridservice.io import Store
 from gridservice.io.tables import conform
 from gridservice.privacy import mask_name, mask_phone, mask_phones_in_text
@@ -85,8 +85,8 @@ def _hasher() -> PasswordHash:
 
 def hash_password(password: str) -> str:
     """An Argon2id hash of ``password`` (salted; never the same twice)."""
-    if len(password) < _MIN_PASSWORD:
-        msg = f"password too short: at least {_MIN_PASSWORD} characters"
+    if len(password.strip()) < _MIN_PASSWORD:
+        msg = f"password too short: at least {_MIN_PASSWORD} characters besides spaces"
         raise DataError(msg)
     return _hasher().hash(password)
 
@@ -176,7 +176,7 @@ def add_user(store: Store, username: str, role: str, password: str, *, display_n
         users = _users(store)
         if name in users.index and not replace:
             msg = f"user {name!r} already exists"
-            raise DataError(msg)
+            raise ConflictError(msg)
         users = pd.concat([users.drop(index=name, errors="ignore"), user_frame([made])])
         store.write_locked({"users": users, "audit_log": _with_entry(store, user=by, action="user.add",
                                                                      layer="users", feature_id=name, detail=role)})
@@ -190,6 +190,10 @@ def remove_user(store: Store, username: str, *, by: str = "cli") -> None:
         if username not in users.index:
             msg = f"no user {username!r}"
             raise NotFoundError(msg)
+        admins = users.index[users["role"] == "admin"]
+        if list(admins) == [username]:
+            msg = f"{username!r} is the last admin: add another admin before removing it"
+            raise ConflictError(msg)
         store.write_locked({"users": users.drop(index=username),
                             "audit_log": _with_entry(store, user=by, action="user.remove", layer="users",
                                                      feature_id=username)})

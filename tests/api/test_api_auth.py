@@ -85,7 +85,7 @@ def test_only_admins_manage_users(write_client: TestClient, small_copy) -> None:
     login = write_client.post("/api/v1/auth/login", json={"username": "wang", "password": "s3cret-pass"})
     assert login.status_code == 200
     write_client.cookies.clear()
-    assert write_client.post("/api/v1/users", json=body, headers=headers("admin")).status_code == 422  # exists
+    assert write_client.post("/api/v1/users", json=body, headers=headers("admin")).status_code == 409  # exists
     assert write_client.delete("/api/v1/users/wang", headers=headers("admin")).status_code == 204
     gone = write_client.post("/api/v1/auth/login", json={"username": "wang", "password": "s3cret-pass"})
     assert gone.status_code == 401
