@@ -118,3 +118,14 @@ def test_the_grids_as_served_commit_as_a_plan(write_client: TestClient) -> None:
     counts = {f["id"]: f["properties"]["customers"] for f in again.json()["features"]}
     assert counts == {f["id"]: f["properties"]["customers"] for f in served["features"]}
     assert "customers" not in GeoPackageStore(write_client.app.state.holder.store.url).read_layer("grids").columns
+
+
+def test_a_version_that_never_was_and_a_slash_in_an_id_are_422(client: TestClient) -> None:
+    h = headers("planner")
+    for base in (99, -5):
+        r = client.post("/api/v1/plans/commit", json={"grids": split_at(116.43), "base_version": base}, headers=h)
+        assert r.status_code == 422 and "no plan version" in r.json()["detail"], r.text
+    plan = split_at(116.43)
+    plan["features"][0]["properties"]["grid_id"] = "G/1"
+    r = client.post("/api/v1/plans/check", json={"grids": plan}, headers=h)
+    assert r.status_code == 422 and "'/'" in r.json()["detail"]

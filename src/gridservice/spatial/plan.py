@@ -143,6 +143,11 @@ def plan_frame(df: pd.DataFrame, area: ServiceArea, *, source: str = "plan") -> 
     geo = geo.set_crs(CRS) if geo.crs is None else geo.to_crs(CRS)
     geo = geo.reset_index(drop=True)
     geo["grid_id"] = _text(geo["grid_id"])
+    slashed = geo["grid_id"].str.contains("/", regex=False, na=False)
+    if slashed.any():
+        i = int(np.flatnonzero(slashed.to_numpy())[0])
+        msg = f"{source}: feature {i + 1}: grid_id {geo['grid_id'].iloc[i]!r} contains '/' (ids are used in URLs)"
+        raise DataError(msg)
     current = area.grids
     for col in PLAN_ATTRIBUTES:
         given = _text(geo[col]) if col in geo.columns else pd.Series(np.nan, index=geo.index, dtype="str")

@@ -301,6 +301,9 @@ def _latest_in(store: Store, more: list[str] | None = None) -> dict[str, pd.Data
 def _check_base(fresh: dict[str, pd.DataFrame], base: int, seen: int) -> int:
     """The store's latest version, or ConflictError when the plan was drawn on an older one."""
     latest = latest_version(fresh["plan_versions"], fresh["grids"])
+    if base > latest or base < 0:
+        msg = f"there is no plan version {base}: the latest is {latest}"
+        raise DataError(msg)
     if base != latest or seen != latest:
         raise ConflictError(_stale_message(fresh["plan_versions"], base if base != latest else seen, latest))
     return latest
