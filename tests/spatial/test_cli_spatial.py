@@ -106,3 +106,38 @@ def test_export_shows_the_derived_grid_ids(three_gpkg: Path, tmp_path: Path) -> 
     exported = pd.read_csv(out, dtype="str", encoding="utf-8-sig").set_index("customer_id")["grid_id"].fillna("-")
     assert exported.to_dict() == {"C1": "G1", "C2": "G1", "C7": "G1", "C3": "G2", "C4": "G2", "C5": "G3", "C6": "G3",
                                   "C8": "-"}
+
+
+def test_a_plan_file_exported_at_an_older_version_is_refused(three_store: GeoPackageStore,
+                                                             plan_files: dict[str, Path], tmp_path: Path) -> None:
+    data = str(three_store.path)
+    at_v1 = tmp_path / "grids-v1.geojson"
+    assert run("export", "grids", "--data", data, "--out", str(at_v1)).exit_code == 0  # carries plan_version 1
+    res = run("plan", "commit", str(plan_files["east"]), "--data", data, "--author", "张工", "--note", "东移",
+              "--base-version", "1")
+    assert res.exit_code == 0, res.output
+    res = run("plan", "commit", str(at_v1), "--data", data, "--author", "李工", "--note", "mine")
+    assert res.exit_code == 1 and isinstance(res.exception, ConflictError) and "stale" in str(res.exception)
+
+
+def test_export_never_overwrites_the_data_or_a_geopackage_unasked(three_store: GeoPackageStore,
+                                                                  tmp_path: Path) -> None:
+    data = three_store.path
+    before = data.read_bytes()
+    res = run("export", "customers", "--data", str(data), "--out", str(data))
+    assert res.exit_code == 1 and "the service area itself" in res.output
+    assert data.read_bytes() == before
+    other = tmp_path / "other.gpkg"
+    assert run("export", "grids", "--data", str(data), "--out", str(other)).exit_code == 0
+    res = run("export", "customers", "--data", str(data), "--out", str(other))
+    assert res.exit_code == 1 and "--force" in res.output
+    assert run("export", "customers", "--data", str(data), "--out", str(other), "--force").exit_code == 0
+
+
+def test_exported_users_carry_no_password_hashes(three_store: GeoPackageStore, tmp_path: Path) -> None:
+    data = str(three_store.path)
+    assert run("user", "add", "li", "--role", "planner", "--password", "li-password", "--data", data).exit_code == 0
+    out = tmp_path / "users.csv"
+    assert run("export", "users", "--data", data, "--out", str(out)).exit_code == 0, out
+    text = out.read_text(encoding="utf-8-sig")
+    assert "li" in text and "argon2" not in text and "password_hash" not in text

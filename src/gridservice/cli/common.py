@@ -7,6 +7,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import pandas as pd
@@ -41,6 +42,25 @@ DataOpt = Annotated[
     typer.Option("--data", "-d", help="GeoPackage path (default: the demo; env GRIDSERVICE_DATA)."),
 ]
 FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="table, json or csv.")]
+
+
+OverwriteOpt = Annotated[bool, typer.Option("--force", help="Replace an existing GeoPackage.")]
+
+
+def output_file(out: Path, data: str | None, *, suffixes: tuple[str, ...], force: bool = False) -> Path:
+    """Where a command may write ``--out``: a file named with one of ``suffixes``, never the service
+    area itself, and an existing GeoPackage (which may hold other data) only with ``--force``.
+    Missing folders are made."""
+    if out.suffix.lower() not in suffixes:
+        fail(f"--out {out}: expected a {' / '.join(suffixes)} file name")
+    if out.is_dir():
+        fail(f"--out {out} is a folder: name a file")
+    if out.exists() and out.resolve() == Path(data_path(data)).resolve():
+        fail(f"--out {out} is the service area itself (--data): choose another file")
+    if out.exists() and out.suffix.lower() == ".gpkg" and not force:
+        fail(f"--out {out} already exists and may hold other layers: pass --force to replace it")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    return out
 
 
 def data_path(data: str | None) -> str:

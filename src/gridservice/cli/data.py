@@ -7,7 +7,19 @@ from typing import Annotated
 
 import typer
 
-from gridservice.cli.common import DataOpt, Format, FormatOpt, app, console, data_path, emit, fail, progress_bar
+from gridservice.cli.common import (
+    DataOpt,
+    Format,
+    FormatOpt,
+    OverwriteOpt,
+    app,
+    console,
+    data_path,
+    emit,
+    fail,
+    output_file,
+    progress_bar,
+)
 from gridservice.io import open_store
 from gridservice.io.importer import export_layer, import_layer
 from gridservice.io.tables import layer as declared_layer
@@ -74,13 +86,15 @@ def export(
     layer: Annotated[str, typer.Argument(help="Layer to export.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="File to write: .csv, .geojson, .gpkg or .shp.")],
     data: DataOpt = None,
+    force: OverwriteOpt = False,
 ) -> None:
-    """Export one layer (with derived columns such as grid_id)."""
+    """Export one layer (with derived columns such as grid_id; never password hashes)."""
     from gridservice.workspace import open_area
 
     declared_layer(layer)
+    output_file(out, data, force=force, suffixes=(".csv", ".geojson", ".json", ".gpkg", ".shp", ".fgb"))
     area = open_area(data_path(data))
-    n = export_layer(area.layers[layer], layer, out)
+    n = export_layer(area.layers[layer].drop(columns="password_hash", errors="ignore"), layer, out)
     console.print(f"{layer}: wrote {n:,} rows to {out}")
 
 

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from gridservice.cli.common import DataOpt, app, console, data_path, progress_bar
+from gridservice.cli.common import DataOpt, app, console, data_path, output_file, progress_bar
 
 
 class MapKind(StrEnum):
@@ -45,6 +45,7 @@ def map_(
     from gridservice.maps import build_map, map_html, write_map
     from gridservice.workspace import open_area
 
+    output_file(out, data, suffixes=(".html", ".htm"))
     options: dict[str, object] = {"period": period, "basemap": basemap, "lang": lang.value}
     if metric is not None:
         options["metric"] = None if metric.lower() == "none" else metric

@@ -17,6 +17,7 @@ from gridservice.cli.common import (
     DataOpt,
     Format,
     FormatOpt,
+    OverwriteOpt,
     app,
     console,
     data_path,
@@ -24,6 +25,7 @@ from gridservice.cli.common import (
     err_console,
     fail,
     frame_table,
+    output_file,
     records,
 )
 from gridservice.errors import DataError, InvalidPlanError
@@ -37,8 +39,9 @@ app.add_typer(plan_app, name="plan")
 
 PlanFile = Annotated[Path, typer.Argument(help="Plan file: GeoJSON FeatureCollection of grids (some or all).")]
 AuthorOpt = Annotated[str, typer.Option("--author", help="Who commits (recorded in the plan history and audit log).")]
-BaseOpt = Annotated[int | None, typer.Option("--base-version", help="Plan version the change was drawn on; "
-                                                                    "refused if someone committed since.")]
+BaseOpt = Annotated[int | None, typer.Option("--base-version", help="Plan version the change was drawn on "
+                                                                    "(default: the plan_version the file's grids "
+                                                                    "carry); refused if someone committed since.")]
 CompleteOpt = Annotated[bool, typer.Option("--complete", help="The file is the whole plan: current grids "
                                                                "missing from it are removed (a proposal).")]
 ForceOpt = Annotated[str | None, typer.Option("--force-reason", help="Commit despite plan errors, for this reason "
@@ -140,10 +143,13 @@ def plan_check(
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Also write the findings with their geometry "
                                                                   "(GeoJSON or GeoPackage).")] = None,
     complete: CompleteOpt = False,
+    force: OverwriteOpt = False,
 ) -> None:
     """Check a plan: invalid polygons, overlaps, gaps, slivers, split 台区, staffing. Exit 1 on errors."""
     from gridservice.spatial.plan import check_plan, read_plan
 
+    if out is not None:
+        output_file(out, data, force=force, suffixes=(".geojson", ".json", ".gpkg"))
     area = _area(data)
     found = check_plan(area, read_plan(file, area), complete=complete)
     if out is not None:
@@ -226,6 +232,8 @@ def plan_commit(
 
     area = _area(data)
     plan = read_plan(file, area)
+    if base_version is None:  # the version the file's grids carry (a stale file is refused)
+        base_version = plan.attrs.get("drawn_on")
     try:
         result = commit_plan(area, plan, author=author, note=note, base_version=base_version,
                              force_reason=force_reason, complete=complete)

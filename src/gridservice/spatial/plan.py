@@ -152,6 +152,7 @@ def plan_frame(df: pd.DataFrame, area: ServiceArea, *, source: str = "plan") -> 
     for col in PLAN_ATTRIBUTES:
         given = _text(geo[col]) if col in geo.columns else pd.Series(np.nan, index=geo.index, dtype="str")
         geo[col] = given.where(given.notna(), geo["grid_id"].map(current[col]))
+    drawn_on = pd.to_numeric(geo["plan_version"], errors="coerce").max() if "plan_version" in geo.columns else None
     geo["plan_version"] = latest_grid_version(area)
     _check_drawable(geo, source)
     _check_degrees(geo, source)
@@ -160,7 +161,10 @@ def plan_frame(df: pd.DataFrame, area: ServiceArea, *, source: str = "plan") -> 
     # conform sees a valid stand-in and the real polygon is put back after.
     original = geo.geometry.to_numpy()
     conformed = conform("grids", geo.set_geometry(_stand_ins(original)), source=source, row_offset=1)
-    return conformed.set_geometry(gpd.GeoSeries(original, index=conformed.index, crs=CRS))
+    out = conformed.set_geometry(gpd.GeoSeries(original, index=conformed.index, crs=CRS))
+    # The version the features say they were drawn on, for a commit that names no base version.
+    out.attrs["drawn_on"] = None if drawn_on is None or pd.isna(drawn_on) else int(drawn_on)
+    return out
 
 
 def _text(s: pd.Series) -> pd.Series:
