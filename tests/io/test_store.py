@@ -13,6 +13,7 @@ import pyogrio
 import pytest
 from shapely.geometry import Point
 
+from gridservice.errors import StoreError
 from gridservice.io import GeoPackageStore
 from gridservice.io.tables import conform
 from gridservice.model import ServiceArea
@@ -99,3 +100,20 @@ def test_failed_append_writes_nothing(tiny_store: GeoPackageStore) -> None:
     with pytest.raises(sqlite3.IntegrityError):
         tiny_store.append("energy_readings", conform("energy_readings", rows, check_values=False))
     assert len(tiny_store.read_layer("energy_readings")) == 0
+
+
+def test_a_file_that_is_not_a_geopackage_is_refused_and_left_alone(tmp_path: Path) -> None:
+    text = tmp_path / "notes.gpkg"
+    text.write_text("hello", encoding="utf-8")
+    plain = tmp_path / "plain.sqlite"
+    with sqlite3.connect(plain) as con:
+        con.execute("CREATE TABLE t (x)")
+    for path in (text, plain, tmp_path / "empty.gpkg"):
+        path.touch()
+        before = path.read_bytes()
+        store = GeoPackageStore(path)
+        with pytest.raises(StoreError, match="not a GeoPackage"):
+            store.read()
+        with pytest.raises(StoreError, match="not a GeoPackage"):
+            store.write({"users": pd.DataFrame({"username": ["bob"]})})
+        assert path.read_bytes() == before

@@ -81,6 +81,22 @@ class GeoPackageStore:
         if not self.path.is_file():
             msg = f"{self.path}: no such GeoPackage (create one with `gridservice init` or `gridservice demo`)"
             raise StoreError(msg)
+        self._require_geopackage()
+
+    def _require_geopackage(self) -> None:
+        """Refuse a file that is not a GeoPackage (checked once per version of the file)."""
+        seen = self.version()
+        if self.__dict__.get("_checked") == seen:
+            return
+        with open(self.path, "rb") as fh:
+            sqlite = fh.read(16) == b"SQLite format 3\x00"
+        if sqlite:
+            with contextlib.closing(sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)) as con:
+                sqlite = con.execute("SELECT 1 FROM sqlite_master WHERE name = 'gpkg_contents'").fetchone() is not None
+        if not sqlite:
+            msg = f"{self.path}: not a GeoPackage (no gpkg_contents table); --data wants a .gpkg made by gridservice"
+            raise StoreError(msg)
+        self.__dict__["_checked"] = seen
 
     # -- reading ---------------------------------------------------------
 
@@ -152,6 +168,8 @@ class GeoPackageStore:
         For read-check-write transactions: a plan commit re-reads the latest
         plan version under the lock before it writes.
         """
+        if not create and self.path.exists():
+            self._require_geopackage()  # never turn some other file into a GeoPackage
         fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp.gpkg", dir=self.path.parent)
         os.close(fd)
         try:
