@@ -213,3 +213,28 @@ def test_validate_finds_unknown_parents_and_invalid_grids(tiny_store: GeoPackage
     assert ("invalid_geometry", "G2") in got
     invalid = found[(found["check"] == "invalid_geometry") & (found["feature_id"] == "G2")]
     assert invalid.geometry.iloc[0].bounds == (116.5, 27.1, 116.6, 27.3)
+
+
+def test_gbk_gis_files_are_refused_unless_told_and_then_read(tmp_path) -> None:
+    import json
+
+    import geopandas as gpd
+    import pyogrio
+    from shapely.geometry import Point
+
+    from gridservice.io.importer import read_gis
+
+    fc = {"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {"name": "城区一号"},
+                                                      "geometry": {"type": "Point", "coordinates": [116.4, 27.1]}}]}
+    geojson = tmp_path / "gbk.geojson"
+    geojson.write_bytes(json.dumps(fc, ensure_ascii=False).encode("gbk"))
+    shp = tmp_path / "gbk.shp"
+    pyogrio.write_dataframe(gpd.GeoDataFrame({"name": ["城区一号"]}, geometry=[Point(116.4, 27.1)], crs=4326), shp,
+                            encoding="gbk")
+    shp.with_suffix(".cpg").unlink(missing_ok=True)  # as many utility exports come: no code page file
+    for path in (geojson, shp):
+        with pytest.raises(DataError, match="pass --encoding gbk"):
+            read_gis(path)
+        assert read_gis(path, encoding="gbk")["name"].tolist() == ["城区一号"]
+    with pytest.raises(DataError, match="unknown encoding 'latin1'"):
+        read_gis(geojson, encoding="latin1")

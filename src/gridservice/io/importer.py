@@ -21,6 +21,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyogrio
 import shapely
 from pyproj import CRS as ProjCRS  # noqa: N811
@@ -74,6 +75,57 @@ def read_table(path: str | Path, *, encoding: str = "auto") -> pd.DataFrame:
         raise DataError(msg) from None
 
 
+ENCODINGS = ("auto", "utf-8", "utf8", "gbk", "gb18030")
+
+
+def read_gis(path: str | Path, *, encoding: str = "auto") -> pd.DataFrame:
+    """A GeoJSON, GeoPackage or Shapefile as a frame, its text decoded as ``encoding``.
+
+    Text that is not UTF-8 under ``auto`` is an error that says to pass
+    ``--encoding gbk``, never garbled names: GDAL reads a Shapefile without a
+    ``.cpg`` as Latin-1, so Chinese text that turns out that way is caught too.
+    """
+    path = Path(path)
+    if encoding.lower() not in ENCODINGS:
+        msg = f"unknown encoding {encoding!r}: use auto, utf-8 or gbk"
+        raise DataError(msg)
+    hint = f"{path}: its text is not UTF-8 — it looks GBK-encoded: pass --encoding gbk"
+    try:
+        if encoding.lower() in ("gbk", "gb18030"):
+            return pyogrio.read_dataframe(path, encoding="gb18030")  # Arrow reads UTF-8 only
+        df = pyogrio.read_dataframe(path, use_arrow=True)
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
+        msg = f"{path}: cannot be read as a GIS file ({exc})"
+        raise DataError(msg) from None
+    except (UnicodeDecodeError, pa.ArrowException):
+        raise DataError(hint) from None
+    for col in df.columns:  # GDAL hands non-UTF-8 bytes through as they are
+        if col != "geometry" and pd.api.types.is_string_dtype(df[col].dtype):
+            try:
+                pa.array(df[col].array, type=pa.string()).validate(full=True)
+            except (pa.ArrowInvalid, pa.ArrowException):
+                raise DataError(hint) from None
+    if encoding == "auto" and path.suffix.lower() in (".shp", ".zip") and _latin1_chinese(df):
+        raise DataError(hint)
+    return df
+
+
+def _latin1_chinese(df: pd.DataFrame) -> bool:
+    """Whether text read as Latin-1 is really GBK (bytes 0x80–0xFF that decode as GBK)."""
+    for col in df.columns:
+        if col == "geometry" or not pd.api.types.is_string_dtype(df[col].dtype):
+            continue
+        odd = [v for v in df[col].dropna().astype(str).head(1000) if any("\x80" <= ch <= "\xff" for ch in v)]
+        if odd:
+            try:
+                for v in odd:
+                    v.encode("latin-1").decode("gbk")
+            except (UnicodeEncodeError, UnicodeDecodeError):
+                return False
+            return True
+    return False
+
+
 def _decode(raw: bytes, encoding: str, path: Path) -> str:
     try:
         return raw.decode("utf-8-sig" if encoding.lower().replace("-", "") == "utf8" else encoding)
@@ -111,7 +163,7 @@ def read_source(
         Coordinate system of the file when it does not say: ``EPSG:xxxx``,
         ``gcj02`` or ``bd09``. Overrides a CRS the file declares.
     encoding
-        ``auto``, ``utf-8`` or ``gbk`` for CSV files.
+        ``auto``, ``utf-8`` or ``gbk`` (GB18030): of a CSV, or of a GIS file's text.
     territory
         The service area's territory, used to tell swapped coordinates.
 
@@ -132,11 +184,7 @@ def read_source(
         if spec.geometry is not None:
             df = _points_from_columns(df, path, spec.geometry_required, row_offset)
     elif suffix in GEO_SUFFIXES:
-        try:
-            df = pyogrio.read_dataframe(path, use_arrow=True)
-        except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
-            msg = f"{path}: cannot be read as a GIS file ({exc})"
-            raise DataError(msg) from None
+        df = read_gis(path, encoding=encoding)
         row_offset = 1  # feature numbers from 1
         if suffix in (".shp", ".zip"):
             df = _untruncate(df, spec.column_names)

@@ -58,12 +58,12 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyogrio
 import shapely
 
 from gridservice.config import Rules, get_settings
 from gridservice.errors import DataError
 from gridservice.findings import concat, findings
+from gridservice.io.importer import read_gis
 from gridservice.io.tables import conform
 from gridservice.model import ServiceArea
 from gridservice.schema import CRS
@@ -110,11 +110,7 @@ def read_plan(path: str | Path, area: ServiceArea) -> gpd.GeoDataFrame:
     if not path.is_file():
         msg = f"{path}: no such plan file"
         raise DataError(msg)
-    try:
-        df = pyogrio.read_dataframe(path, use_arrow=True)
-    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
-        msg = f"{path}: not a readable GeoJSON or GIS file ({exc})"
-        raise DataError(msg) from None
+    df = read_gis(path)
     if not isinstance(df, gpd.GeoDataFrame):
         msg = f"{path}: the plan has no polygons"
         raise DataError(msg)
