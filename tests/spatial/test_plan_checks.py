@@ -161,7 +161,7 @@ def test_numeric_codes_read_as_text(three_area: ServiceArea, tmp_path: Path) -> 
 
 
 @pytest.mark.parametrize(("content", "problem"), [
-    ('{"type": "FeatureCollection", "features": [', "not a readable"),
+    ('{"type": "FeatureCollection", "features": [', "cannot be read as a GIS file"),
     ({"properties": {"code": "X"}, "geometry": box(116.4, 27.1, 116.41, 27.11)}, "grid_id"),
     ({"properties": {"grid_id": "G9", "name": "九", "station_id": "S1", "area_class": "rural"},
       "geometry": box(116.4, 27.1, 116.41, 27.11)}, "'code' is empty"),
