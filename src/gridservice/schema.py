@@ -60,6 +60,8 @@ class Column:
         Allowed values for a categorical text column.
     derived
         Computed by gridservice (a customer's ``grid_id``); optional on import.
+    pattern
+        ``(regex, what it means)`` that every text value must match in full.
     """
 
     name: str
@@ -68,6 +70,7 @@ class Column:
     parent: str | None = None
     choices: tuple[str, ...] | None = None
     derived: bool = False
+    pattern: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -300,7 +303,8 @@ LAYERS: dict[str, Layer] = {
             (
                 _c("reading_id", required=True),
                 _c("device_id", required=True),
-                _c("period", required=True),
+                _c("period", required=True, pattern=(r"\d{4}-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?",
+                                                     "must be a month YYYY-MM or a day YYYY-MM-DD")),
                 _c("kwh", "float", required=True),
             ),
             title_zh="电量",

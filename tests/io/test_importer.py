@@ -238,3 +238,21 @@ def test_gbk_gis_files_are_refused_unless_told_and_then_read(tmp_path) -> None:
         assert read_gis(path, encoding="gbk")["name"].tolist() == ["城区一号"]
     with pytest.raises(DataError, match="unknown encoding 'latin1'"):
         read_gis(geojson, encoding="latin1")
+
+
+def test_empty_files_and_bad_reading_periods_write_nothing(tiny_store: GeoPackageStore, tmp_path: Path) -> None:
+    before = digest(tiny_store.path)
+    empty = tmp_path / "empty.csv"
+    empty.write_text("", encoding="utf-8")
+    with pytest.raises(DataError, match="the file is empty"):
+        import_layer(tiny_store, "outages", empty)
+    header_only = tmp_path / "header.csv"
+    header_only.write_text("reading_id,device_id,period,kwh\n", encoding="utf-8")
+    with pytest.raises(DataError, match="--replace would empty the layer"):
+        import_layer(tiny_store, "energy_readings", header_only, replace=True)
+    bad = tmp_path / "readings.csv"
+    bad.write_text("reading_id,device_id,period,kwh\nR1,T1,2026-03,5\nR2,T1,2026-13,5\nR3,T1,2026-W10,5\n",
+                   encoding="utf-8")
+    with pytest.raises(DataError, match=r"'period' must be a month YYYY-MM or a day YYYY-MM-DD — row 3"):
+        import_layer(tiny_store, "energy_readings", bad)
+    assert digest(tiny_store.path) == before

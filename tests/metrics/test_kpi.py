@@ -132,7 +132,7 @@ def test_periods() -> None:
     week = parse_period("2026-W10")
     assert week.start == pd.Timestamp("2026-03-02", tz="Asia/Shanghai") and week.hours == 168
     assert period_between("2026-01-01", "2026-03-31").months == ["2026-01", "2026-02", "2026-03"]
-    for bad in ("2026-13", "March", "2026-W60"):
+    for bad in ("2026-13", "March", "2026-W60", "9999-12", "0001-01", "9999-W52"):
         with pytest.raises(DataError, match=bad):
             parse_period(bad)
     with pytest.raises(DataError, match="before it starts"):

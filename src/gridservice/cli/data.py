@@ -43,7 +43,7 @@ def init(
 def demo(
     out: Annotated[Path | None, typer.Option("--out", "-o", help="GeoPackage to write (default: the demo).")] = None,
     customers: Annotated[int, typer.Option(min=100, help="Number of customers.")] = 30_000,
-    seed: Annotated[int, typer.Option(help="Random seed; same seed, same data.")] = 0,
+    seed: Annotated[int, typer.Option(min=0, help="Random seed; same seed, same data.")] = 0,
 ) -> None:
     """Generate the Nanfeng county (南丰县) demo territory."""
     target = str(out) if out else data_path(None)

@@ -134,7 +134,7 @@ def audit_cmd(
     rule: Annotated[list[str] | None, typer.Option("--rule", "-r", help="Rule id (repeatable); default all.")] = None,
     sample_pct: Annotated[float | None, typer.Option("--sample", help="Draw this % of the population for a "
                                                                           "field audit.")] = None,
-    seed: Annotated[int, typer.Option("--seed", help="Random seed of the sample.")] = 0,
+    seed: Annotated[int, typer.Option("--seed", min=0, help="Random seed of the sample.")] = 0,
     population: Annotated[str | None, typer.Option("--population", help="Sample this population instead of the "
                                                    "findings: hv_new_connections, new_connections, closed_orders, "
                                                    "closed_complaints, closed_repairs, key_customers.")] = None,

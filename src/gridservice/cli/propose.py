@@ -31,7 +31,7 @@ def plan_propose(
     max_households: Annotated[int | None, typer.Option("--max-households", min=1,
                                                        help="Hard cap on households per grid.")] = None,
     weights: Annotated[str, typer.Option("--weights", help="Workload weights.")] = DEFAULT_WEIGHTS_TEXT,
-    seed: Annotated[int, typer.Option("--seed", help="Random seed; same seed, same proposal.")] = 0,
+    seed: Annotated[int, typer.Option("--seed", min=0, help="Random seed; same seed, same proposal.")] = 0,
     fmt: FormatOpt = Format.table,
 ) -> None:
     """Propose balanced, compact grids made of whole transformer areas (台区); scores beside the current plan."""

@@ -73,6 +73,9 @@ def read_table(path: str | Path, *, encoding: str = "auto") -> pd.DataFrame:
     except pd.errors.ParserError as exc:
         msg = f"{path}: not a readable CSV ({exc})"
         raise DataError(msg) from None
+    except pd.errors.EmptyDataError:
+        msg = f"{path}: the file is empty (not even a header line)"
+        raise DataError(msg) from None
 
 
 ENCODINGS = ("auto", "utf-8", "utf8", "gbk", "gb18030")
@@ -332,6 +335,9 @@ def import_layer(
         sa = store.read_layer("service_area")
         territory = shapely.union_all(sa.geometry.to_numpy()) if len(sa) else None
     df = read_source(path, name, crs=crs, encoding=encoding, territory=territory)
+    if not len(df):
+        msg = f"{path}: no rows to import into {name}" + (" (--replace would empty the layer)" if replace else "")
+        raise DataError(msg)
     spec = LAYERS[name]
     existing = None
     if not replace and store.exists() and name in store.layers():

@@ -169,6 +169,10 @@ def conform(
                 if bad.any():
                     allowed = "/".join(col.choices)
                     _fail(source, _row_labels(s, bad, row_offset), col.name, f"must be one of {allowed}", s[bad])
+            if col.pattern:
+                bad = (s.notna() & ~s.astype("str").str.fullmatch(col.pattern[0]).fillna(False)).to_numpy()
+                if bad.any():
+                    _fail(source, _row_labels(s, bad, row_offset), col.name, col.pattern[1], s[bad])
         df[col.name] = s
     if check_values:
         keys = [spec.key] if spec.key else list(spec.unique)

@@ -71,9 +71,17 @@ def month(label: str) -> Period:
     return Period(_local(start), _local(start + pd.offsets.MonthBegin(1)), label.strip())
 
 
+#: Years a period may fall in (pandas timestamps end in 2262; utility data starts long after 1900).
+YEARS = (1900, 2200)
+
+
 def parse_period(label: str) -> Period:
     """A period from ``YYYY-MM``, ``YYYY-Www`` (ISO week) or ``YYYY-MM-DD``."""
     text = label.strip()
+    year = text[:4]
+    if year.isdigit() and not YEARS[0] <= int(year) <= YEARS[1]:
+        msg = f"period {label!r}: the year must lie in {YEARS[0]}–{YEARS[1]}"
+        raise DataError(msg)
     if _MONTH.match(text):
         return month(text)
     if m := _WEEK.match(text):
