@@ -8,6 +8,7 @@ brute force over permutations for the code matching.
 
 from __future__ import annotations
 
+import io
 import itertools
 import json
 import math
@@ -444,3 +445,8 @@ def test_cli_propose_writes_a_plan(demo_gpkg, tmp_path) -> None:
     assert set(fc["features"][0]["properties"]) == {"grid_id", "code", "name", "station_id", "area_class"}
     bad = CliRunner().invoke(app, ["plan", "propose", "--data", str(demo_gpkg), "--out", str(out)])
     assert bad.exit_code != 0
+    as_csv = CliRunner().invoke(app, ["plan", "propose", "--data", str(demo_gpkg), "--grids", "12",
+                                      "--within-stations", "--seed", "1", "--out", str(out), "--format", "csv"])
+    table = pd.read_csv(io.StringIO(as_csv.stdout))
+    assert sorted(table["grid_id"]) == sorted(f["properties"]["grid_id"] for f in fc["features"])
+    assert {"households", "balance", "compactness", "households_per_member"} <= set(table.columns)

@@ -51,7 +51,10 @@ def plan_propose(
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(proposal.to_geojson(), ensure_ascii=False), encoding="utf-8")
     removed = sorted(set(area.grids.index) - set(proposal.grids.index))
-    if fmt is not Format.table:
+    if fmt is Format.csv:  # a table: the proposed grids with their scores
+        emit(proposal.scores.grids.reset_index(), fmt)
+        return
+    if fmt is Format.json:
         emit({"out": str(out), "current": proposal.current.summary, "proposal": proposal.scores.summary,
               "removed_grids": removed, "messages": proposal.messages}, fmt)
         return
