@@ -129,3 +129,43 @@ def test_a_version_that_never_was_and_a_slash_in_an_id_are_422(client: TestClien
     plan["features"][0]["properties"]["grid_id"] = "G/1"
     r = client.post("/api/v1/plans/check", json={"grids": plan}, headers=h)
     assert r.status_code == 422 and "'/'" in r.json()["detail"]
+
+
+def test_propose_then_commit_the_draft(write_client: TestClient, small_copy) -> None:
+    import shapely.geometry
+
+    from gridservice.spatial.propose import propose_plan
+    from gridservice.workspace import open_area
+
+    h = headers("planner")
+    options = {"grids": 2, "weights": {"households": 1}, "seed": 3}
+    r = write_client.post("/api/v1/plans/propose", json=options, headers=h)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    # the same options give the same plan as the domain function (and so as `gridservice plan propose`)
+    direct = propose_plan(open_area(str(small_copy)), grids=2, weights={"households": 1}, seed=3)
+    got = {f["properties"]["grid_id"]: shapely.geometry.shape(f["geometry"]) for f in body["grids"]["features"]}
+    assert set(got) == set(direct.grids.index)
+    assert all(got[g].equals_exact(direct.grids.geometry[g], 1e-9) for g in got)
+    assert body["proposal"]["grids"] == 2 and body["proposal"]["households"] == 4
+    assert {s["grid_id"] for s in body["grid_scores"]} == set(got)
+    assert body["current"]["grids"] == 2 and body["removed_grids"] == []
+    # locked grids stay exactly as they are
+    locked = write_client.post("/api/v1/plans/propose", json={**options, "lock": ["G1"]}, headers=h).json()
+    g1 = next(f for f in locked["grids"]["features"] if f["properties"]["grid_id"] == "G1")
+    served = write_client.get("/api/v1/grids/G1", headers=h).json()
+    assert shapely.geometry.shape(g1["geometry"]).equals(shapely.geometry.shape(served["geometry"]))
+    # the draft goes through commit like a drawn plan
+    r = write_client.post("/api/v1/plans/commit", json={"grids": body["grids"], "base_version": 1, "complete": True,
+                                                         "note": "proposal"}, headers=h)
+    assert r.status_code == 201, r.text
+    assert r.json()["plan_version"] == 2
+
+
+def test_propose_refuses_bad_options_and_other_roles(client: TestClient) -> None:
+    h = headers("planner")
+    for bad in ({}, {"grids": 2, "households_per_member": 100}, {"grids": 2, "weights": {"kwh": 1}},
+                {"grids": 0}, {"grids": 2, "lock": ["NOPE"]}):
+        r = client.post("/api/v1/plans/propose", json=bad, headers=h)
+        assert r.status_code in (404, 422), (bad, r.status_code, r.text)
+    assert client.post("/api/v1/plans/propose", json={"grids": 2}, headers=headers("dispatcher")).status_code == 403

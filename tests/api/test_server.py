@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
 import threading
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -15,55 +10,20 @@ from pathlib import Path
 import httpx
 import pytest
 
-import gridservice
 from gridservice.io import GeoPackageStore
+from serving import serving
 
 CLIENTS = 50
 ORDERS_EACH = 1
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def server(small_copy: Path, tmp_path: Path) -> Iterator[str]:
     """``gridservice serve`` in a subprocess; yields its base URL and stops it afterwards."""
-    port = free_port()
-    env = {**os.environ, "PYTHONPATH": str(Path(gridservice.__file__).parents[1]), "XDG_CACHE_HOME": str(tmp_path)}
-    env.pop("GRIDSERVICE_SECRET_KEY", None)
-    log = (tmp_path / "server.log").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-c", "from gridservice.cli import main; main()", "serve", "--data", str(small_copy),
-         "--host", "127.0.0.1", "--port", str(port)],
-        stdout=log, stderr=subprocess.STDOUT, env=env)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"the server exited: {(tmp_path / 'server.log').read_text()}")
-            try:
-                if httpx.get(f"{url}/api/v1/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("the server did not start within 120 s")
-            time.sleep(0.25)
+    log = tmp_path / "server.log"
+    with serving(small_copy, log, env={"XDG_CACHE_HOME": str(tmp_path), "GRIDSERVICE_SECRET_KEY": ""}) as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
-    output = (tmp_path / "server.log").read_text()
-    assert "dispatcher / dispatcher-demo" in output  # serve printed the demo logins
+    assert "dispatcher / dispatcher-demo" in log.read_text()  # serve printed the demo logins
 
 
 def test_concurrent_clients_lose_no_work_order(server: str, small_copy: Path) -> None:

@@ -1,4 +1,4 @@
-"""Browser-test fixtures: a real uvicorn server on a demo copy, and headless Chromium.
+"""Browser-test fixtures: `gridservice serve` on a demo copy, and headless Chromium.
 
 The server runs in a subprocess on 127.0.0.1 (a free port) with the basemap
 set to ``none``; the browser is Debian's chromium driven by Playwright, and
@@ -8,30 +8,19 @@ test can assert that the app fetched nothing from the internet.
 
 from __future__ import annotations
 
-import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from headless import ARTIFACTS, browser_page
+from serving import serving
 
 ROOT = Path(__file__).resolve().parents[2]
 #: Demo users (gridservice.auth.DEMO_USERS): the password is "<username>-demo".
 ROLES = ("planner", "dispatcher", "supervisor")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _ensure_demo_users(path: Path) -> None:
@@ -49,7 +38,6 @@ class Server:
 
     url: str
     data: Path
-    process: subprocess.Popen = field(repr=False)
 
     def api(self, path: str, *, role: str = "supervisor") -> object:
         """GET ``/api/v1{path}`` as a demo user; the parsed JSON."""
@@ -78,46 +66,8 @@ def server(demo_gpkg: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     demo_copy = tmp_path / "nanfeng.gpkg"
     shutil.copyfile(demo_gpkg, demo_copy)
     _ensure_demo_users(demo_copy)
-    port = _free_port()
-    env = {
-        **os.environ,
-        "GRIDSERVICE_BASEMAP": "none",
-        "GRIDSERVICE_DATA": str(demo_copy),
-        "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]),
-    }
-    code = (
-        "import sys, uvicorn\n"
-        "from gridservice.api import create_app\n"
-        "uvicorn.run(create_app(sys.argv[1]), host='127.0.0.1', port=int(sys.argv[2]), log_level='warning')\n"
-    )
-    log = (tmp_path / "server.log").open("w")
-    process = subprocess.Popen([sys.executable, "-c", code, str(demo_copy), str(port)], env=env, stdout=log,
-                               stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while True:
-        if process.poll() is not None:
-            log.close()
-            pytest.fail(f"server exited:\n{(tmp_path / 'server.log').read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(f"{url}/web-config.json", timeout=2) as response:
-                if response.status == 200:
-                    break
-        except OSError:
-            pass
-        if time.monotonic() > deadline:
-            process.kill()
-            pytest.fail("server did not start within 120 s")
-        time.sleep(0.2)
-    try:
-        yield Server(url, demo_copy, process)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
+    with serving(demo_copy, tmp_path / "server.log", env={"GRIDSERVICE_BASEMAP": "none"}) as url:
+        yield Server(url, demo_copy)
 
 
 @dataclass

@@ -126,6 +126,22 @@ class PlanBody(_Strict):
         return self
 
 
+class ProposeRequest(_Strict):
+    """Options of an automatic proposal (as ``gridservice plan propose``).
+
+    Give ``grids`` or ``households_per_member``.
+    """
+
+    grids: int | None = Field(None, ge=1, description="Number of grids, locked ones included")
+    households_per_member: float | None = Field(None, gt=0, description="Instead of grids: households per member")
+    lock: list[str] = Field(default_factory=list, description="Grid ids kept exactly as they are")
+    within_stations: bool = Field(False, description="Keep station boundaries")
+    max_households: int | None = Field(None, ge=1, description="Hard cap on households per grid")
+    weights: dict[str, float] | None = Field(
+        None, description="Workload weights, e.g. {\"households\": 1, \"work_orders\": 0.3, \"area\": 0.1}")
+    seed: int = Field(0, ge=0, description="Same seed, same proposal")
+
+
 class PlanCommit(PlanBody):
     base_version: int = Field(description="The plan version this one was drawn from (optimistic lock)")
 

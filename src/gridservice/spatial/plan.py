@@ -74,6 +74,8 @@ AREA_TOLERANCE_M2 = 1.0
 #: ... and so are those thinner than this on average (2 × area / perimeter):
 #: centimetre-wide strips along kilometres of edge are digitising noise.
 NOISE_WIDTH_M = 0.1
+#: Longest lon/lat segment (about 50 m) when plan pieces are measured in metres.
+SEGMENT_DEG = 0.0005
 
 #: The attributes a plan feature carries besides its polygon.
 PLAN_ATTRIBUTES = ("code", "name", "station_id", "area_class")
@@ -307,17 +309,24 @@ class PlanContext:
         parts = shapely.get_parts(shapely.union_all(self.fixed[self.present]))
         return shapely.union_all(shapely.polygons(shapely.get_exterior_ring(parts[shapely.get_type_id(parts) == 3])))
 
+    def _metric(self, geoms: np.ndarray | list[shapely.Geometry]) -> gpd.GeoSeries:
+        """EPSG:4326 geometries in the metric CRS, densified first: a long lon/lat edge projects to a
+        curve, and a two-vertex edge to its chord, which would open lens-shaped false gaps of many m²
+        between two edges that coincide in lon/lat."""
+        return gpd.GeoSeries(shapely.segmentize(np.asarray(list(geoms), dtype=object), SEGMENT_DEG),
+                             crs=CRS).to_crs(self.area.metric_crs)
+
     def m2(self, geoms: np.ndarray | list[shapely.Geometry]) -> np.ndarray:
         """Areas in m² of EPSG:4326 geometries, measured in the area's metric CRS."""
         if not len(geoms):
             return np.zeros(0)
-        return gpd.GeoSeries(list(geoms), crs=CRS).to_crs(self.area.metric_crs).area.to_numpy()
+        return self._metric(geoms).area.to_numpy()
 
     def significant(self, geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Which overlay pieces are real (not noise, see :data:`NOISE_WIDTH_M`), and their m²."""
         if not len(geoms):
             return np.zeros(0, dtype=bool), np.zeros(0)
-        metric = gpd.GeoSeries(list(geoms), crs=CRS).to_crs(self.area.metric_crs)
+        metric = self._metric(geoms)
         area_m2, perimeter = metric.area.to_numpy(), metric.length.to_numpy()
         with np.errstate(invalid="ignore", divide="ignore"):
             width = np.where(perimeter > 0, 2 * area_m2 / perimeter, 0.0)

@@ -77,6 +77,7 @@ from gridservice.spatial.units import (
     UnitSet,
     atoms,
     customer_transformers,
+    first_hit,
     last_year_work_orders,
     transformer_areas,
     unit_adjacency,
@@ -904,7 +905,7 @@ def score_plan(
     customers = area.customers
     cust_grid = pd.Series(dtype="str")
     if len(customers) and len(grids):
-        hit = _first_hit_points(gl, customers.geometry.to_numpy())
+        hit = first_hit(gl, customers.geometry.to_numpy())
         cust_grid = pd.Series(np.where(hit >= 0, ids.to_numpy()[np.maximum(hit, 0)], None), index=customers.index)
     frame["households"] = cust_grid.dropna().value_counts().reindex(ids, fill_value=0).astype("int64")
     wo = last_year_work_orders(area)
@@ -913,7 +914,7 @@ def score_plan(
         wo_grid = wo["customer_id"].map(cust_grid) if "customer_id" in wo.columns else pd.Series(None, index=wo.index)
         loose = wo_grid.isna().to_numpy()
         if loose.any() and isinstance(wo, gpd.GeoDataFrame):
-            hit = _first_hit_points(gl, wo.geometry.to_numpy()[loose])
+            hit = first_hit(gl, wo.geometry.to_numpy()[loose])
             vals = wo_grid.to_numpy(dtype=object)
             vals[np.flatnonzero(loose)] = np.where(hit >= 0, ids.to_numpy()[np.maximum(hit, 0)], None)
             wo_grid = pd.Series(vals, index=wo.index)
@@ -963,21 +964,6 @@ def _utm(geoms: np.ndarray) -> str:
     c = shapely.centroid(shapely.union_all(geoms))
     zone = int((c.x + 180) // 6) + 1
     return f"EPSG:{32600 + zone if c.y >= 0 else 32700 + zone}"
-
-
-def _first_hit_points(polygons: np.ndarray, points: np.ndarray) -> np.ndarray:
-    """Index of the first polygon holding each point (-1 for none or a missing point)."""
-    hit = np.full(len(points), -1, dtype=np.int64)
-    ok = ~shapely.is_missing(points)
-    if not ok.any() or not len(polygons):
-        return hit
-    idx = np.flatnonzero(ok)
-    pi, gi = shapely.STRtree(polygons).query(points[idx], predicate="intersects")
-    order = np.lexsort((gi, pi))
-    pi, gi = pi[order], gi[order]
-    first = np.r_[True, pi[1:] != pi[:-1]] if len(pi) else np.zeros(0, dtype=bool)
-    hit[idx[pi[first]]] = gi[first]
-    return hit
 
 
 def _grid_index(grids: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -1315,7 +1301,7 @@ def _split_transformers(area: ServiceArea, grids: gpd.GeoDataFrame) -> int:
     tid = customer_transformers(area)
     if not len(tid) or not len(grids):
         return 0
-    hit = _first_hit_points(grids.geometry.to_numpy(), area.customers.geometry.to_numpy())
+    hit = first_hit(grids.geometry.to_numpy(), area.customers.geometry.to_numpy())
     df = pd.DataFrame({"t": tid.to_numpy(), "g": hit}).dropna(subset=["t"])
     df = df[df["g"] >= 0]
     return int((df.groupby("t")["g"].nunique() > 1).sum())

@@ -199,7 +199,7 @@ def transformer_areas(area: ServiceArea, *, within: shapely.Geometry | None = No
     cu = pd.Series(spots["unit"].to_numpy(), index=pd.Index(spots["customer_id"].to_numpy(), name="customer_id"))
     if unlinked.any():
         pts = shapely.points(cust_xy[unlinked])
-        hit = _first_hit(units.geometry.to_numpy(), pts)
+        hit = first_hit(units.geometry.to_numpy(), pts)
         ids = np.where(hit >= 0, units.index.to_numpy()[np.maximum(hit, 0)], None)
         cu = pd.concat([cu, pd.Series(ids, index=customers.index[unlinked])])
         messages.append(
@@ -401,16 +401,20 @@ def _polygonal(geoms: np.ndarray) -> np.ndarray:
     return out
 
 
-def _first_hit(polygons: np.ndarray, points: np.ndarray) -> np.ndarray:
-    """Index of the first polygon holding each point, or -1."""
+def first_hit(polygons: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """Index of the first polygon holding each point (-1 for none or a missing point)."""
     hit = np.full(len(points), -1, dtype=np.int64)
-    if not len(points) or not len(polygons):
+    ok = ~shapely.is_missing(points)
+    if not ok.any() or not len(polygons):
         return hit
-    pi, gi = shapely.STRtree(polygons).query(points, predicate="intersects")
+    idx = np.flatnonzero(ok)
+    pi, gi = shapely.STRtree(polygons).query(points[idx], predicate="intersects")
+    if not len(pi):
+        return hit
     order = np.lexsort((gi, pi))
     pi, gi = pi[order], gi[order]
     first = np.r_[True, pi[1:] != pi[:-1]]
-    hit[pi[first]] = gi[first]
+    hit[idx[pi[first]]] = gi[first]
     return hit
 
 
@@ -425,7 +429,7 @@ def _work_orders_per_unit(area: ServiceArea, cu: pd.Series, units: gpd.GeoDataFr
         has = ~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)
         if has.any():
             pts = gpd.GeoSeries(geoms[has], crs=wo.crs).to_crs(units.crs).to_numpy()
-            hit = _first_hit(units.geometry.to_numpy(), pts)
+            hit = first_hit(units.geometry.to_numpy(), pts)
             ids = np.where(hit >= 0, units.index.to_numpy()[np.maximum(hit, 0)], None)
             fill = unit.to_numpy(dtype=object)
             idx = np.flatnonzero(loose)[has]

@@ -40,9 +40,11 @@ def grid_counts(area: ServiceArea) -> pd.DataFrame:
     return out
 
 
-def counts_of(holder: HolderDep, area: ServiceArea) -> pd.DataFrame:
-    return holder.cached("grid_counts", (area.grids, area.customers, area.transformers, area.work_orders,
-                                         area.grid_staff), lambda: grid_counts(area))
+def with_counts(grids: pd.DataFrame, holder: HolderDep, area: ServiceArea) -> pd.DataFrame:
+    """``grids`` with their live counts (stale count columns a plan once carried are replaced)."""
+    counts = holder.cached("grid_counts", (area.grids, area.customers, area.transformers, area.work_orders,
+                                           area.grid_staff), lambda: grid_counts(area))
+    return grids.drop(columns=list(COUNT_COLUMNS), errors="ignore").join(counts, how="left")
 
 
 @router.get("/grids", response_class=JSONResponse, responses={200: {"content": {GEOJSON: {}}}})
@@ -53,7 +55,7 @@ def list_grids(area: AreaDep, holder: HolderDep, user: CurrentUser, page: PageDe
     if station_id is not None:
         grids = grids[grids["station_id"] == station_id]
     chunk = grids.iloc[page.offset : page.offset + page.limit]
-    chunk = chunk.drop(columns=list(COUNT_COLUMNS), errors="ignore").join(counts_of(holder, area), how="left")
+    chunk = with_counts(chunk, holder, area)
     body = feature_collection(chunk, numberMatched=len(grids), numberReturned=len(chunk),
                               limit=page.limit, offset=page.offset)
     return JSONResponse(body, media_type=GEOJSON)
@@ -65,8 +67,7 @@ def get_grid(grid_id: str, area: AreaDep, holder: HolderDep, user: CurrentUser) 
     if grid_id not in area.grids.index:
         msg = f"no grid {grid_id!r}"
         raise NotFoundError(msg)
-    row = area.grids.loc[[grid_id]].drop(columns=list(COUNT_COLUMNS), errors="ignore").join(
-        counts_of(holder, area), how="left")
+    row = with_counts(area.grids.loc[[grid_id]], holder, area)
     links = area.grid_staff[area.grid_staff["grid_id"] == grid_id]
     staff = links.join(area.staff.drop(columns="geometry", errors="ignore")[["name", "phone"]], on="staff_id")
     station_id = row["station_id"].iloc[0]

@@ -15,12 +15,13 @@ from fastapi.responses import JSONResponse
 
 from gridservice.api.deps import AreaDep, CurrentUser, HolderDep, Planner
 from gridservice.api.geojson import feature_collection, records
-from gridservice.api.models import PlanBody, PlanCommit
+from gridservice.api.models import PlanBody, PlanCommit, ProposeRequest
 from gridservice.api.routes.grids import COUNT_COLUMNS
 from gridservice.errors import DataError
 from gridservice.model import ServiceArea
 from gridservice.schema import CRS
 from gridservice.spatial.plan import check_plan, plan_frame
+from gridservice.spatial.propose import propose_plan
 from gridservice.spatial.redraw import commit_plan, plan_history, preview_plan, revert_plan, version_grids
 
 router = APIRouter(prefix="/plans", tags=["plans"])
@@ -83,6 +84,29 @@ def preview(body: PlanBody, area: AreaDep, user: CurrentUser) -> dict[str, Any]:
         "summary": records(result.summary),
         **_findings(result.findings),
     }
+
+
+@router.post("/propose")
+async def propose(body: ProposeRequest, area: AreaDep, user: Planner) -> dict[str, Any]:
+    """A balanced, compact draft plan of whole transformer areas, scored beside the current plan.
+
+    Nothing is saved: ``grids`` goes to check, preview and commit (with ``complete``) like a drawn plan.
+    """
+
+    def work() -> dict[str, Any]:
+        proposal = propose_plan(area, grids=body.grids, households_per_member=body.households_per_member,
+                                lock=body.lock, within_stations=body.within_stations,
+                                max_households=body.max_households, weights=body.weights, seed=body.seed)
+        return {
+            "grids": proposal.to_geojson(),
+            "current": proposal.current.summary,
+            "proposal": proposal.scores.summary,
+            "grid_scores": records(proposal.scores.grids),
+            "removed_grids": sorted(set(area.grids.index) - set(proposal.grids.index)),
+            "messages": proposal.messages,
+        }
+
+    return await run_in_threadpool(work)
 
 
 @router.post("/commit", status_code=201)
