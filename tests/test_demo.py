@@ -19,6 +19,7 @@ import shapely
 
 from gridservice import schema
 from gridservice.demo import MANIFEST_COLUMNS, build_demo
+from pinned import DEMO_AS_OF
 
 CUSTOMERS = 3000
 UTM = "EPSG:32650"
@@ -30,7 +31,7 @@ KINDS = {"str", "float", "int", "bool", "datetime"}
 
 @pytest.fixture(scope="module")
 def demo() -> dict[str, pd.DataFrame]:
-    return build_demo(customers=CUSTOMERS, seed=0)
+    return build_demo(customers=CUSTOMERS, seed=0, as_of=DEMO_AS_OF)
 
 
 @pytest.fixture(scope="module")
@@ -514,14 +515,14 @@ def test_plan_history_and_audit_log(demo: dict[str, pd.DataFrame]) -> None:
 
 
 def test_deterministic(demo: dict[str, pd.DataFrame]) -> None:
-    again = build_demo(customers=CUSTOMERS, seed=0)
+    again = build_demo(customers=CUSTOMERS, seed=0, as_of=DEMO_AS_OF)
     assert list(again) == list(demo)
     for name in demo:
         pd.testing.assert_frame_equal(again[name], demo[name], check_exact=True, obj=name)
 
 
 def test_another_seed_differs(demo: dict[str, pd.DataFrame]) -> None:
-    other = build_demo(customers=CUSTOMERS, seed=1)
+    other = build_demo(customers=CUSTOMERS, seed=1, as_of=DEMO_AS_OF)
     a = demo["customers"].geometry
     b = other["customers"].geometry
     assert not a.geom_equals(b).all()
@@ -530,7 +531,7 @@ def test_another_seed_differs(demo: dict[str, pd.DataFrame]) -> None:
 
 def test_progress_and_small_sizes() -> None:
     calls: list[tuple[str, float]] = []
-    out = build_demo(customers=150, seed=2, progress=lambda s, f: calls.append((s, f)))
+    out = build_demo(customers=150, seed=2, as_of=DEMO_AS_OF, progress=lambda s, f: calls.append((s, f)))
     assert len(out["customers"]) == 150
     fractions = [f for _, f in calls]
     assert fractions[0] == 0.0 and fractions[-1] == 1.0

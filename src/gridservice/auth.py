@@ -27,11 +27,12 @@ from functools import lru_cache
 import pandas as pd
 from pwdlib import PasswordHash
 
+from gridservice import clock
 from gridservice.errors import AuthenticationError, ConflictError, DataError, NotFoundError, PermissionDeniedError
 from gridservice.io import Store
 from gridservice.io.tables import conform
 from gridservice.privacy import mask_name, mask_phone, mask_phones_in_text
-from gridservice.schema import LAYERS, TIMEZONE
+from gridservice.schema import LAYERS
 
 ROLES: tuple[str, ...] = LAYERS["users"].column("role").choices or ()
 
@@ -225,7 +226,7 @@ def mask_personal(df: pd.DataFrame, user: User, *, columns: Iterable[str] = ("na
 def audit_entry(*, user: str, action: str, layer: str | None = None, feature_id: str | None = None,
                 detail: str | None = None) -> pd.DataFrame:
     """One ``audit_log`` row stamped now, with a unique ``log_id``."""
-    now = pd.Timestamp.now(tz=TIMEZONE)
+    now = clock.now()
     log_id = f"L{now.strftime('%Y%m%d%H%M%S')}-{uuid.uuid4().hex[:12]}"
     row = pd.DataFrame([{"log_id": log_id, "at": now, "user": user, "action": action, "layer": layer,
                          "feature_id": feature_id, "detail": detail}])

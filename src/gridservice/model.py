@@ -17,6 +17,7 @@ import pandas as pd
 import shapely
 from pyproj import Transformer
 
+from gridservice import clock
 from gridservice.errors import DataError, NotFoundError
 from gridservice.findings import findings
 from gridservice.io import Store, open_store
@@ -80,12 +81,20 @@ class ServiceArea:
     @property
     def as_of(self) -> pd.Timestamp:
         """The moment the data describes: ``service_area.as_of`` when the data
-        carries one (a snapshot, the demo), else now. Analyses judge deadlines
-        and open outages at this time by default."""
+        carries one (a snapshot, the demo), else the clock's now (live data).
+        Analyses judge deadlines and open outages, and pick their default
+        period, at this time."""
         sa = self.service_area
         if "as_of" in sa.columns and sa["as_of"].notna().any():
-            return pd.Timestamp(sa["as_of"].max()).tz_convert(TIMEZONE)
-        return pd.Timestamp.now(tz=TIMEZONE)
+            return pd.Timestamp(sa["as_of"].max()).tz_convert(TIMEZONE).as_unit("ms")
+        return clock.now()
+
+    @property
+    def now(self) -> pd.Timestamp:
+        """The latest moment a record may carry: the clock's now, or a snapshot's
+        ``as_of`` if that is later. Records written to a snapshot after its
+        ``as_of`` are new data, not errors; only times after this are."""
+        return max(self.as_of, clock.now())
 
     @cached_property
     def territory(self) -> shapely.Geometry:

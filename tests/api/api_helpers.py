@@ -12,13 +12,14 @@ import geopandas as gpd
 import pandas as pd
 from shapely.geometry import LineString, Point, box
 
+from gridservice import clock
 from gridservice.api.security import Tokens
 from gridservice.auth import User, demo_users
 from gridservice.config import Settings
 from gridservice.io.tables import conform
 
 SECRET = "test-secret-key-for-api-tests-0123456789"
-NOW = pd.Timestamp.now(tz="Asia/Shanghai").floor("s")
+NOW = clock.now().floor("s")  # the suite's pinned clock
 
 
 def small_frames() -> dict[str, pd.DataFrame]:

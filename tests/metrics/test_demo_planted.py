@@ -18,6 +18,7 @@ from gridservice.cli import app
 from gridservice.metrics.kpi import kpis
 from gridservice.metrics.lineloss import line_loss
 from gridservice.metrics.period import month
+from pinned import DEMO_AS_OF
 
 AS_OF = "2026-11-30T23:59"
 
@@ -132,7 +133,7 @@ def test_understaffed_grid_of_the_default_size_demo() -> None:
     from gridservice.model import ServiceArea
     from gridservice.workspace import derive
 
-    frames = build_demo(customers=30_000, seed=0)
+    frames = build_demo(customers=30_000, seed=0, as_of=DEMO_AS_OF)
     planted = frames["demo_manifest"]
     grids = planted.loc[planted["problem"] == "grid_understaffed", "feature_id"].tolist()
     assert len(grids) == 1

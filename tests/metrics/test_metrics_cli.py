@@ -60,9 +60,14 @@ def test_kpi_by_station_as_csv_and_date_range(gpkg) -> None:
     assert table_out.exit_code == 0 and "G1" in table_out.stdout
 
 
-def test_kpi_needs_a_period(gpkg) -> None:
-    result = run("kpi", "--data", str(gpkg))
-    assert result.exit_code == 1 and "--period" in result.output
+def test_kpi_defaults_to_the_latest_month_with_data(gpkg) -> None:
+    """The latest record is W9/W10 of 2026-04 (readings stop earlier): that is the default, not the clock's month."""
+    result = run("kpi", "--data", str(gpkg), "--format", "json", *AS_OF)
+    assert result.exit_code == 0, result.output
+    april = run("kpi", "--data", str(gpkg), "--period", "2026-04", "--format", "json", *AS_OF)
+    assert json.loads(result.stdout) == json.loads(april.stdout)
+    assert {r["grid_id"]: r["work_orders"] for r in json.loads(result.stdout)} == {"G1": 1, "G2": 1}
+    assert "2026-04" in run("kpi", "--data", str(gpkg), *AS_OF).stdout
 
 
 def test_lineloss_filtered_by_class(gpkg) -> None:

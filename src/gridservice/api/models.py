@@ -9,6 +9,7 @@ from typing import Any, Literal
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from gridservice import clock
 from gridservice.schema import OUTAGE_KINDS, TIMEZONE, WORK_ORDER_KINDS, WORK_ORDER_STATUSES
 
 Role = Literal["planner", "dispatcher", "supervisor", "admin"]
@@ -19,7 +20,7 @@ OutageKind = Literal[OUTAGE_KINDS]  # type: ignore[valid-type]
 
 def local_time(value: datetime | None) -> pd.Timestamp:
     """A client's time in Asia/Shanghai to the millisecond (naive means local); ``None`` means now."""
-    ts = pd.Timestamp.now(tz=TIMEZONE) if value is None else pd.Timestamp(value)
+    ts = clock.now() if value is None else pd.Timestamp(value)
     ts = ts.tz_localize(TIMEZONE) if ts.tzinfo is None else ts.tz_convert(TIMEZONE)
     return ts.floor("ms").as_unit("ms")
 

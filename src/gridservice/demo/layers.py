@@ -13,8 +13,8 @@ from gridservice.demo.geography import TOWNS
 from gridservice.demo.world import Ids, World
 
 SERVICE_AREA_ID = "nanfeng"
-#: When the demo's grid plan was "committed" (a fixed time, for determinism).
-CREATED_AT = np.datetime64("2025-11-28T10:00:00", "s")
+#: When the demo's grid plan was "committed": this long before its year begins.
+PLAN_LEAD = np.timedelta64(62, "h")
 
 
 def assemble(world: World) -> tuple[dict[str, pd.DataFrame], Ids]:
@@ -22,6 +22,7 @@ def assemble(world: World) -> tuple[dict[str, pd.DataFrame], Ids]:
     terr, grids, net, cust, staff = world.terr, world.grids, world.net, world.cust, world.staff
     outages, wo, readings, visits = world.outages, world.work_orders, world.readings, world.visits
     station_towns, seed, n_customers = world.station_towns, world.seed, world.customers
+    created_at = world.year.t0 - PLAN_LEAD
     to_ll = terr.lonlat_of
 
     def points(xy: np.ndarray) -> np.ndarray:
@@ -50,7 +51,7 @@ def assemble(world: World) -> tuple[dict[str, pd.DataFrame], Ids]:
             "county": ("str", ["南丰县"]),
             "adcode": ("str", ["361023"]),
             # The demo's "now": events stop here; judge SLAs as of this time.
-            "as_of": ("datetime", frames.local_times(np.array([events.NOW]))),
+            "as_of": ("datetime", frames.local_times(np.array([world.year.now]))),
         },
     )
     out["stations"] = frames.frame(
@@ -59,7 +60,7 @@ def assemble(world: World) -> tuple[dict[str, pd.DataFrame], Ids]:
         geometry=points(terr.towns_xy[station_towns]),
         extras={"town": ("str", [TOWNS[t][0] for t in station_towns])},
     )
-    out.update(frames.grid_frames(terr, grids, station_ids, grid_ids, CREATED_AT))
+    out.update(frames.grid_frames(terr, grids, station_ids, grid_ids, created_at))
 
     st_station = np.array(staff.station)
     out["staff"] = frames.frame(
@@ -177,7 +178,7 @@ def assemble(world: World) -> tuple[dict[str, pd.DataFrame], Ids]:
         extras={"device_layer": ("str", np.where(outages.is_feeder, "feeders", "transformers"))},
     )  # fmt: skip
 
-    out["energy_readings"] = readings_frame(readings, tx_ids, mt_ids)
+    out["energy_readings"] = readings_frame(readings, world.year.periods, tx_ids, mt_ids)
     n_vi = len(visits.at)
     out["visits"] = frames.frame(
         "visits",
@@ -187,7 +188,7 @@ def assemble(world: World) -> tuple[dict[str, pd.DataFrame], Ids]:
     )  # fmt: skip
     out["audit_log"] = frames.frame(
         "audit_log",
-        {"log_id": ["1"], "at": frames.local_times(np.array([CREATED_AT])), "user": ["demo"],
+        {"log_id": ["1"], "at": frames.local_times(np.array([created_at])), "user": ["demo"],
          "action": ["demo generated"], "layer": pd.Series([None], dtype="str"),
          "feature_id": pd.Series([None], dtype="str"),
          "detail": [f"南丰县演示数据: customers={n_customers}, seed={seed}"]},
@@ -197,12 +198,14 @@ def assemble(world: World) -> tuple[dict[str, pd.DataFrame], Ids]:
     return result, Ids(grid=grid_ids, tx=tx_ids, cu=cu_ids, mt=mt_ids, wo=wo_ids)
 
 
-def readings_frame(readings: events.Readings, tx_ids: pa.Array, mt_ids: pa.Array) -> pd.DataFrame:
+def readings_frame(
+    readings: events.Readings, months: tuple[str, ...], tx_ids: pa.Array, mt_ids: pa.Array
+) -> pd.DataFrame:
     """Monthly supply per transformer, then sales per meter; ``<device>@<period>`` ids."""
-    n_p = len(events.PERIODS)
+    n_p = len(months)
     tx_rows = np.flatnonzero(readings.supply_ok)
     n_m = len(mt_ids)
-    periods = pa.array(events.PERIODS, type=pa.string())
+    periods = pa.array(months, type=pa.string())
     tx_dev = tx_ids.take(pa.array(np.repeat(tx_rows, n_p)))
     mt_dev = mt_ids.take(pa.array(np.repeat(np.arange(n_m), n_p)))
     device = pa.chunked_array([tx_dev, mt_dev]).combine_chunks()

@@ -9,13 +9,13 @@ import pandas as pd
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
+from gridservice import clock
 from gridservice.api.deps import AreaDep, CurrentUser, HolderDep, PageDep
 from gridservice.api.geojson import feature_collection, records
 from gridservice.api.state import AreaHolder
 from gridservice.auth import mask_personal
 from gridservice.errors import GridserviceError, NotFoundError
 from gridservice.model import ServiceArea
-from gridservice.schema import TIMEZONE
 from gridservice.search import CustomerIndex
 
 router = APIRouter(prefix="/customers", tags=["customers"])
@@ -178,7 +178,7 @@ def _outages(area: ServiceArea, devices: list[str], *, active: bool) -> list[dic
     out = area.outages
     if not len(out):
         return []
-    now = pd.Timestamp.now(tz=TIMEZONE)
+    now = clock.now()
     on_path = out["device_id"].isin(devices)
     running = (out["start_at"] <= now) & (out["end_at"].isna() | (out["end_at"] > now))
     chosen = out[on_path & (running if active else ~running)].sort_values("start_at", ascending=False)
