@@ -242,8 +242,8 @@ def items(
     if offset > 0:
         links.append(link("prev", max(offset - limit, 0)))
     links.append({"href": f"{_base(request)}/collections/{c.id}", "rel": "collection", "type": JSON})
-    body = feature_collection(chunk, numberMatched=int(matched), numberReturned=len(chunk),
-                              timeStamp=clock.now().tz_convert("UTC").isoformat(timespec="seconds").replace("+00:00", "Z"),
+    stamp = clock.now().tz_convert("UTC").isoformat(timespec="seconds").replace("+00:00", "Z")
+    body = feature_collection(chunk, numberMatched=int(matched), numberReturned=len(chunk), timeStamp=stamp,
                               links=links)
     return JSONResponse(body, media_type=GEOJSON)
 
