@@ -205,7 +205,7 @@ def add_user(store: Store, username: str, role: str, password: str, *, display_n
         users = pd.concat([users.drop(index=name, errors="ignore"), user_frame([made])])
         store.write_locked({"users": users, "audit_log": _with_entry(store, user=by, action="user.add",
                                                                      layer="users", feature_id=name, detail=role)})
-    return User(name, role, made["display_name"])
+    return User(name, role, made["display_name"], made["token_version"])
 
 
 def remove_user(store: Store, username: str, *, by: str = "cli") -> None:

@@ -165,8 +165,15 @@ def test_argon2_checks_run_a_bounded_number_at_a_time(monkeypatch: pytest.Monkey
 
     monkeypatch.setattr("gridservice.api.security.authenticate", slow)
     guard = LoginGuard(concurrent=1, queue_s=0.05)
-    first = threading.Thread(target=lambda: pytest.raises(AuthenticationError, guard.authenticate, USERS, "a", "p",
-                                                          client="10.0.0.1"))
+    failed: list[Exception] = []
+
+    def first_login() -> None:
+        try:
+            guard.authenticate(USERS, "a", "p", client="10.0.0.1")
+        except AuthenticationError as exc:
+            failed.append(exc)
+
+    first = threading.Thread(target=first_login)
     first.start()
     assert entered.wait(10)
     with pytest.raises(RateLimitError, match="at once") as busy:
@@ -174,6 +181,7 @@ def test_argon2_checks_run_a_bounded_number_at_a_time(monkeypatch: pytest.Monkey
     assert busy.value.retry_after == 1
     release.set()
     first.join(10)
+    assert len(failed) == 1  # the first check ran to its end
 
 
 # -- 4. tokens that outlive logout, a new password or a new role -------------------------------------
@@ -222,7 +230,7 @@ def test_a_new_password_or_role_ends_old_tokens_at_once(write_client: TestClient
 
 
 def test_a_short_secret_key_is_refused_at_start(small_gpkg: Path) -> None:
-    with pytest.raises(DataError, match="GRIDSERVICE_SECRET_KEY is 3 bytes: .* at least 32"):
+    with pytest.raises(DataError, match=r"GRIDSERVICE_SECRET_KEY is 3 bytes: .* at least 32"):
         create_app(str(small_gpkg), settings=SETTINGS.model_copy(update={"secret_key": "abc"}), web=False)
     create_app(str(small_gpkg), settings=SETTINGS.model_copy(update={"secret_key": "k" * 32}), web=False)
 
