@@ -265,11 +265,21 @@ def mask_personal(df: pd.DataFrame, user: User, *,
 def audit_entry(*, user: str, action: str, layer: str | None = None, feature_id: str | None = None,
                 detail: str | None = None) -> pd.DataFrame:
     """One ``audit_log`` row stamped now, with a unique ``log_id``."""
+    return audit_frame([audit_record(user=user, action=action, layer=layer, feature_id=feature_id, detail=detail)])
+
+
+def audit_record(*, user: str, action: str, layer: str | None = None, feature_id: str | None = None,
+                 detail: str | None = None) -> dict[str, object]:
+    """One ``audit_log`` record stamped now, with a unique ``log_id`` (cheap: no frame yet)."""
     now = pd.Timestamp.now(tz=TIMEZONE)
     log_id = f"L{now.strftime('%Y%m%d%H%M%S')}-{uuid.uuid4().hex[:12]}"
-    row = pd.DataFrame([{"log_id": log_id, "at": now, "user": user, "action": action, "layer": layer,
-                         "feature_id": feature_id, "detail": detail}])
-    return conform("audit_log", row, source="audit_log")
+    return {"log_id": log_id, "at": now, "user": user, "action": action, "layer": layer, "feature_id": feature_id,
+            "detail": detail}
+
+
+def audit_frame(records: Iterable[dict[str, object]]) -> pd.DataFrame:
+    """``audit_log`` rows from :func:`audit_record` records."""
+    return conform("audit_log", pd.DataFrame(list(records)), source="audit_log")
 
 
 def record(store: Store, *, user: str, action: str, layer: str | None = None, feature_id: str | None = None,
@@ -300,6 +310,8 @@ __all__ = [
     "User",
     "add_user",
     "audit_entry",
+    "audit_frame",
+    "audit_record",
     "authenticate",
     "demo_users",
     "end_logins",

@@ -14,7 +14,7 @@ from fastapi import APIRouter, FastAPI
 
 from gridservice import __version__
 from gridservice.api import errors
-from gridservice.api.security import BasicCache, LoginGuard, RateLimit, Tokens, audit
+from gridservice.api.security import AuditTrail, BasicCache, LoginGuard, RateLimit, Tokens, audit
 from gridservice.api.state import AreaHolder
 from gridservice.auth import new_secret
 from gridservice.config import Settings, get_settings
@@ -51,6 +51,7 @@ def create_app(data: str | Store, *, settings: Settings | None = None, web: bool
     app.state.guard = LoginGuard(on_failure=lambda **entry: audit(holder, **entry))
     app.state.basic_cache = BasicCache(app.state.guard)
     app.state.lookups = RateLimit(settings.search_per_minute)
+    app.state.trail = AuditTrail(holder)
     app.state.skipped = []
     errors.install(app)
 

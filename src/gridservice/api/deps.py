@@ -21,7 +21,16 @@ from typing import Annotated
 from fastapi import Depends, Query, Request
 from fastapi.security import HTTPBasic, OAuth2PasswordBearer
 
-from gridservice.api.security import COOKIE, BasicCache, LoginGuard, RateLimit, Tokens, check_same_origin, client_of
+from gridservice.api.security import (
+    COOKIE,
+    AuditTrail,
+    BasicCache,
+    LoginGuard,
+    RateLimit,
+    Tokens,
+    check_same_origin,
+    client_of,
+)
 from gridservice.api.state import AreaHolder
 from gridservice.auth import User, require
 from gridservice.errors import AuthenticationError
@@ -79,6 +88,14 @@ def get_lookups(request: Request) -> RateLimit:
 
 
 LookupsDep = Annotated[RateLimit, Depends(get_lookups)]
+
+
+def get_trail(request: Request) -> AuditTrail:
+    """The app's audit trail of lookups."""
+    return request.app.state.trail
+
+
+TrailDep = Annotated[AuditTrail, Depends(get_trail)]
 
 
 def identify(request: Request, area: ServiceArea, tokens: Tokens) -> User:

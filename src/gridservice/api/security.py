@@ -11,7 +11,8 @@ store's ``users`` layer. The signing key is ``GRIDSERVICE_SECRET_KEY`` (at
 least 32 bytes), or a random key per server start when none is set (tokens
 then end with the process).
 
-Password checks (the login form and HTTP basic credentials) go through one
+Lookups of customers are audited by an :class:`AuditTrail`, after the
+response. Password checks (the login form and HTTP basic credentials) go through one
 :class:`LoginGuard` per server: backoff per account and per client, and a
 bound on concurrent Argon2 checks (each takes ~64 MiB and ~0.2 s). Customer
 lookups are limited per user by a :class:`RateLimit`. The limits are per
@@ -31,10 +32,10 @@ from urllib.parse import urlsplit
 
 import jwt
 import pandas as pd
-from fastapi import Request
+from fastapi import BackgroundTasks, Request
 
 from gridservice.api.state import AreaHolder
-from gridservice.auth import User, authenticate, record, user_of
+from gridservice.auth import User, audit_frame, audit_record, authenticate, record, user_of
 from gridservice.errors import AuthenticationError, DataError, PermissionDeniedError, RateLimitError
 
 COOKIE = "gridservice_token"
@@ -287,3 +288,37 @@ def audit(holder: AreaHolder, *, user: str, action: str, layer: str | None = Non
     """Append one audit-log entry through the holder (the area in memory stays current, no reload)."""
     with holder.writing():
         record(holder.store, user=user, action=action, layer=layer, feature_id=feature_id, detail=detail)
+
+
+class AuditTrail:
+    """Audit-log entries of lookups, written after the response, many in one append.
+
+    A lookup costs milliseconds and an append tens of them; each request
+    queues its entry and schedules :meth:`flush` as a background task (run
+    once the response is sent). One flush writes at a time, and whichever
+    runs next writes every entry queued meanwhile, so under load many
+    lookups share one transaction.
+    """
+
+    def __init__(self, holder: AreaHolder) -> None:
+        self._holder = holder
+        self._pending: list[dict[str, object]] = []
+        self._lock = threading.Lock()
+        self._writing = threading.Lock()
+
+    def note(self, background: BackgroundTasks, *, user: str, action: str, layer: str | None = None,
+             feature_id: str | None = None, detail: str | None = None) -> None:
+        """Queue one entry, stamped now, and schedule its write after the response."""
+        entry = audit_record(user=user, action=action, layer=layer, feature_id=feature_id, detail=detail)
+        with self._lock:
+            self._pending.append(entry)
+        background.add_task(self.flush)
+
+    def flush(self) -> None:
+        """Write every queued entry."""
+        with self._writing:
+            with self._lock:
+                entries, self._pending = self._pending, []
+            if entries:
+                with self._holder.writing():
+                    self._holder.store.append("audit_log", audit_frame(entries))

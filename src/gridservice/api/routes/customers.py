@@ -12,12 +12,11 @@ import hashlib
 from typing import Annotated, Any
 
 import pandas as pd
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, BackgroundTasks, Query
 from fastapi.responses import JSONResponse
 
-from gridservice.api.deps import AreaDep, CurrentUser, HolderDep, LookupsDep, PageDep
+from gridservice.api.deps import AreaDep, CurrentUser, HolderDep, LookupsDep, PageDep, TrailDep
 from gridservice.api.geojson import feature_collection, records
-from gridservice.api.security import audit
 from gridservice.api.state import AreaHolder
 from gridservice.auth import mask_personal
 from gridservice.errors import GridserviceError, NotFoundError
@@ -65,6 +64,8 @@ def search(
     holder: HolderDep,
     user: CurrentUser,
     lookups: LookupsDep,
+    trail: TrailDep,
+    background: BackgroundTasks,
     q: Annotated[str, Query(min_length=1, max_length=100, description="Account or meter number, phone (or its "
                             "last digits), name in characters, pinyin or initials, part of a name or address; "
                             "roles that see masked data: account or meter number, part of the masked address")],
@@ -76,8 +77,8 @@ def search(
     hits = customer_index(holder, area).search(q, limit=limit, offset=offset, personal=user.sees_personal_data)
     grids = holder.cached("customer_grid_ids", (area.customers,), lambda: _grid_ids(area.customers))
     hits["grid_id"] = grids.iloc[hits["row"].to_numpy()].to_numpy()
-    audit(holder, user=user.username, action="customer.search", layer="customers",
-          detail=f"q={q!r} offset={offset}: {', '.join(hits.index) or 'no hits'}")
+    trail.note(background, user=user.username, action="customer.search", layer="customers",
+               detail=f"q={q!r} offset={offset}: {', '.join(hits.index) or 'no hits'}")
     items = records(mask_personal(hits.drop(columns="row"), user))
     return {"query": q, "items": items, "limit": limit, "offset": offset}
 
@@ -92,9 +93,10 @@ def _grid_ids(customers: pd.DataFrame) -> pd.Series:
 @router.get("", response_class=JSONResponse, responses={200: {"content": {GEOJSON: {}}}})
 def list_customers(
     area: AreaDep,
-    holder: HolderDep,
     user: CurrentUser,
     page: PageDep,
+    trail: TrailDep,
+    background: BackgroundTasks,
     grid_id: Annotated[str | None, Query()] = None,
 ) -> JSONResponse:
     """Customers as GeoJSON, optionally of one grid, a page at a time."""
@@ -102,23 +104,23 @@ def list_customers(
     if grid_id is not None:
         customers = customers[customers["grid_id"] == grid_id]
     chunk = mask_personal(customers.iloc[page.offset : page.offset + page.limit], user)
-    audit(holder, user=user.username, action="customer.list", layer="customers",
-          detail=f"grid_id={grid_id} offset={page.offset}: {len(chunk)} customers")
+    trail.note(background, user=user.username, action="customer.list", layer="customers",
+               detail=f"grid_id={grid_id} offset={page.offset}: {len(chunk)} customers")
     body = feature_collection(chunk, numberMatched=len(customers), numberReturned=len(chunk),
                               limit=page.limit, offset=page.offset)
     return JSONResponse(body, media_type=GEOJSON)
 
 
 @router.get("/{customer_id}")
-def card(customer_id: str, area: AreaDep, holder: HolderDep, user: CurrentUser,
-         lookups: LookupsDep) -> dict[str, Any]:
+def card(customer_id: str, area: AreaDep, user: CurrentUser, lookups: LookupsDep, trail: TrailDep,
+         background: BackgroundTasks) -> dict[str, Any]:
     """The customer card: who, where, which grid and staff, the supply path,
     active outages on that path, open work orders and recent history."""
     lookups.take(user.username, what="customer lookups")
     if customer_id not in area.customers.index:
         msg = f"no customer {customer_id!r}"
         raise NotFoundError(msg)
-    audit(holder, user=user.username, action="customer.view", layer="customers", feature_id=customer_id)
+    trail.note(background, user=user.username, action="customer.view", layer="customers", feature_id=customer_id)
     from gridservice.spatial.locate import locate_customer
 
     row = area.customers.loc[[customer_id]]
