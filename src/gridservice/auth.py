@@ -187,9 +187,9 @@ def _user(users: pd.DataFrame, username: str) -> User:
 
 
 def list_users(store: Store) -> pd.DataFrame:
-    """The users of a store, without their password hashes."""
+    """The users of a store, without their password hashes (nor token versions)."""
     users = _users(store)
-    return users.drop(columns="password_hash")
+    return users.drop(columns=["password_hash", "token_version"])
 
 
 def add_user(store: Store, username: str, role: str, password: str, *, display_name: str = "",

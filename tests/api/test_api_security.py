@@ -226,6 +226,20 @@ def test_a_new_password_or_role_ends_old_tokens_at_once(write_client: TestClient
     assert r.json()["role"] == "supervisor"  # demoted at once
 
 
+def test_user_logout_on_the_command_line_ends_a_running_servers_tokens(write_client: TestClient,
+                                                                        small_copy: Path) -> None:
+    from typer.testing import CliRunner
+
+    from gridservice.cli import app
+
+    old = headers("supervisor")
+    assert write_client.get("/api/v1/auth/me", headers=old).status_code == 200
+    done = CliRunner().invoke(app, ["user", "logout", "supervisor", "--data", str(small_copy)])
+    assert done.exit_code == 0, done.output
+    assert write_client.get("/api/v1/auth/me", headers=old).status_code == 401
+    assert write_client.get("/api/v1/auth/me", headers=headers("planner")).status_code == 200  # others stay
+
+
 # -- 5. weak signing keys --------------------------------------------------------------------------
 
 
