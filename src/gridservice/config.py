@@ -59,8 +59,11 @@ class Settings(BaseSettings):
     timezone: str = "Asia/Shanghai"
     language: str = "zh"
     basemap: str = Field("osm", description="osm, none, gcj02 or a tile URL template")
-    secret_key: str = Field("", description="Signs login tokens; empty: a random key per server start")
-    token_minutes: int = Field(480, description="How long a login token is valid (one shift)")
+    secret_key: str = Field("", description="Signs login tokens (at least 32 bytes); empty: a random key per "
+                            "server start")
+    token_minutes: int = Field(15, description="How long an access token is valid")
+    refresh_minutes: int = Field(480, description="How long a login lasts through refreshes (one shift)")
+    search_per_minute: int = Field(60, description="Customer lookups (search, card) per user and minute")
     rules: Rules = Field(default_factory=Rules)
 
 

@@ -14,6 +14,7 @@ FeatureCollection); a bad request lists each field and why
 from __future__ import annotations
 
 import logging
+import math
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -28,6 +29,7 @@ from gridservice.errors import (
     InvalidPlanError,
     NotFoundError,
     PermissionDeniedError,
+    RateLimitError,
     StoreError,
     TransitionError,
 )
@@ -40,6 +42,7 @@ STATUS: dict[type[GridserviceError], int] = {
     PermissionDeniedError: 403,
     NotFoundError: 404,
     ConflictError: 409,
+    RateLimitError: 429,
     InvalidPlanError: 422,
     TransitionError: 422,
     DataError: 422,
@@ -68,6 +71,8 @@ def _domain(request: Request, exc: Exception) -> JSONResponse:
         # QGIS and other GIS clients answer a Basic challenge; the browser app must not get a popup.
         basic = request.url.path.startswith("/ogc")
         headers["WWW-Authenticate"] = 'Basic realm="gridservice"' if basic else "Bearer"
+    if isinstance(exc, RateLimitError):
+        headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after)))
     return JSONResponse(body, status_code=status, headers=headers)
 
 

@@ -51,7 +51,13 @@ class TokenPublic(BaseModel):
     access_token: str
     token_type: Literal["bearer"] = "bearer"
     expires_at: datetime
+    refresh_token: str = Field(description="Exchanged for a new access token at POST /auth/refresh")
+    refresh_expires_at: datetime = Field(description="When the login ends (log in again after)")
     user: UserPublic
+
+
+class RefreshRequest(_Strict):
+    refresh_token: str = Field(min_length=1, max_length=4096)
 
 
 class Point(_Strict):

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from gridservice.auth import ROLES, add_user, list_users, remove_user
+from gridservice.auth import ROLES, add_user, end_logins, list_users, remove_user
 from gridservice.cli.common import DataOpt, Format, FormatOpt, app, console, data_path, emit, fail
 from gridservice.io import open_store
 
@@ -27,7 +27,9 @@ def add(
     )] = None,
     replace: Annotated[bool, typer.Option(help="Replace an existing user (a new password or role).")] = False,
 ) -> None:
-    """Add a user with a role; the password is stored only as an Argon2 hash."""
+    """Add a user with a role; the password is stored only as an Argon2 hash.
+
+    With ``--replace``, the user's earlier logins end at once."""
     store = open_store(data_path(data))
     if not store.exists():
         fail(f"{store.url}: no such GeoPackage")
@@ -54,3 +56,13 @@ def remove(username: Annotated[str, typer.Argument(help="Login name.")], data: D
         fail(f"{store.url}: no such GeoPackage")
     remove_user(store, username, by=_BY)
     console.print(f"removed [bold]{username}[/]")
+
+
+@user_app.command("logout")
+def logout(username: Annotated[str, typer.Argument(help="Login name.")], data: DataOpt = None) -> None:
+    """End every login of a user: their tokens stop working at once (a lost laptop, a leaked token)."""
+    store = open_store(data_path(data))
+    if not store.exists():
+        fail(f"{store.url}: no such GeoPackage")
+    end_logins(store, username, by=_BY)
+    console.print(f"ended the logins of [bold]{username}[/]")
