@@ -17,6 +17,7 @@ from gridservice.cli.common import (
     DataOpt,
     Format,
     FormatOpt,
+    FrameTable,
     OverwriteOpt,
     app,
     console,
@@ -126,7 +127,7 @@ def _print_location(result: dict[str, Any]) -> None:
 # -- plan --------------------------------------------------------------------------
 
 
-def _findings_table(found: pd.DataFrame, *, title: str) -> Table:
+def _findings_table(found: pd.DataFrame, *, title: str) -> FrameTable:
     return frame_table(found[["severity", "check", "feature_id", "message"]], title=title)
 
 
