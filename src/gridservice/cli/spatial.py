@@ -38,7 +38,8 @@ plan_app = typer.Typer(
 )
 app.add_typer(plan_app, name="plan")
 
-PlanFile = Annotated[Path, typer.Argument(help="Plan file: GeoJSON FeatureCollection of grids (some or all).")]
+PlanFile = Annotated[Path, typer.Argument(help="Plan file of grids (some or all): GeoJSON, or a GeoPackage "
+                                               "with a grids layer (what plan propose writes).")]
 AuthorOpt = Annotated[str, typer.Option("--author", help="Who commits (recorded in the plan history and audit log).")]
 BaseOpt = Annotated[int | None, typer.Option("--base-version", help="Plan version the change was drawn on "
                                                                     "(default: the plan_version the file's grids "
