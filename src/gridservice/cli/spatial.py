@@ -148,6 +148,7 @@ def plan_check(
     force: OverwriteOpt = False,
 ) -> None:
     """Check a plan: invalid polygons, overlaps, gaps, slivers, split 台区, staffing. Exit 1 on errors."""
+    from gridservice.io.importer import export_layer
     from gridservice.spatial.plan import check_plan, read_plan
 
     if out is not None:
@@ -155,7 +156,7 @@ def plan_check(
     area = _area(data)
     found = check_plan(area, read_plan(file, area), complete=complete)
     if out is not None:
-        found.to_file(out, driver="GPKG" if out.suffix.lower() == ".gpkg" else "GeoJSON")
+        export_layer(found, "plan_findings", out)  # written whole, then renamed
     errors, warnings = _counts(found)
     if fmt is Format.table:
         if len(found):
