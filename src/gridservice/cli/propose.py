@@ -36,7 +36,7 @@ def plan_propose(
                                               help="Number of grids, locked ones included.")] = None,
     households_per_member: Annotated[float | None, typer.Option(
         "--households-per-member", min=1, help="Instead of --grids: households one grid member serves.")] = None,
-    lock: Annotated[list[str] | None, typer.Option("--lock",
+    lock: Annotated[list[str] | None, typer.Option("--lock", metavar="GRID_ID",
                                                    help="Grid id kept exactly as it is (repeatable).")] = None,
     within_stations: Annotated[bool, typer.Option("--within-stations",
                                                   help="Keep station boundaries.")] = False,
