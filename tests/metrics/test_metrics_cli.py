@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 from gridservice.cli import app
 from gridservice.errors import TransitionError
 from gridservice.io import GeoPackageStore
+from gridservice.metrics.audit import RULE_IDS
 
 AS_OF = ["--as-of", "2026-04-15T12:00"]
 
@@ -138,3 +139,13 @@ def test_impossible_timestamp_is_one_red_line(gpkg) -> None:
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and "W6" in lines[0] and "earlier than dispatched_at" in lines[0]
     assert "Traceback" not in proc.stderr
+
+
+def test_unknown_audit_rule_is_one_line_naming_the_valid_ids(gpkg) -> None:
+    code = "import sys; from gridservice.cli import main; sys.argv[0] = 'gridservice'; main()"
+    proc = subprocess.run([sys.executable, "-c", code, "audit", "--data", str(gpkg), "--rule", "WO_ARRIVAL_LATE",
+                           "--rule", "repair_arrival_late"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "repair_arrival_late" in lines[0]
+    assert all(rule in lines[0] for rule in RULE_IDS)

@@ -29,7 +29,7 @@ from gridservice.schema import LAYERS
 
 @app.command()
 def init(
-    data: DataOpt = None, force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False
+    data: DataOpt = None, force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False
 ) -> None:
     """Create an empty service area (every layer, no rows)."""
     store = open_store(data_path(data))

@@ -131,7 +131,9 @@ def lineloss(
 @app.command("audit")
 def audit_cmd(
     data: DataOpt = None,
-    rule: Annotated[list[str] | None, typer.Option("--rule", "-r", help="Rule id (repeatable); default all.")] = None,
+    rule: Annotated[list[str] | None, typer.Option(
+        "--rule", "-r", metavar="RULE_ID", help="Rule id as --list-rules and the demo's demo_manifest name it, "
+                                                "e.g. WO_ARRIVAL_LATE (repeatable); default all.")] = None,
     sample_pct: Annotated[float | None, typer.Option("--sample", help="Draw this % of the population for a "
                                                                           "field audit.")] = None,
     seed: Annotated[int, typer.Option("--seed", min=0, help="Random seed of the sample.")] = 0,

@@ -25,7 +25,8 @@ def add(
     password: Annotated[str | None, typer.Option(
         help="Password (at least 8 characters); asked for when not given, which keeps it out of the shell history.",
     )] = None,
-    replace: Annotated[bool, typer.Option(help="Replace an existing user (a new password or role).")] = False,
+    replace: Annotated[bool, typer.Option("--replace",
+                                          help="Replace an existing user (a new password or role).")] = False,
 ) -> None:
     """Add a user with a role; the password is stored only as an Argon2 hash.
 
