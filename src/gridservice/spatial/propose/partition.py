@@ -99,57 +99,25 @@ def partition_units(
     >>> part = partition_units(units, unit_adjacency(units), 4, weights={"households": 1})  # doctest: +SKIP
     >>> part.labels.value_counts()  # doctest: +SKIP
     """
-    if not isinstance(k, int | np.integer) or k < 1:
-        msg = f"number of grids must be a whole number ≥ 1, got {k!r}"
-        raise DataError(msg)
+    _check_units(units, k)
     n = len(units)
-    if n == 0:
-        msg = "no units to partition"
-        raise DataError(msg)
-    if units.crs is not None and not units.crs.is_projected:
-        msg = "partition_units needs units in a projected CRS (metres); reproject with area.to_metric()"
-        raise DataError(msg)
-    if units.index.has_duplicates:
-        msg = f"unit ids must be unique; repeated: {units.index[units.index.duplicated()][:5].tolist()}"
-        raise DataError(msg)
     frame = units
     geoms = units.geometry.to_numpy()
     if "area_km2" not in frame.columns:
         frame = frame.assign(area_km2=shapely.area(geoms) / 1e6)
     load = workload(frame, weights).to_numpy()
-    households = (pd.to_numeric(frame["households"], errors="coerce").fillna(0).to_numpy(dtype=float)
-                  if "households" in frame.columns else np.zeros(n))
-    if max_households is not None and "households" not in frame.columns:
-        msg = "max_households needs a households column on the units"
-        raise DataError(msg)
-    cap = float(max_households) if max_households is not None else math.inf
-    if cap <= 0:
-        msg = f"max_households must be above 0, got {max_households}"
-        raise DataError(msg)
+    households, cap = _households_and_cap(frame, max_households)
 
     src, dst, length = _edges(units.index, adjacency)
     stations = None
     if within_stations:
-        if "station_id" not in frame.columns:
-            msg = "within_stations needs a station_id column on the units"
-            raise DataError(msg)
-        stations = frame["station_id"].astype("str").fillna("").to_numpy()
+        stations = _stations(frame)
         same = stations[src] == stations[dst]
         src, dst, length = src[same], dst[same], length[same]
     n_pieces, piece = connected_components(
         coo_matrix((np.ones(len(src)), (src, dst)), shape=(n, n)), directed=False)
 
-    messages: list[str] = []
-    single = np.flatnonzero(households > cap)
-    if len(single):
-        ids = ", ".join(f"{units.index[i]} ({int(households[i]):,})" for i in single[:5])
-        messages.append(
-            f"cap not feasible: {len(single)} transformer area(s) alone hold more than {cap:,.0f} households "
-            f"and cannot be split: {ids}")
-    if math.isfinite(cap) and k * cap < households.sum():
-        messages.append(
-            f"cap not feasible: {k} grids × {cap:,.0f} households = {k * cap:,.0f} < {households.sum():,.0f} "
-            f"households in total; ask for at least {math.ceil(households.sum() / cap)} grids")
+    messages = _cap_not_feasible(units.index, households, cap, k)
     if n_pieces > k:
         what = "station parts and separate pieces" if within_stations else "separate pieces (islands)"
         msg = (f"the units form {n_pieces} {what} that no grid can join; "
@@ -167,12 +135,8 @@ def partition_units(
         messages.append(
             f"cap not feasible: the pieces need {short} more grid(s) than the {k} asked for to stay under "
             f"{cap:,.0f} households each")
-
     if stations is not None:
-        first = np.zeros(n_pieces, dtype=np.int64)
-        first[piece[::-1]] = np.arange(n)[::-1]  # a member of each piece
-        per_station = pd.Series(alloc).groupby(stations[first]).sum()
-        messages.append("grids per station: " + ", ".join(f"{s_} {int(v)}" for s_, v in per_station.items()))
+        messages.append(_grids_per_station(piece, alloc, stations))
 
     labels = np.full(n, -1, dtype=np.int64)
     cx = shapely.get_x(shapely.centroid(geoms))
@@ -199,6 +163,68 @@ def partition_units(
             + ("" if any(m.startswith("cap not feasible") for m in messages) else
                "; no contiguous arrangement of whole transformer areas was found that keeps them under"))
     return Partition(labels=pd.Series(labels, index=units.index, name="grid"), messages=messages, over_cap=over_cap)
+
+
+def _check_units(units: gpd.GeoDataFrame, k: int) -> None:
+    """Refuse a number of grids that is not a whole number ≥ 1, and no, unprojected or repeated units."""
+    if not isinstance(k, int | np.integer) or k < 1:
+        msg = f"number of grids must be a whole number ≥ 1, got {k!r}"
+        raise DataError(msg)
+    if len(units) == 0:
+        msg = "no units to partition"
+        raise DataError(msg)
+    if units.crs is not None and not units.crs.is_projected:
+        msg = "partition_units needs units in a projected CRS (metres); reproject with area.to_metric()"
+        raise DataError(msg)
+    if units.index.has_duplicates:
+        msg = f"unit ids must be unique; repeated: {units.index[units.index.duplicated()][:5].tolist()}"
+        raise DataError(msg)
+
+
+def _households_and_cap(frame: pd.DataFrame, max_households: float | None) -> tuple[np.ndarray, float]:
+    """Households per unit (0 without the column) and the cap per grid (∞ without one)."""
+    households = (pd.to_numeric(frame["households"], errors="coerce").fillna(0).to_numpy(dtype=float)
+                  if "households" in frame.columns else np.zeros(len(frame)))
+    if max_households is not None and "households" not in frame.columns:
+        msg = "max_households needs a households column on the units"
+        raise DataError(msg)
+    cap = float(max_households) if max_households is not None else math.inf
+    if cap <= 0:
+        msg = f"max_households must be above 0, got {max_households}"
+        raise DataError(msg)
+    return households, cap
+
+
+def _stations(frame: pd.DataFrame) -> np.ndarray:
+    """Each unit's station id ("" where missing), for ``within_stations``."""
+    if "station_id" not in frame.columns:
+        msg = "within_stations needs a station_id column on the units"
+        raise DataError(msg)
+    return frame["station_id"].astype("str").fillna("").to_numpy()
+
+
+def _cap_not_feasible(index: pd.Index, households: np.ndarray, cap: float, k: int) -> list[str]:
+    """Why no plan can meet the cap: units that alone exceed it, or too few grids for all households."""
+    messages: list[str] = []
+    single = np.flatnonzero(households > cap)
+    if len(single):
+        ids = ", ".join(f"{index[i]} ({int(households[i]):,})" for i in single[:5])
+        messages.append(
+            f"cap not feasible: {len(single)} transformer area(s) alone hold more than {cap:,.0f} households "
+            f"and cannot be split: {ids}")
+    if math.isfinite(cap) and k * cap < households.sum():
+        messages.append(
+            f"cap not feasible: {k} grids × {cap:,.0f} households = {k * cap:,.0f} < {households.sum():,.0f} "
+            f"households in total; ask for at least {math.ceil(households.sum() / cap)} grids")
+    return messages
+
+
+def _grids_per_station(piece: np.ndarray, alloc: np.ndarray, stations: np.ndarray) -> str:
+    """How many grids each station got (a note for the planner)."""
+    first = np.zeros(len(alloc), dtype=np.int64)
+    first[piece[::-1]] = np.arange(len(piece))[::-1]  # a member of each piece
+    per_station = pd.Series(alloc).groupby(stations[first]).sum()
+    return "grids per station: " + ", ".join(f"{s_} {int(v)}" for s_, v in per_station.items())
 
 
 def _edges(index: pd.Index, adjacency: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

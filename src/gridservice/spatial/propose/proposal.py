@@ -140,8 +140,73 @@ def propose_plan(
     if (grids is None) == (households_per_member is None):
         msg = "give either a number of grids or households per grid member, not both or neither"
         raise DataError(msg)
-    current = area.grids
     lock = list(dict.fromkeys(str(g) for g in lock))
+    locked, within, messages = _area_to_tile(area, lock)
+
+    report("transformer areas", 0.05)
+    unitset = transformer_areas(area, within=within)
+    messages.extend(unitset.messages)
+    units = unitset.units
+    report("adjacency", 0.35)
+    atom_frame = atoms(units)
+    adjacency = unit_adjacency(atom_frame)
+
+    households_total = float(units["households"].sum())
+    if grids is not None:
+        k = _unlocked_grids(grids, len(lock))
+    else:
+        k, note = _grids_for_members(area, households_per_member, households_total, len(lock))
+        messages.append(note)
+        k = min(k, len(atom_frame))
+
+    messages.extend(_oversized_atoms(units, atom_frame, households_total / k))
+    report("partitioning", 0.45)
+    part = partition_units(atom_frame, adjacency, k, weights=weights, max_households=max_households,
+                           within_stations=within_stations, seed=seed)
+    messages.extend(part.messages)
+
+    report("grid polygons", 0.8)
+    out, units_ll = _grid_layer(area, units, part.labels, k, locked, within_stations=within_stations)
+
+    report("scores", 0.9)
+    scores = score_plan(area, out, weights=weights, max_households=max_households)
+    cur = score_plan(area, weights=weights, max_households=max_households)
+    if max_households is not None and lock:
+        held = scores.grids.loc[lock, "households"]
+        over = held[held > max_households]
+        if len(over):
+            messages.append("locked grid(s) above the cap, kept as they are: "
+                            + ", ".join(f"{g} ({int(h):,})" for g, h in over.items()))
+    split = _split_transformers(area, out)
+    if split:
+        messages.append(f"{split} transformer area(s) end up with customers in more than one grid "
+                        "(customers at a shared spot or inside a locked grid)")
+    report("done", 1.0)
+    return Proposal(grids=out, scores=scores, current=cur, units=units_ll, messages=messages)
+
+
+def _grid_layer(area: ServiceArea, units: gpd.GeoDataFrame, atom_labels: pd.Series, k: int,
+                locked: gpd.GeoDataFrame, *, within_stations: bool) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """The proposed grids layer (named grids and the locked ones) and the units (EPSG:4326) with their ``grid_id``."""
+    lock = locked.index.tolist()
+    unit_labels = units["atom"].map(atom_labels).to_numpy(dtype=np.int64)
+    units_ll = units.to_crs(CRS)
+    geoms_ll = units_ll.geometry.to_numpy()
+    polys = [shapely.union_all(geoms_ll[unit_labels == g]) for g in range(k)]
+    proposed = gpd.GeoDataFrame({"label": np.arange(k)}, geometry=polys, crs=CRS)
+    proposed["station_id"] = _majority(units["station_id"], pd.Series(unit_labels), units["households"], k)
+    named = _name_grids(proposed, area, locked_ids=lock, within_stations=within_stations)
+    out = pd.concat([named, locked[[*GRID_COLUMNS, "geometry"]]]) if lock else named
+    out = gpd.GeoDataFrame(out, geometry="geometry", crs=CRS)
+    out.index.name = "grid_id"
+    units_ll["grid_id"] = named.index.to_numpy()[unit_labels]
+    return out, units_ll
+
+
+def _area_to_tile(area: ServiceArea, lock: list[str]) -> tuple[gpd.GeoDataFrame, shapely.Geometry | None, list[str]]:
+    """The locked grids, the territory left to tile without them (``None``: all of it) and notes on
+    transformer areas the locks split."""
+    current = area.grids
     unknown = [g for g in lock if g not in current.index]
     if unknown:
         msg = f"cannot lock grid(s) {', '.join(unknown)}: not in the current plan"
@@ -160,69 +225,32 @@ def propose_plan(
             msg = "the locked grids cover the whole territory: nothing left to propose"
             raise DataError(msg)
         messages.extend(_locked_splits(area, locked))
+    return locked, within, messages
 
-    report("transformer areas", 0.05)
-    unitset = transformer_areas(area, within=within)
-    messages.extend(unitset.messages)
-    units = unitset.units
-    report("adjacency", 0.35)
-    atom_frame = atoms(units)
-    adjacency = unit_adjacency(atom_frame)
 
-    households_total = float(units["households"].sum())
-    if grids is not None:
-        if int(grids) != grids or grids < 1:
-            msg = f"number of grids must be a whole number ≥ 1, got {grids}"
-            raise DataError(msg)
-        k = int(grids) - len(lock)
-        if k < 1:
-            msg = f"{grids} grid(s) asked for but {len(lock)} are locked: ask for more grids than locked ones"
-            raise DataError(msg)
-    else:
-        if not households_per_member or households_per_member <= 0:
-            msg = f"households per grid member must be above 0, got {households_per_member}"
-            raise DataError(msg)
-        m = members_per_grid(area)
-        k = max(1, math.ceil(households_total / (float(households_per_member) * m)))
-        messages.append(
-            f"{households_total:,.0f} households ÷ ({households_per_member:,.0f} per member × {m} member(s) per grid)"
-            f" → {k} grid(s)" + (f" besides the {len(lock)} locked" if lock else ""))
-        k = min(k, len(atom_frame))
+def _unlocked_grids(grids: int, n_locked: int) -> int:
+    """Grids to propose when ``grids`` are asked for in all and ``n_locked`` of them are locked."""
+    if int(grids) != grids or grids < 1:
+        msg = f"number of grids must be a whole number ≥ 1, got {grids}"
+        raise DataError(msg)
+    k = int(grids) - n_locked
+    if k < 1:
+        msg = f"{grids} grid(s) asked for but {n_locked} are locked: ask for more grids than locked ones"
+        raise DataError(msg)
+    return k
 
-    messages.extend(_oversized_atoms(units, atom_frame, households_total / k))
-    report("partitioning", 0.45)
-    part = partition_units(atom_frame, adjacency, k, weights=weights, max_households=max_households,
-                           within_stations=within_stations, seed=seed)
-    messages.extend(part.messages)
 
-    report("grid polygons", 0.8)
-    unit_labels = units["atom"].map(part.labels).to_numpy(dtype=np.int64)
-    units_ll = units.to_crs(CRS)
-    geoms_ll = units_ll.geometry.to_numpy()
-    polys = [shapely.union_all(geoms_ll[unit_labels == g]) for g in range(k)]
-    proposed = gpd.GeoDataFrame({"label": np.arange(k)}, geometry=polys, crs=CRS)
-    proposed["station_id"] = _majority(units["station_id"], pd.Series(unit_labels), units["households"], k)
-    named = _name_grids(proposed, area, locked_ids=lock, within_stations=within_stations)
-    out = pd.concat([named, locked[[*GRID_COLUMNS, "geometry"]]]) if lock else named
-    out = gpd.GeoDataFrame(out, geometry="geometry", crs=CRS)
-    out.index.name = "grid_id"
-    units_ll["grid_id"] = named.index.to_numpy()[unit_labels]
-
-    report("scores", 0.9)
-    scores = score_plan(area, out, weights=weights, max_households=max_households)
-    cur = score_plan(area, weights=weights, max_households=max_households)
-    if max_households is not None and lock:
-        held = scores.grids.loc[lock, "households"]
-        over = held[held > max_households]
-        if len(over):
-            messages.append("locked grid(s) above the cap, kept as they are: "
-                            + ", ".join(f"{g} ({int(h):,})" for g, h in over.items()))
-    split = _split_transformers(area, out)
-    if split:
-        messages.append(f"{split} transformer area(s) end up with customers in more than one grid "
-                        "(customers at a shared spot or inside a locked grid)")
-    report("done", 1.0)
-    return Proposal(grids=out, scores=scores, current=cur, units=units_ll, messages=messages)
+def _grids_for_members(area: ServiceArea, households_per_member: float | None, households: float,
+                       n_locked: int) -> tuple[int, str]:
+    """Grids to propose for ``households`` at ``households_per_member``, and the sum that says why."""
+    if not households_per_member or households_per_member <= 0:
+        msg = f"households per grid member must be above 0, got {households_per_member}"
+        raise DataError(msg)
+    m = members_per_grid(area)
+    k = max(1, math.ceil(households / (float(households_per_member) * m)))
+    note = (f"{households:,.0f} households ÷ ({households_per_member:,.0f} per member × {m} member(s) per grid)"
+            f" → {k} grid(s)" + (f" besides the {n_locked} locked" if n_locked else ""))
+    return k, note
 
 
 def _oversized_atoms(units: gpd.GeoDataFrame, atom_frame: gpd.GeoDataFrame, per_grid: float) -> list[str]:
