@@ -130,7 +130,7 @@ def run_metis_refined(units: gpd.GeoDataFrame, adjacency: pd.DataFrame, k: int) 
     cen = shapely.centroid(geoms)
     hh = units["households"].to_numpy(dtype=float)
     eng = Engine(s, d, w, hh / hh.sum(), hh, shapely.area(geoms), shapely.length(geoms),
-                  shapely.get_x(cen), shapely.get_y(cen), k, math.inf)
+                 shapely.get_x(cen), shapely.get_y(cen), k, math.inf)
     return eng.improve(labels, compactness=1.0)
 
 
