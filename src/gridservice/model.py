@@ -26,6 +26,19 @@ from gridservice.lookup import contains
 from gridservice.schema import CRS, DEVICE_LAYERS, LAYERS, TIMEZONE
 
 
+def utm_crs(geometry: shapely.Geometry) -> str:
+    """The WGS 84 UTM zone (an ``EPSG:326xx``/``327xx`` code) of a lon/lat geometry's centroid.
+
+    Examples
+    --------
+    >>> utm_crs(shapely.Point(116.5, 27.2))
+    'EPSG:32650'
+    """
+    c = geometry.centroid
+    zone = int((c.x + 180) // 6) + 1
+    return f"EPSG:{32600 + zone if c.y >= 0 else 32700 + zone}"
+
+
 class ServiceArea:
     """A county company's service area held in memory.
 
@@ -109,9 +122,7 @@ class ServiceArea:
         """The UTM zone of the territory's centre, for metres and km²."""
         if self.territory.is_empty:
             return "EPSG:32650"
-        c = self.territory.centroid
-        zone = int((c.x + 180) // 6) + 1
-        return f"EPSG:{32600 + zone if c.y >= 0 else 32700 + zone}"
+        return utm_crs(self.territory)
 
     def to_metric(self, frame: gpd.GeoDataFrame | gpd.GeoSeries) -> gpd.GeoDataFrame | gpd.GeoSeries:
         """A frame reprojected to :attr:`metric_crs`."""
