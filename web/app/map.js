@@ -1,6 +1,7 @@
 // Leaflet maps that follow the server's basemap setting (/web-config.json):
-// OSM, an intranet XYZ server, Amap in GCJ-02 (layers are shifted onto it),
-// or none at all (a plain background; the app must work with no tiles).
+// "local" (the default: the area's land and place names from /web-basemap.json,
+// no tiles, nothing leaves the machine), an intranet XYZ server, OSM or Amap in
+// GCJ-02 (layers are shifted onto it) when chosen, or none at all.
 import { api } from "./api.js";
 import { gcjToWgs, mapGeometry, wgsToGcj } from "./coords.js";
 import { debounce } from "./util.js";
@@ -20,7 +21,10 @@ export function createMap(element, config) {
   map.setView([27.2, 116.45], 11); // Nanfeng until the data's bounds are known
   let forward = same;
   let backward = same;
-  if (base) {
+  if (base && base.local) {
+    element.classList.add("local-basemap");
+    drawLocalBasemap(map);
+  } else if (base) {
     L.tileLayer(base.url, {
       attribution: base.attribution || "",
       subdomains: base.subdomains || "abc",
@@ -54,6 +58,37 @@ export function createMap(element, config) {
       return mapGeometry(layer.toGeoJSON(15).geometry, backward);
     },
   };
+}
+
+let localBasemap = null; // one fetch per page: the land and place names do not change with the view
+
+/** The area's land under every layer and its town and village names just above the grids. */
+function drawLocalBasemap(map) {
+  map.createPane("land").style.zIndex = 250; // above tiles (200), below the grids (overlay pane, 400)
+  const places = map.createPane("places");
+  places.style.zIndex = 405;
+  places.style.pointerEvents = "none";
+  localBasemap = localBasemap || api("/web-basemap.json");
+  localBasemap.then((data) => {
+    if (!map.getContainer().isConnected) return;
+    if (data.land) {
+      L.geoJSON(data.land, {
+        pane: "land", interactive: false, pmIgnore: true, snapIgnore: true,
+        style: { fillColor: "#f6f4ee", fillOpacity: 1, color: "#7d8a96", weight: 1.5, dashArray: "6 4" },
+      }).addTo(map);
+    }
+    for (const [lon, lat, name, kind] of data.places) {
+      const icon = L.divIcon({ className: `place-label ${kind}`, html: "<span></span>", iconSize: null });
+      const marker = L.marker([lat, lon], { icon, pane: "places", interactive: false, keyboard: false, pmIgnore: true, snapIgnore: true });
+      marker.on("add", () => { marker.getElement().firstChild.textContent = name; });
+      marker.addTo(map);
+    }
+    const villages = () => map.getContainer().classList.toggle("show-villages", map.getZoom() >= data.village_min_zoom);
+    map.on("zoomend", villages);
+    villages();
+  }).catch(() => {
+    localBasemap = null; // context only: the views work on the plain background; try again next map
+  });
 }
 
 /** A legend box in a corner: items [{color, label}] under a title. */
