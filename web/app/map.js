@@ -86,6 +86,20 @@ function drawLocalBasemap(map) {
     const villages = () => map.getContainer().classList.toggle("show-villages", map.getZoom() >= data.village_min_zoom);
     map.on("zoomend", villages);
     villages();
+    // a place name gives way to a grid name or to a bigger place it would overlap
+    const declutter = debounce(() => {
+      const shown = [...map.getContainer().querySelectorAll(".leaflet-tooltip.grid-label")].map((t) => t.getBoundingClientRect());
+      for (const span of map.getPane("places").querySelectorAll(".place-label span")) {
+        span.style.visibility = "visible";
+        const r = span.getBoundingClientRect();
+        if (!r.width) continue; // a village below its zoom
+        const hit = shown.some((s) => !(r.right < s.left || r.left > s.right || r.bottom < s.top || r.top > s.bottom));
+        if (hit) span.style.visibility = "hidden";
+        else shown.push(r);
+      }
+    }, 100);
+    map.on("zoomend tooltipopen", declutter);
+    declutter();
   }).catch(() => {
     localBasemap = null; // context only: the views work on the plain background; try again next map
   });

@@ -36,15 +36,15 @@ def create_app(data: str | Store, *, settings: Settings | None = None, web: bool
     returned, so the first request is as fast as the others.
     """
     settings = settings or get_settings()
-    # /docs and /redoc with Swagger UI and ReDoc from the fastapi-offline wheel, not a CDN; no
-    # validator badge (it would send the spec's URL to validator.swagger.io)
+    # /docs with Swagger UI from the fastapi-offline wheel, not a CDN; no /redoc (its page shows a
+    # logo from cdn.redoc.ly)
     app = FastAPIOffline(
         title="gridservice",
         version=__version__,
         summary="Grid-based service-area GIS for distribution utilities (供电服务网格化管理)",
         docs_url="/docs",
+        redoc_url=None,
         openapi_url=f"{API}/openapi.json",
-        swagger_ui_parameters={"validatorUrl": None},
     )
     holder = AreaHolder(data)
     area = holder.get()

@@ -28,7 +28,7 @@ __all__ = ["PLACE_PATTERN", "backdrop_layer", "places"]
 #: Town (镇/乡/街道) and village (村) of an address, after an optional province, city and county.
 PLACE_PATTERN = (
     r"^(?:[^省市县区]*省)?(?:[^省市县区]*市)?(?:[^县区]*[县区])?"
-    r"(?P<town>[^省市县区镇乡]{1,8}?(?:镇|乡|街道))"
+    r"(?P<town>[^省县区镇乡]{1,8}?(?:镇|乡|街道))"
     r"(?:(?P<village>[^镇乡村路街巷号]{1,8}?村)(?![路街巷道]))?"
 )
 #: A place is named when at least this many customers' addresses name it.
@@ -47,7 +47,7 @@ def places(customers: pd.DataFrame, *, min_customers: int = MIN_CUSTOMERS) -> gp
     -------
     GeoDataFrame
         ``name``, ``kind`` (``town`` / ``village``), ``customers``, Point
-        geometry in WGS-84; towns first, each kind largest first.
+        geometry in WGS-84; towns first, each kind largest first (ties by name).
 
     Examples
     --------
@@ -77,8 +77,12 @@ def places(customers: pd.DataFrame, *, min_customers: int = MIN_CUSTOMERS) -> gp
     villages = frame.dropna(subset=["village"]).groupby(["town", "village"])
     vil = villages[["lon", "lat"]].median().assign(customers=villages.size(), kind="village")
     vil = vil.reset_index(level="town", drop=True)
-    out = pd.concat([towns.sort_values("customers", ascending=False), vil.sort_values("customers", ascending=False)])
-    out = out[out["customers"] >= min_customers].rename_axis("name").reset_index()
+    out = pd.concat([towns, vil]).rename_axis("name").reset_index()
+    out = out[out["customers"] >= min_customers]
+    out = out.assign(is_village=out["kind"] == "village").sort_values(
+        ["is_village", "customers", "name"], ascending=[True, False, True], ignore_index=True)
+    if out.empty:
+        return empty
     out["customers"] = out["customers"].astype("int64")
     return gpd.GeoDataFrame(out[["name", "kind", "customers"]],
                             geometry=shapely.points(out[["lon", "lat"]].to_numpy()), crs=CRS)
