@@ -13,6 +13,7 @@ Routes added by :func:`mount_web`:
 ``/vendor/<package>/...``   the ``dist`` folder of each npm package the app uses
 ``/web-config.json``        what the app needs before login: basemap, language, time zone
 ``/web-basemap.json``       the ``local`` basemap (land and place names of the area), after login
+``/tiles/{z}/{x}/{y}``      tiles of an MBTiles basemap (``GRIDSERVICE_BASEMAP=/path/county.mbtiles``)
 """
 
 from __future__ import annotations
@@ -24,13 +25,14 @@ from typing import Any
 import shapely
 import shapely.geometry
 from fastapi import FastAPI
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from gridservice.api.deps import AreaDep, CurrentUser, HolderDep
 from gridservice.config import get_settings, web_root
 from gridservice.maps.backdrop import VILLAGE_MIN_ZOOM, places
 from gridservice.maps.base import resolve_basemap
+from gridservice.maps.mbtiles import MBTiles
 from gridservice.model import ServiceArea
 
 __all__ = ["VENDOR", "basemap_config", "local_basemap", "mount_web", "web_root"]
@@ -112,6 +114,16 @@ def mount_web(app: FastAPI) -> None:
         body = {"basemap": basemap_config(settings.basemap), "language": settings.language,
                 "timezone": settings.timezone, "default_month": _default_month(app)}
         return JSONResponse(body, headers={"Cache-Control": "no-store"})
+
+    @app.get("/tiles/{z}/{x}/{y}", include_in_schema=False)
+    def tiles(z: int, x: int, y: int) -> Response:
+        """Tiles of the configured MBTiles basemap (no login: Leaflet's image requests carry no token)."""
+        path = (resolve_basemap(get_settings().basemap) or {}).get("mbtiles")
+        source = MBTiles.open(path) if path else None
+        tile = source.tile(z, x, y) if source else None
+        if source is None or tile is None:
+            return Response(status_code=404)
+        return Response(tile, media_type=source.media_type, headers={"Cache-Control": "public, max-age=86400"})
 
     @app.get("/web-basemap.json", include_in_schema=False)
     def web_basemap(area: AreaDep, holder: HolderDep, user: CurrentUser) -> JSONResponse:

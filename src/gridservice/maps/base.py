@@ -21,6 +21,7 @@ from gridservice.coords import transform_geometries
 from gridservice.errors import DataError
 from gridservice.maps.assets import ASSET_URL_PREFIX
 from gridservice.maps.i18n import check_lang
+from gridservice.maps.mbtiles import TILE_URL, MBTiles
 from gridservice.schema import CRS
 
 __all__ = ["BASEMAPS", "LOCAL", "PANES", "GridMap", "base_map", "display", "ensure_panes", "map_coords", "map_lang",
@@ -55,11 +56,13 @@ LOCAL = {"tiles": None, "attr": "", "coords": "wgs84", "subdomains": "abc", "max
 
 
 def resolve_basemap(basemap: str | None) -> dict[str, Any] | None:
-    """The background of ``basemap``: ``local`` (default), ``none``, ``osm``, ``gcj02`` or a URL template.
+    """The background of ``basemap``: ``local`` (default), ``none``, an MBTiles file, ``osm``, ``gcj02`` or a URL.
 
     ``local`` draws the territory and its place names from the data (no
-    request leaves the machine); ``none`` (or ``off``) draws nothing; the
-    others are tile layers. A URL template must hold ``{z}``, ``{x}`` and
+    request leaves the machine); ``none`` (or ``off``) draws nothing; a path
+    ending in ``.mbtiles`` is a local raster tile file the server serves at
+    :data:`~gridservice.maps.mbtiles.TILE_URL`; the others are online tile
+    layers, used only when chosen. A URL template must hold ``{z}``, ``{x}`` and
     ``{y}``; it is taken to be in WGS-84 unless it is written ``gcj02:URL``
     (an intranet mirror of a Chinese basemap). ``None`` means the configured
     ``Settings.basemap``.
@@ -68,8 +71,8 @@ def resolve_basemap(basemap: str | None) -> dict[str, Any] | None:
     -------
     dict or None
         ``tiles`` (a URL template, ``None`` for ``local``), ``attr``, ``coords``
-        (``wgs84`` or ``gcj02``), ``subdomains``, ``max_zoom`` and ``local``;
-        ``None`` for no background at all.
+        (``wgs84`` or ``gcj02``), ``subdomains``, ``max_zoom``, ``local`` and, for
+        a file, ``mbtiles`` (its path); ``None`` for no background at all.
     """
     if basemap is None:
         from gridservice.config import get_settings
@@ -82,12 +85,16 @@ def resolve_basemap(basemap: str | None) -> dict[str, Any] | None:
         return dict(LOCAL)
     if key.lower() in BASEMAPS:
         return {**BASEMAPS[key.lower()], "local": False}
+    if key.lower().endswith(".mbtiles"):
+        tiles = MBTiles.open(key)
+        return {"tiles": TILE_URL, "attr": html.escape(tiles.attribution), "coords": "wgs84", "subdomains": "abc",
+                "max_zoom": tiles.max_zoom, "local": False, "mbtiles": str(tiles.path)}
     coords = "wgs84"
     if key.lower().startswith("gcj02:"):
         coords, key = "gcj02", key[len("gcj02:") :]
     if not all(part in key for part in ("{z}", "{x}", "{y}")):
-        msg = (f"basemap {basemap!r} is neither local, none, osm, gcj02 nor a tile URL template "
-               f"with {{z}}, {{x}} and {{y}}")
+        msg = (f"basemap {basemap!r} is neither local, none, an .mbtiles file, osm, gcj02 nor a tile URL "
+               f"template with {{z}}, {{x}} and {{y}}")
         raise DataError(msg)
     return {"tiles": key, "attr": "tiles: " + html.escape(key.split("/")[2] if "//" in key else key), "coords": coords,
             "subdomains": "abc", "max_zoom": 19, "local": False}
@@ -115,6 +122,7 @@ class GridMap(folium.Map):
         self.gs_lang = check_lang(lang)
         self.gs_coords = coords
         self.gs_local = False
+        self.gs_mbtiles: str | None = None
 
 
 def base_map(
@@ -142,6 +150,7 @@ def base_map(
     coords = tiles["coords"] if tiles else "wgs84"
     m = GridMap(tiles=None, lang=lang, coords=coords, prefer_canvas=False, control_scale=True)
     m.gs_local = bool(tiles and tiles["local"])
+    m.gs_mbtiles = tiles.get("mbtiles") if tiles else None
     ensure_panes(m)
     if m.gs_local:  # a grey page around the territory's land (maps.backdrop draws the land)
         m.get_root().header.add_child(Element(f"<style>#{m.get_name()} {{background: #d9dee2}}</style>"),

@@ -234,7 +234,16 @@ def map_html(m: folium.Map, *, inline: bool = True, prefix: str = ASSET_URL_PREF
     ``inline=True`` embeds every script and stylesheet (an exported file);
     ``inline=False`` links them under ``prefix`` where the server mounts
     :func:`gridservice.maps.asset_dir`.
+
+    Raises
+    ------
+    DataError
+        For a file (``inline=True``) over an MBTiles basemap: only the server has its tiles.
     """
+    if inline and getattr(m, "gs_mbtiles", None):
+        msg = (f"basemap {m.gs_mbtiles}: an MBTiles basemap is served by `gridservice serve` (open the map at "
+               f"/maps/…); a map file cannot carry it: use --basemap local for a file")
+        raise DataError(msg)
     return offline_html(m.get_root().render(), inline=inline, prefix=prefix)
 
 
