@@ -84,7 +84,10 @@ def loaded_fonts(page: Any) -> dict[str, int]:
     return page.evaluate("""async () => {
         await document.fonts.ready;
         const out = {};
-        document.fonts.forEach((f) => { if (f.status === "loaded") out[f.family.replace(/"/g, "")] = (out[f.family.replace(/"/g, "")] || 0) + 1; });
+        document.fonts.forEach((f) => {
+            const family = f.family.replace(/"/g, "");
+            if (f.status === "loaded") out[family] = (out[family] || 0) + 1;
+        });
         return out;
     }""")
 

@@ -20,7 +20,8 @@ def _embedded(css: str) -> list[bytes]:
 def test_embeds_package_files_and_only_as_many_as_the_text_needs():
     files = {p.read_bytes() for p in (font_dir() / "files").glob("*.woff2")}
     few = _embedded(font_face_css("网格"))
-    many = _embedded(font_face_css("南丰县供电服务区域网格覆盖客户数琴城镇白舍镇太和镇桑田镇紫霄镇市山镇洽湾镇三溪乡莱溪乡傅坊乡"))
+    many = _embedded(font_face_css("南丰县供电服务区域网格覆盖客户数琴城镇白舍镇太和镇桑田镇紫霄镇"
+                                   "市山镇洽湾镇三溪乡莱溪乡傅坊乡"))
     assert all(b in files for b in few + many)  # the package's own bytes, not a copy in the repo
     assert 1 <= len(few) <= 3  # the Latin slice and the one or two slices of 网 and 格
     assert len(few) < len(many) < len(files) // 2

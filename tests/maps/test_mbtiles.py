@@ -20,7 +20,8 @@ TILE = b"\x89PNG\r\n\x1a\n tile z1 x1 y1"
 def _mbtiles(path: Path, *, fmt: str = "png") -> Path:
     with closing(sqlite3.connect(path)) as db:
         db.executescript("CREATE TABLE metadata (name text, value text);"
-                         "CREATE TABLE tiles (zoom_level integer, tile_column integer, tile_row integer, tile_data blob);")
+                         "CREATE TABLE tiles (zoom_level integer, tile_column integer, tile_row integer,"
+                         " tile_data blob);")
         db.executemany("INSERT INTO metadata VALUES (?, ?)",
                        [("name", "南丰 county"), ("format", fmt), ("maxzoom", "2"), ("attribution", "our survey")])
         # XYZ z=1, x=1, y=1 is TMS row 2**1 - 1 - 1 = 0

@@ -18,8 +18,6 @@ Routes added by :func:`mount_web`:
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import Any
 
 import shapely
