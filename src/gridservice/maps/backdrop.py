@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import folium
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import shapely
 
@@ -63,10 +64,17 @@ def places(customers: pd.DataFrame, *, min_customers: int = MIN_CUSTOMERS) -> gp
     located = customers[~(customers.geometry.isna() | customers.geometry.is_empty)]
     if located.crs is not None and located.crs != CRS:
         located = located.to_crs(CRS)
-    found = located["address"].astype("string").str.extract(PLACE_PATTERN)
+    # The place is named before the first digit (house and group numbers): match each distinct
+    # head once, so a million addresses cost one vectorised cut, not a million regex searches.
+    heads = located["address"].astype("string").str.replace(r"[0-9０-９].*", "", regex=True)
+    codes, distinct = pd.factorize(heads)
+    found = pd.Series(distinct, dtype="string").str.extract(PLACE_PATTERN).astype(object)
+    found = found.where(found.notna(), None)
+    picked = np.where(codes >= 0, codes, len(found))  # a missing address names no place
+    town = np.append(found["town"].to_numpy(), None)[picked]
+    village = np.append(found["village"].to_numpy(), None)[picked]
     xy = shapely.get_coordinates(located.geometry.to_numpy())
-    frame = pd.DataFrame({"town": found["town"].to_numpy(), "village": found["village"].to_numpy(),
-                          "lon": xy[:, 0], "lat": xy[:, 1]}).dropna(subset=["town"])
+    frame = pd.DataFrame({"town": town, "village": village, "lon": xy[:, 0], "lat": xy[:, 1]}).dropna(subset=["town"])
     if frame.empty:
         return empty
     proper = frame[frame["village"].isna()]
