@@ -87,3 +87,11 @@ def test_default_map_draws_land_and_town_names_and_asks_for_nothing(demo_area, b
 def test_other_basemaps_draw_no_land(map_area, basemap):
     html = map_html(build_coverage_map(map_area, basemap=basemap, period="2026-03"))
     assert '"className": "gs-land"' not in html and '"className":"gs-place"' not in html
+
+
+def test_english_maps_name_places_in_pinyin(demo_area):
+    m = build_coverage_map(demo_area, basemap="local", lang="en", heat=False, problems=False)
+    (labels,) = [c for c in m._children.values() if isinstance(c, Labels) and "gs-place" in c.options]
+    # 琴城镇 qín chéng zhèn, 三溪乡 sān xī xiāng: worked out by hand
+    assert '"Qincheng Town"' in labels.rows and '"Sanxi Township"' in labels.rows
+    assert "琴城镇" not in labels.rows

@@ -20,7 +20,7 @@ import shapely
 
 from gridservice.maps.base import display, ensure_panes, map_lang
 from gridservice.maps.i18n import t
-from gridservice.maps.layers import Labels
+from gridservice.maps.layers import Labels, roman_name
 from gridservice.model import ServiceArea
 from gridservice.schema import CRS
 
@@ -32,6 +32,8 @@ PLACE_PATTERN = (
     r"(?P<town>[^省县区镇乡]{1,8}?(?:镇|乡|街道))"
     r"(?:(?P<village>[^镇乡村路街巷号]{1,8}?村)(?![路街巷道]))?"
 )
+#: English of the kind words, for labels in pinyin (``白舍镇`` → ``Baishe Town``).
+PLACE_KINDS_EN = {"街道": "Subdistrict", "镇": "Town", "乡": "Township", "村": "Village"}
 #: A place is named when at least this many customers' addresses name it.
 MIN_CUSTOMERS = 3
 #: Villages are named from this zoom on (a county view shows only the towns).
@@ -117,9 +119,10 @@ def backdrop_layer(area: ServiceArea, *, m: folium.Map, lang: str | None = None)
     if len(named):
         xy = shapely.get_coordinates(named.geometry.to_numpy())
         village = (named["kind"] == "village").to_numpy()
-        rows = [[round(float(y), 6), round(float(x), 6), str(name), VILLAGE_MIN_ZOOM if v else 0,
+        names = [str(n) if lang == "zh" else roman_name(str(n), PLACE_KINDS_EN) for n in named["name"]]
+        rows = [[round(float(y), 6), round(float(x), 6), name, VILLAGE_MIN_ZOOM if v else 0,
                  "gs-village" if v else "gs-town"]
-                for (x, y), name, v in zip(xy, named["name"], village, strict=True)]
+                for (x, y), name, v in zip(xy, names, village, strict=True)]
         Labels(rows, name=t("places", lang), options={"className": "gs-place", "pane": "gsPlaces",
                                                                   "avoid": ".gs-label span"}).add_to(m)
     return m

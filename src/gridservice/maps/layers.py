@@ -255,14 +255,23 @@ def grid_label_text(grids: pd.DataFrame, *, lang: str) -> pd.Series:
     names = _text(grids["name"] if "name" in grids.columns else pd.Series(grids.index, index=grids.index))
     if lang == "zh":
         return names
+    return pd.Series([roman_name(n, {"网格": "grid"}) for n in names], index=names.index, dtype="str")
+
+
+def roman_name(name: str, suffixes: dict[str, str]) -> str:
+    """A Chinese name in pinyin for English labels, its kind word translated.
+
+    Examples
+    --------
+    >>> roman_name("城东网格", {"网格": "grid"}), roman_name("白舍镇", {"镇": "Town"})
+    ('Chengdong grid', 'Baishe Town')
+    """
     from pypinyin import lazy_pinyin
 
-    def roman(name: str) -> str:
-        stem = name[:-2] if name.endswith("网格") else name
-        words = " ".join(w.capitalize() for w in "".join(lazy_pinyin(stem)).split())
-        return f"{words} grid" if name.endswith("网格") else words
-
-    return pd.Series([roman(n) for n in names], index=names.index, dtype="str")
+    suffix = next((k for k in suffixes if name.endswith(k)), None)
+    stem = name[: -len(suffix)] if suffix else name
+    words = " ".join(w.capitalize() for w in "".join(lazy_pinyin(stem)).split())
+    return f"{words} {suffixes[suffix]}" if suffix else words
 
 
 class Labels(folium.map.Layer):
