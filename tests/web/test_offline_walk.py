@@ -78,6 +78,11 @@ def test_the_app_walks_its_three_views_on_the_local_basemap_and_asks_for_nothing
             assert page.locator(f"{mapdiv} .place-label.village:visible").count() == 0  # county zoom
             page.wait_for_timeout(500)
             run.screenshot(f"offline-{role}")
+            if role == "supervisor":  # English: place names in pinyin (琴城镇 qín chéng zhèn, worked out by hand)
+                page.click("#lang-switch")
+                page.wait_for_selector(f"{mapdiv} .place-label.town span:text-is('Qincheng Town')")
+                page.click("#lang-switch")
+                page.wait_for_selector(f"{mapdiv} .place-label.town span:text-is('琴城镇')")
             page.click("#logout")
             page.wait_for_selector("#login-form")
         assert loaded_fonts(page).get(FONT_FAMILY, 0) >= 1  # Chinese drawn with the served web font

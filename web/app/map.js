@@ -4,6 +4,7 @@
 // GCJ-02 (layers are shifted onto it) when chosen, or none at all.
 import { api } from "./api.js";
 import { gcjToWgs, mapGeometry, wgsToGcj } from "./coords.js";
+import { lang } from "./i18n.js";
 import { debounce } from "./util.js";
 
 const L = window.L;
@@ -77,12 +78,20 @@ function drawLocalBasemap(map) {
         style: { fillColor: "#f6f4ee", fillOpacity: 1, color: "#7d8a96", weight: 1.5, dashArray: "6 4" },
       }).addTo(map);
     }
-    for (const [lon, lat, name, kind] of data.places) {
+    const markers = [];
+    const relabel = () => {
+      for (const [marker, name, nameEn] of markers) {
+        const el = marker.getElement();
+        if (el) el.firstChild.textContent = lang() === "en" ? nameEn : name;
+      }
+    };
+    for (const [lon, lat, name, kind, nameEn] of data.places) {
       const icon = L.divIcon({ className: `place-label ${kind}`, html: "<span></span>", iconSize: null });
       const marker = L.marker([lat, lon], { icon, pane: "places", interactive: false, keyboard: false, pmIgnore: true, snapIgnore: true });
-      marker.on("add", () => { marker.getElement().firstChild.textContent = name; });
+      markers.push([marker, name, nameEn]);
       marker.addTo(map);
     }
+    relabel();
     const villages = () => map.getContainer().classList.toggle("show-villages", map.getZoom() >= data.village_min_zoom);
     map.on("zoomend", villages);
     villages();
@@ -100,6 +109,12 @@ function drawLocalBasemap(map) {
     }, 100);
     map.on("zoomend tooltipopen", declutter);
     declutter();
+    const onLang = () => {
+      if (!map.getContainer().isConnected) return window.removeEventListener("langchange", onLang);
+      relabel();
+      declutter();
+    };
+    window.addEventListener("langchange", onLang);
   }).catch(() => {
     localBasemap = null; // context only: the views work on the plain background; try again next map
   });

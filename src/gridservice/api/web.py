@@ -28,8 +28,9 @@ from fastapi.staticfiles import StaticFiles
 
 from gridservice.api.deps import AreaDep, CurrentUser, HolderDep
 from gridservice.config import get_settings, web_root
-from gridservice.maps.backdrop import VILLAGE_MIN_ZOOM, places
+from gridservice.maps.backdrop import PLACE_KINDS_EN, VILLAGE_MIN_ZOOM, places
 from gridservice.maps.base import resolve_basemap
+from gridservice.maps.layers import roman_name
 from gridservice.maps.mbtiles import MBTiles
 from gridservice.model import ServiceArea
 
@@ -78,12 +79,12 @@ def local_basemap(area: ServiceArea) -> dict[str, Any]:
     """The ``local`` basemap of ``area`` for the app: its land and its place names (:mod:`gridservice.maps.backdrop`).
 
     ``land`` is a GeoJSON geometry (or ``None``); ``places`` rows are
-    ``[lon, lat, name, kind]``, towns first, each kind largest first.
+    ``[lon, lat, name, kind, name in pinyin]``, towns first, each kind largest first.
     """
     territory = area.territory
     named = places(area.customers)
     xy = shapely.get_coordinates(named.geometry.to_numpy())
-    rows = [[round(float(x), 6), round(float(y), 6), str(n), str(k)]
+    rows = [[round(float(x), 6), round(float(y), 6), str(n), str(k), roman_name(str(n), PLACE_KINDS_EN)]
             for (x, y), n, k in zip(xy, named["name"], named["kind"], strict=True)]
     land = None if territory.is_empty else shapely.geometry.mapping(shapely.set_precision(territory, 1e-6))
     return {"land": land, "places": rows, "village_min_zoom": VILLAGE_MIN_ZOOM}
