@@ -123,6 +123,6 @@ def backdrop_layer(area: ServiceArea, *, m: folium.Map, lang: str | None = None)
         rows = [[round(float(y), 6), round(float(x), 6), name, VILLAGE_MIN_ZOOM if v else 0,
                  "gs-village" if v else "gs-town"]
                 for (x, y), name, v in zip(xy, names, village, strict=True)]
-        Labels(rows, name=t("places", lang), options={"className": "gs-place", "pane": "gsPlaces",
-                                                                  "avoid": ".gs-label span"}).add_to(m)
+        options = {"className": "gs-place", "pane": "gsPlaces", "avoid": ".gs-label span"}  # grid names win
+        Labels(rows, name=t("places", lang), options=options).add_to(m)
     return m
