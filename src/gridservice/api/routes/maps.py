@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse
 
 from gridservice.api.deps import AreaDep, CurrentUser, HolderDep
+from gridservice.errors import DataError
 from gridservice.maps import ASSET_URL_PREFIX, build_map, map_html
 
 router = APIRouter(prefix="/maps", tags=["maps"])
@@ -21,10 +22,13 @@ def html_map(
     user: CurrentUser,
     metric: Annotated[str | None, Query(description="KPI to colour grids by (coverage), 'none' for outlines")] = None,
     period: Annotated[str | None, Query(description="Month YYYY-MM (default: the latest with data)")] = None,
-    basemap: Annotated[str | None, Query(description="osm, none, gcj02 or a tile URL template")] = None,
+    basemap: Annotated[str | None, Query(description="local, none, osm, gcj02 or a tile URL template")] = None,
     lang: Annotated[Literal["zh", "en"], Query()] = "zh",
 ) -> HTMLResponse:
     """A map page; scripts and styles load from this server (no internet needed)."""
+    if basemap is not None and basemap.strip().lower().endswith(".mbtiles"):  # no file paths from a client
+        msg = "basemap: an MBTiles file is the server's setting (GRIDSERVICE_BASEMAP), not a query parameter"
+        raise DataError(msg)
     options: dict[str, object] = {"period": period, "basemap": basemap, "lang": lang}
     if metric is not None:
         options["metric"] = None if metric.lower() == "none" else metric
