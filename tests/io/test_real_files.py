@@ -5,13 +5,15 @@ stations drawn as their territory."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
-from shapely.geometry import LineString, Point
+import shapely
+from shapely.geometry import LineString, Point, Polygon, box, mapping
 
 from gridservice.errors import CoordinateSystemError, DataError
 from gridservice.io import GeoPackageStore
@@ -263,3 +265,63 @@ def test_geopackage_layer_named_like_the_target_is_taken(tiny_store: GeoPackageS
     pyogrio.write_dataframe(customer_frame(), gpkg, layer="customers")
     pyogrio.write_dataframe(customer_frame().iloc[:1], gpkg, layer="transformers_draft")
     assert import_layer(tiny_store, "customers", gpkg).rows == 2
+
+
+# -- stations drawn as their territory (供电所辖区) --
+
+
+def station_file(path: Path, territory: Polygon, **office: float) -> Path:
+    props = {"station_id": "S1", "name": "琴城供电所", **office}
+    return geojson(path, [(props, mapping(territory))])
+
+
+def test_station_polygon_keeps_its_office_point(tiny_store: GeoPackageStore, tmp_path: Path) -> None:
+    territory = box(116.40, 27.10, 116.60, 27.30)
+    path = station_file(tmp_path / "所.geojson", territory, office_lon=116.52, office_lat=27.21)
+    import_layer(tiny_store, "stations", path, replace=True)
+    s = tiny_store.read_layer("stations").loc["S1"]
+    assert s.geometry.equals(Point(116.52, 27.21))
+    assert shapely.from_wkt(s["territory"]).equals(territory)
+
+
+def test_station_polygon_without_office_gets_a_point_inside(tiny_store: GeoPackageStore, tmp_path: Path) -> None:
+    """A U-shaped territory: its centroid (116.5, 27.185) lies in the notch, the office point must not."""
+    territory = Polygon([(116.40, 27.10), (116.60, 27.10), (116.60, 27.30), (116.55, 27.30), (116.55, 27.15),
+                         (116.45, 27.15), (116.45, 27.30), (116.40, 27.30)])
+    assert not territory.contains(territory.centroid)
+    import_layer(tiny_store, "stations", station_file(tmp_path / "所.geojson", territory), replace=True)
+    office = tiny_store.read_layer("stations").geometry.loc["S1"]
+    assert office.geom_type == "Point" and territory.contains(office)
+
+
+def test_validate_says_where_a_station_territory_and_its_grids_differ(tiny_store: GeoPackageStore,
+                                                                      tmp_path: Path) -> None:
+    """The grids of S1 cover 116.40–116.60 °E × 27.10–27.30 °N; the drawn territory stops at 27.25 °N,
+    so a strip 0.2° × 0.05° of grids lies outside it. Its area by pyproj's geodesic: about 98.8 km²."""
+    from pyproj import Geod
+
+    from gridservice.checks import validate
+    from gridservice.model import ServiceArea
+
+    strip = box(116.40, 27.25, 116.60, 27.30)
+    expected_km2 = abs(Geod(ellps="WGS84").geometry_area_perimeter(strip)[0]) / 1e6
+    import_layer(tiny_store, "stations", station_file(tmp_path / "所.geojson", box(116.40, 27.10, 116.60, 27.25)),
+                 replace=True)
+    found = validate(ServiceArea.load(tiny_store))
+    hit = found[found["check"] == "station_territory"]
+    assert list(hit["feature_id"]) == ["S1"] and list(hit["severity"]) == ["warning"]
+    message = hit["message"].iloc[0]
+    assert "0.00 km² of territory without its grids" in message
+    outside = float(re.search(r"([\d.]+) km² of its grids outside", message).group(1))
+    assert outside == pytest.approx(expected_km2, rel=0.005)
+    assert hit.geometry.iloc[0].symmetric_difference(strip).area < 1e-12
+
+
+def test_a_station_territory_equal_to_its_grids_gives_no_finding(tiny_store: GeoPackageStore,
+                                                                 tmp_path: Path) -> None:
+    from gridservice.checks import check_station_territories
+    from gridservice.model import ServiceArea
+
+    import_layer(tiny_store, "stations", station_file(tmp_path / "所.geojson", box(116.40, 27.10, 116.60, 27.30)),
+                 replace=True)
+    assert not len(check_station_territories(ServiceArea.load(tiny_store)))
