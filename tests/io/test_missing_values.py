@@ -129,3 +129,14 @@ def test_api_has_no_nan(holes: Path, period: str) -> None:
             r = client.get(url, headers=auth)
             assert r.status_code == 200, (url, r.text[:300])
             assert not leaks(r.text), url
+
+
+def test_emitted_objects_give_null_for_missing_values(capsys: pytest.CaptureFixture[str]) -> None:
+    """Verbs that print an object (not a table) pass it through ``emit``: NaN, NaT and NA are null."""
+    import json
+
+    from gridservice.cli.common import Format, emit
+
+    emit({"staff": [{"phone": np.nan, "since": pd.NaT, "count": pd.NA, "load": np.float64(2.5)}]}, Format.json)
+    assert json.loads(capsys.readouterr().out) == {"staff": [{"phone": None, "since": None, "count": None,
+                                                              "load": 2.5}]}
