@@ -62,13 +62,14 @@ piece's arrays), :mod:`.scores` (:func:`score_plan`), :mod:`.proposal`
 """
 
 from gridservice.spatial.propose.partition import Partition, partition_units
-from gridservice.spatial.propose.proposal import Proposal, members_per_grid, propose_plan
+from gridservice.spatial.propose.proposal import GRID_COLUMNS, Proposal, members_per_grid, propose_plan
 from gridservice.spatial.propose.scores import PlanScores, score_plan
 from gridservice.spatial.propose.workload import DEFAULT_WEIGHTS, parse_weights, workload
 from gridservice.spatial.units import UnitSet
 
 __all__ = [
     "DEFAULT_WEIGHTS",
+    "GRID_COLUMNS",
     "Partition",
     "PlanScores",
     "Proposal",
