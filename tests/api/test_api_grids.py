@@ -30,6 +30,7 @@ def test_grid_paging(client: TestClient) -> None:
 def test_one_grid_with_staff_and_station(client: TestClient) -> None:
     f = client.get("/api/v1/grids/G2", headers=headers("dispatcher")).json()
     assert f["id"] == "G2" and f["properties"]["station"]["name"] == "琴城供电所"
+    assert "territory" not in f["properties"]["station"]  # a station's polygon is not repeated in every grid
     assert {(s["staff_id"], s["role"]) for s in f["properties"]["staff"]} == {("P3", "grid_manager"),
                                                                              ("P4", "area_manager")}
     r = client.get("/api/v1/grids/G9", headers=headers("dispatcher"))

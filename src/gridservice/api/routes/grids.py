@@ -71,7 +71,9 @@ def get_grid(grid_id: str, area: AreaDep, holder: HolderDep, user: CurrentUser) 
     links = area.grid_staff[area.grid_staff["grid_id"] == grid_id]
     staff = links.join(area.staff.drop(columns="geometry", errors="ignore")[["name", "phone"]], on="staff_id")
     station_id = row["station_id"].iloc[0]
-    station = records(area.stations.loc[[station_id]])[0] if station_id in area.stations.index else None
+    # the station's record without its territory polygon (a WKT that can run to megabytes)
+    stations = area.stations.drop(columns="territory", errors="ignore")
+    station = records(stations.loc[[station_id]])[0] if station_id in stations.index else None
     body = feature(row, staff=records(staff, index=False), station=station)
     return JSONResponse(body, media_type=GEOJSON)
 
