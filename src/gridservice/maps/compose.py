@@ -16,6 +16,7 @@ from pathlib import Path
 import folium
 import pandas as pd
 
+from gridservice import clock
 from gridservice.errors import DataError
 from gridservice.maps import data
 from gridservice.maps.assets import ASSET_URL_PREFIX, offline_html
@@ -37,6 +38,7 @@ from gridservice.maps.legend import metric_label
 from gridservice.metrics.period import latest_period
 from gridservice.model import ServiceArea
 from gridservice.privacy import mask_phones_in_text
+from gridservice.schema import TIMEZONE
 
 __all__ = ["MAP_KINDS", "build_coverage_map", "build_lineloss_map", "build_map", "build_operations_map", "map_html",
            "write_map"]
@@ -174,9 +176,9 @@ def build_operations_map(
             heat_layer(pts, name=t(key, lang), m=m, show=key == "repair_heat")
     outages = area.outages
     if len(outages):
-        now = now if now is not None else pd.Timestamp.now(tz="Asia/Shanghai")
+        now = now if now is not None else clock.now()
         end = outages["end_at"]
-        start_month = outages["start_at"].dt.tz_convert("Asia/Shanghai").dt.strftime("%Y-%m")
+        start_month = outages["start_at"].dt.tz_convert(TIMEZONE).dt.strftime("%Y-%m")
         active = end.isna() | (end > now)
         shown = outages[(active | (start_month == period)).to_numpy()]
         if len(shown):

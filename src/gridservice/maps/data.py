@@ -22,7 +22,7 @@ import shapely
 from gridservice.errors import DataError
 from gridservice.findings import findings
 from gridservice.model import ServiceArea
-from gridservice.schema import CRS
+from gridservice.schema import CRS, TIMEZONE
 
 __all__ = [
     "audit_findings",
@@ -98,7 +98,7 @@ def simple_kpis(area: ServiceArea, period: str | None = None) -> pd.DataFrame:
     out["households_per_member"] = (out["customers"] / members.where(members > 0)).astype("float64")
     wo = area.work_orders
     if period is not None and len(wo):
-        month = wo["received_at"].dt.tz_convert("Asia/Shanghai").dt.strftime("%Y-%m") == period
+        month = wo["received_at"].dt.tz_convert(TIMEZONE).dt.strftime("%Y-%m") == period
         wo = wo[month.to_numpy()]
         grid = wo["grid_id"] if "grid_id" in wo.columns else pd.Series(np.nan, index=wo.index, dtype="str")
         grid = grid.where(grid.notna(), wo["customer_id"].map(cust))
@@ -255,7 +255,7 @@ def work_order_points(area: ServiceArea, *, kinds: tuple[str, ...], period: str 
         return gpd.GeoSeries([], crs=CRS, dtype="geometry")
     sel = wo["kind"].isin(kinds).to_numpy()
     if period is not None:
-        sel = sel & (wo["received_at"].dt.tz_convert("Asia/Shanghai").dt.strftime("%Y-%m") == period).to_numpy()
+        sel = sel & (wo["received_at"].dt.tz_convert(TIMEZONE).dt.strftime("%Y-%m") == period).to_numpy()
     wo = wo[sel]
     own = wo.geometry if isinstance(wo, gpd.GeoDataFrame) else gpd.GeoSeries([None] * len(wo), index=wo.index)
     by_customer = area.customers.geometry.reindex(wo["customer_id"]).set_axis(wo.index)

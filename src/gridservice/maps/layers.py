@@ -29,11 +29,13 @@ from folium.plugins import HeatMap
 from folium.template import Template
 from folium.utilities import JsCode
 
+from gridservice import clock
 from gridservice.errors import DataError
 from gridservice.maps.base import base_map, display, display_xy, ensure_panes, map_lang
 from gridservice.maps.customers import CATEGORY_COLORS, CustomerPoints, category_codes, customer_bins, pack_points
 from gridservice.maps.i18n import AREA_CLASS, CATEGORY, LOSS_CLASS, OUTAGE_KIND, ROLES, choice, t
 from gridservice.maps.legend import METRICS, NO_DATA, Classes, Legend, classify, metric_label
+from gridservice.schema import TIMEZONE
 
 __all__ = [
     "LOSS_COLORS",
@@ -541,7 +543,7 @@ def outage_layer(
     areas = areas[areas.index.isin(outages.index)]
     areas = areas[~(areas.isna() | areas.is_empty)]
     o = outages.loc[areas.index]
-    now = now if now is not None else pd.Timestamp.now(tz="Asia/Shanghai")
+    now = now if now is not None else clock.now()
     end = o["end_at"] if "end_at" in o.columns else pd.Series(pd.NaT, index=o.index)
     active = end.isna() | (end > now)
     kind = o["kind"].map(lambda v: choice(OUTAGE_KIND, v, lang)) if "kind" in o.columns else pd.Series("", o.index)
@@ -581,7 +583,7 @@ def outage_layer(
 def _when(s: pd.Series) -> pd.Series:
     ts = pd.to_datetime(s, errors="coerce")
     if getattr(ts.dt, "tz", None) is not None:
-        ts = ts.dt.tz_convert("Asia/Shanghai")
+        ts = ts.dt.tz_convert(TIMEZONE)
     return ts.dt.strftime("%Y-%m-%d %H:%M").astype(object).where(ts.notna(), "–").astype("str")
 
 
