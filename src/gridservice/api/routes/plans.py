@@ -133,13 +133,13 @@ def history(area: AreaDep, user: CurrentUser) -> dict[str, Any]:
     return {"current_version": latest_grid_version(area), "versions": records(plan_history(area), index=False)}
 
 
-@router.get("/{version}", response_class=JSONResponse, responses={200: {"content": {GEOJSON: {}}}})
+@router.get("/{version:int}", response_class=JSONResponse, responses={200: {"content": {GEOJSON: {}}}})
 def grids_of_version(version: int, area: AreaDep, user: CurrentUser) -> JSONResponse:
     """The grids of a saved version."""
     return JSONResponse(feature_collection(version_grids(area, version)), media_type=GEOJSON)
 
 
-@router.post("/{version}/revert", status_code=201)
+@router.post("/{version:int}/revert", status_code=201)
 async def revert(version: int, holder: HolderDep, user: Planner,
                  base_version: Annotated[int, Query(description="The version in force (optimistic lock)")],
                  note: Annotated[str | None, Query(max_length=2000)] = None,
