@@ -43,6 +43,7 @@ schema = schemathesis.pytest.from_fixture("api_schema")
 
 @schema.parametrize()
 @settings(max_examples=15, derandomize=True, database=None, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.function_scoped_fixture])
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,
+                                 HealthCheck.function_scoped_fixture])
 def test_every_operation_keeps_its_contract(case: schemathesis.Case) -> None:
     case.call_and_validate(headers=headers("admin"), checks=CHECKS, timeout=120)  # a loaded machine is slow

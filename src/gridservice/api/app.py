@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import importlib
 import logging
-from typing import Any
 
 from fastapi import APIRouter, FastAPI
 
 from gridservice import __version__
 from gridservice.api import errors
+from gridservice.api.headers import SecurityHeaders
 from gridservice.api.security import BasicCache, Tokens
 from gridservice.api.state import AreaHolder
 from gridservice.auth import new_secret
@@ -45,17 +45,17 @@ def create_app(data: str | Store, *, settings: Settings | None = None, web: bool
     holder = AreaHolder(data)
     area = holder.get()
     app.state.holder = holder
+    app.state.settings = settings
     app.state.tokens = Tokens(settings.secret_key or new_secret(), minutes=settings.token_minutes)
     app.state.basic_cache = BasicCache()
     app.state.skipped = []
     errors.install(app)
+    app.add_middleware(SecurityHeaders, basemap=settings.basemap)
 
     @app.get(f"{API}/health", tags=["service"])
-    def health() -> dict[str, Any]:
-        """Liveness, without login: the service area's name and size."""
-        current = holder.get()
-        return {"status": "ok", "version": __version__, "service_area": current.name,
-                "grids": len(current.grids), "customers": len(current.customers)}
+    def health() -> dict[str, str]:
+        """Liveness, without login: nothing about the data (the area's name and size need a login)."""
+        return {"status": "ok", "version": __version__}
 
     for name in ROUTERS:
         router = _router(f"gridservice.api.routes.{name}")

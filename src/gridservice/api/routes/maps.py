@@ -4,33 +4,44 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
 from gridservice.api.deps import AreaDep, CurrentUser, HolderDep
-from gridservice.maps import ASSET_URL_PREFIX, build_map, map_html
+from gridservice.errors import DataError
+from gridservice.maps import ASSET_URL_PREFIX, BASEMAPS, build_map, map_html
 
 router = APIRouter(prefix="/maps", tags=["maps"])
 
 
 @router.get("/{kind}", response_class=HTMLResponse)
 def html_map(
+    request: Request,
     kind: Literal["coverage", "operations", "lineloss"],
     area: AreaDep,
     holder: HolderDep,
     user: CurrentUser,
     metric: Annotated[str | None, Query(description="KPI to colour grids by (coverage), 'none' for outlines")] = None,
     period: Annotated[str | None, Query(description="Month YYYY-MM (default: the latest with data)")] = None,
-    basemap: Annotated[str | None, Query(description="osm, none, gcj02 or a tile URL template")] = None,
+    basemap: Annotated[str | None, Query(description="osm, gcj02, none or the server's configured basemap "
+                                                     "(default: the configured one)")] = None,
     lang: Annotated[Literal["zh", "en"], Query()] = "zh",
 ) -> HTMLResponse:
     """A map page; scripts and styles load from this server (no internet needed)."""
-    options: dict[str, object] = {"period": period, "basemap": basemap, "lang": lang}
+    configured = request.app.state.settings.basemap
+    allowed = [*BASEMAPS, "none", configured]
+    if basemap is not None and basemap not in allowed:
+        # Any URL would make the page fetch tiles from anywhere, and cache one page per URL.
+        msg = f"basemap {basemap!r}: use one of {', '.join(dict.fromkeys(allowed))}"
+        raise DataError(msg)
+    options: dict[str, object] = {"period": period, "basemap": configured if basemap is None else basemap,
+                                  "lang": lang}
     if metric is not None:
         options["metric"] = None if metric.lower() == "none" else metric
     if kind == "coverage":  # the map with audit findings
         options["masked"] = not user.sees_personal_data
     key = f"map:{kind}:{sorted(options.items())}"
     page = holder.cached(key, tuple(area.layers.values()),
-                         lambda: map_html(build_map(kind, area, **options), inline=False, prefix=ASSET_URL_PREFIX))
+                         lambda: map_html(build_map(kind, area, **options), inline=False, prefix=ASSET_URL_PREFIX),
+                         lru=True)
     return HTMLResponse(page)
