@@ -11,7 +11,8 @@ file as it is. Reads go through pyogrio with Arrow. Writes are transactional:
 
 Both take an exclusive lock on a sidecar ``.lock`` file, so concurrent
 writers (several API workers, a CLI import) queue instead of losing rows.
-A whole-file write keeps the file's permissions and fsyncs the directory
+The audit log is append-only: a write that would drop one of its rows is
+refused. A whole-file write keeps the file's permissions and fsyncs the directory
 after the rename, so the new file survives a power cut. The copy it writes
 (``.NAME.*.tmp.gpkg``) exists only while its writer holds the lock: one a
 killed writer left behind is removed when the store is next opened.
@@ -36,9 +37,12 @@ import pandas as pd
 import pyogrio
 import shapely
 
-from gridservice.errors import StoreError
+from gridservice.errors import DataError, StoreError
 from gridservice.io.tables import conform, to_storage
 from gridservice.schema import LAYERS, TIMEZONE
+
+#: Layers whose rows are never rewritten away: the audit trail.
+APPEND_ONLY = frozenset({"audit_log"})
 
 #: The suffix of the copy a whole-file write builds (GDAL may add -journal or -wal to it).
 _TMP_SUFFIX = ".tmp.gpkg"
@@ -201,12 +205,29 @@ class GeoPackageStore:
         """
         if not create and self.path.exists():
             self._require_geopackage()  # never turn some other file into a GeoPackage
+            if APPEND_ONLY & frames.keys():
+                self._refuse_dropped_rows(frames)
 
         def build(tmp: str) -> None:
             for name, df in frames.items():
                 _write_layer(tmp, name, to_storage(name, df))
 
         self._replace(build, copy=not create and self.path.exists())
+
+    def _refuse_dropped_rows(self, frames: Mapping[str, pd.DataFrame]) -> None:
+        """An append-only layer (the audit log) may gain rows in a whole-layer write, never lose one."""
+        present = self.layers()
+        for name in APPEND_ONLY & frames.keys():
+            if name not in present:
+                continue
+            key = LAYERS[name].key
+            kept = pyogrio.read_dataframe(self.path, layer=name, columns=[key], read_geometry=False)[key]
+            df = frames[name]
+            written = df.index if df.index.name == key else df.get(key, pd.Series(dtype=object))
+            dropped = int((~kept.isin(pd.Index(written))).sum())
+            if dropped:
+                msg = f"{name} is append-only: this write would drop {dropped:,} of its {len(kept):,} rows"
+                raise DataError(msg)
 
     def _replace(self, build: Callable[[str], None], *, copy: bool) -> None:
         """Write a copy of the file (``copy``) or a new one with ``build(path)``, then rename it over the file.
