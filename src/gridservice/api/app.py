@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import importlib
 import logging
+import threading
 
 from fastapi import APIRouter, FastAPI
 
 from gridservice import __version__
 from gridservice.api import errors
 from gridservice.api.headers import SecurityHeaders
+from gridservice.api.limits import BodyLimit
 from gridservice.api.security import BasicCache, Tokens
 from gridservice.api.state import AreaHolder
 from gridservice.auth import new_secret
@@ -46,10 +48,12 @@ def create_app(data: str | Store, *, settings: Settings | None = None, web: bool
     area = holder.get()
     app.state.holder = holder
     app.state.settings = settings
+    app.state.heavy = threading.BoundedSemaphore(settings.heavy_requests)
     app.state.tokens = Tokens(settings.secret_key or new_secret(), minutes=settings.token_minutes)
     app.state.basic_cache = BasicCache()
     app.state.skipped = []
     errors.install(app)
+    app.add_middleware(BodyLimit, max_bytes=int(settings.max_body_mb * 2**20))
     app.add_middleware(SecurityHeaders, basemap=settings.basemap)
 
     @app.get(f"{API}/health", tags=["service"])
