@@ -37,7 +37,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from gridservice.spatial.propose import _Engine, partition_units
+from gridservice.spatial.propose import partition_units
+from gridservice.spatial.propose.engine import Engine
 from gridservice.spatial.units import unit_adjacency
 
 CRS = "EPSG:32650"
@@ -128,8 +129,8 @@ def run_metis_refined(units: gpd.GeoDataFrame, adjacency: pd.DataFrame, k: int) 
     geoms = units.geometry.to_numpy()
     cen = shapely.centroid(geoms)
     hh = units["households"].to_numpy(dtype=float)
-    eng = _Engine(s, d, w, hh / hh.sum(), hh, shapely.area(geoms), shapely.length(geoms),
-                  shapely.get_x(cen), shapely.get_y(cen), k, math.inf)
+    eng = Engine(s, d, w, hh / hh.sum(), hh, shapely.area(geoms), shapely.length(geoms),
+                 shapely.get_x(cen), shapely.get_y(cen), k, math.inf)
     return eng.improve(labels, compactness=1.0)
 
 

@@ -1,7 +1,14 @@
-"""Shared fixtures: a small demo territory, built once per test session."""
+"""Shared fixtures: a small demo territory, built once per test session.
+
+Time is pinned (SPEC §7a): ``GRIDSERVICE_NOW`` freezes the clock of this
+process and of every server or CLI it starts, a week after the demo's
+``as_of``, so the suite never depends on today's date and always runs with
+records written to a snapshot after its ``as_of``.
+"""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -9,12 +16,15 @@ import pandas as pd
 import pytest
 
 import tiny_area
+from gridservice.clock import FROZEN
 from gridservice.io import GeoPackageStore
 from gridservice.model import ServiceArea
 from headless import chromium
+from pinned import DEMO_AS_OF, NOW
 
 DEMO_CUSTOMERS = 3000
 DEMO_SEED = 0
+os.environ[FROZEN] = NOW
 
 
 @pytest.fixture(scope="session")
@@ -22,7 +32,7 @@ def demo_frames() -> dict:
     """The demo's frames (customers=3000, seed=0), straight from the generator."""
     from gridservice.demo import build_demo
 
-    return build_demo(customers=DEMO_CUSTOMERS, seed=DEMO_SEED)
+    return build_demo(customers=DEMO_CUSTOMERS, seed=DEMO_SEED, as_of=DEMO_AS_OF)
 
 
 @pytest.fixture(scope="session")

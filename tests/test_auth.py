@@ -96,3 +96,33 @@ def test_users_in_a_store_with_their_audit_trail(tmp_path: Path) -> None:
     log = store.read_layer("audit_log")
     assert log["action"].tolist() == ["user.add", "user.add", "user.remove", "user.add", "export"]
     assert set(log["user"]) == {"root"} and log.index.is_unique
+
+
+def test_addresses_are_masked_to_the_village_or_street() -> None:
+    addresses = pd.Series(["南丰县白舍镇罗坊村3组12号", "琴城镇东门路1号", "南丰县工业园区１８号", "市山镇", None],
+                          dtype="str")
+    masked = mask_personal(pd.DataFrame({"address": addresses}), User("s", "supervisor"))["address"]
+    assert masked.tolist()[:4] == ["南丰县白舍镇罗坊村…", "琴城镇东门路…", "南丰县工业园区…", "市山镇"]
+    assert pd.isna(masked.iloc[4])
+    assert mask_personal(pd.DataFrame({"address": addresses}), User("a", "admin"))["address"].equals(addresses)
+
+
+def test_token_versions_change_whenever_logins_must_end(tmp_path: Path) -> None:
+    from gridservice.auth import end_logins, user_of
+
+    store = GeoPackageStore(tmp_path / "u.gpkg")
+    store.write(ServiceArea({}).layers, create=True)
+    versions = [add_user(store, "li", "planner", "li-password").token_version]
+    versions.append(add_user(store, "li", "planner", "li-password", replace=True).token_version)  # same again
+    end_logins(store, "li", by="li")
+    users = store.read_layer("users")
+    versions.append(users.loc["li", "token_version"])
+    assert len(set(versions)) == 3 and all(versions)
+    assert user_of(users, "li", token_version=versions[-1]).role == "planner"
+    with pytest.raises(AuthenticationError, match="log in again"):
+        user_of(users, "li", token_version=versions[0])
+    remove_user(store, "li")
+    assert add_user(store, "li", "planner", "li-password").token_version not in versions  # no revival
+    with pytest.raises(NotFoundError):
+        end_logins(store, "nobody", by="root")
+    assert store.read_layer("audit_log")["action"].tolist().count("auth.logout") == 1

@@ -19,6 +19,7 @@ import shapely
 
 from gridservice import schema
 from gridservice.demo import MANIFEST_COLUMNS, build_demo
+from pinned import DEMO_AS_OF
 
 CUSTOMERS = 3000
 UTM = "EPSG:32650"
@@ -30,7 +31,7 @@ KINDS = {"str", "float", "int", "bool", "datetime"}
 
 @pytest.fixture(scope="module")
 def demo() -> dict[str, pd.DataFrame]:
-    return build_demo(customers=CUSTOMERS, seed=0)
+    return build_demo(customers=CUSTOMERS, seed=0, as_of=DEMO_AS_OF)
 
 
 @pytest.fixture(scope="module")
@@ -221,7 +222,7 @@ def test_grids_tile_the_territory_but_for_the_planted_gap_and_overlap(
     gap = uncovered[0]
     assert 15_000 < gap.area < 80_000  # tens of metres wide, about a kilometre long
     assert 15 < 2 * gap.area / gap.length < 60  # mean width (m)
-    gap_row = manifest_row(demo, "grid_gap")
+    gap_row = manifest_row(demo, "gap")
     a, b = re.findall(r"NF-[A-Z]{2}-\d{2}", gap_row["detail"])[-2:]
     assert gap_row["feature_id"] == a
     assert gap.distance(grids.geometry[a]) < 1 and gap.distance(grids.geometry[b]) < 1
@@ -236,7 +237,7 @@ def test_grids_tile_the_territory_but_for_the_planted_gap_and_overlap(
         (grids.index[i], grids.index[j], s) for i, j, s in zip(left[keep], right[keep], shared, strict=True) if s > 1.0
     ]
     assert len(overlapping) == 1
-    ov_row = manifest_row(demo, "grid_overlap")
+    ov_row = manifest_row(demo, "overlap")
     assert {overlapping[0][0], overlapping[0][1]} == set(re.findall(r"NF-[A-Z]{2}-\d{2}", ov_row["detail"])[-2:])
     assert 15_000 < overlapping[0][2] < 80_000
     assert abs(grids.area.sum() - overlapping[0][2] + gap.area - county_utm.area) < 10.0
@@ -322,7 +323,7 @@ def test_customers_sit_near_their_transformer(demo: dict[str, pd.DataFrame]) -> 
     cu = demo["customers"].to_crs(UTM).merge(demo["meters"], on="meter_id")
     tx = demo["transformers"].to_crs(UTM).set_index("transformer_id").geometry
     d = cu.geometry.distance(gpd.GeoSeries(tx[cu["transformer_id"]].to_numpy(), crs=UTM, index=cu.index))
-    wrong = set(planted(demo, "wrong_transformer_link"))
+    wrong = set(planted(demo, "CUST_FAR_FROM_TRANSFORMER"))
     assert wrong
     is_wrong = cu["customer_id"].isin(wrong)
     assert (d[~is_wrong] < 1200).all()
@@ -336,13 +337,13 @@ def test_only_the_planted_transformer_area_is_split(demo: dict[str, pd.DataFrame
     cu = demo["customers"][["meter_id", "geometry"]].merge(demo["meters"], on="meter_id")
     cu["where"] = located(gpd.GeoDataFrame(cu, crs="EPSG:4326"), demo["grids"]).to_numpy()
     spans = cu.groupby("transformer_id")["where"].nunique()
-    assert set(spans[spans > 1].index) == set(planted(demo, "transformer_split_across_grids"))
+    assert set(spans[spans > 1].index) == set(planted(demo, "TX_SPLIT_GRIDS"))
 
 
 def test_only_the_planted_transformer_has_no_customers(demo: dict[str, pd.DataFrame]) -> None:
     tx = demo["transformers"]["transformer_id"]
     empty = set(tx[~tx.isin(demo["meters"]["transformer_id"])])
-    assert empty == set(planted(demo, "transformer_without_customers"))
+    assert empty == set(planted(demo, "TX_NO_CUSTOMERS"))
 
 
 # -- customers and staff -------------------------------------------------------------
@@ -365,7 +366,7 @@ def test_phones(demo: dict[str, pd.DataFrame]) -> None:
     assert demo["staff"]["phone"].str.match(MOBILE).all()
     cu = demo["customers"]
     bad = set(cu.loc[~cu["phone"].str.match(MOBILE), "customer_id"])
-    assert bad == set(planted(demo, "invalid_phone"))
+    assert bad == set(planted(demo, "CUST_PHONE_INVALID"))
     assert len(bad) == 3
 
 
@@ -375,13 +376,13 @@ def test_staffing(demo: dict[str, pd.DataFrame]) -> None:
     assert (gs["role"] == gs["staff_id"].map(staff["role"])).all()
     grids = demo["grids"]["grid_id"]
     managers = gs.loc[gs["role"] == "grid_manager"].groupby("grid_id").size().reindex(grids, fill_value=0)
-    assert set(managers[managers == 0].index) == set(planted(demo, "grid_without_manager"))
+    assert set(managers[managers == 0].index) == set(planted(demo, "GRID_NO_MANAGER"))
     assert (managers <= 1).all()
     members = gs.loc[gs["role"] == "grid_member"].groupby("grid_id").size().reindex(grids, fill_value=0)
     assert (members >= 1).all()
     households = demo["customers"].groupby("grid_id").size().reindex(grids, fill_value=0)
     per_member = households / members
-    assert set(per_member[per_member > 1000].index) == set(planted(demo, "grid_understaffed"))
+    assert set(per_member[per_member > 1000].index) == set(planted(demo, "GRID_UNDERSTAFFED"))
     roles = set(demo["staff"]["role"])
     assert roles == set(schema.STAFF_ROLES)
     assert demo["staff"]["name"].str.len().ge(2).all()
@@ -394,7 +395,7 @@ STAGES = ["received_at", "dispatched_at", "arrived_at", "resolved_at", "replied_
 
 def test_work_order_timelines(demo: dict[str, pd.DataFrame]) -> None:
     wo = demo["work_orders"].set_index("work_order_id")
-    bad_times = set(planted(demo, "arrived_before_received")) | set(planted(demo, "closed_before_received"))
+    bad_times = set(planted(demo, "WO_TIME_ORDER"))  # one arrived, one closed before it was received
     assert len(bad_times) == 2
     ns = np.column_stack([wo[c].to_numpy(dtype="datetime64[ns]").astype("int64") for c in STAGES]).astype(float)
     ns[np.column_stack([wo[c].isna().to_numpy() for c in STAGES])] = np.nan
@@ -421,10 +422,12 @@ def test_repair_arrival_limits(demo: dict[str, pd.DataFrame]) -> None:
     limit = rep["grid_id"].map(demo["grids"].set_index("grid_id")["area_class"]).map(ARRIVAL_LIMIT_MIN)
     minutes = (rep["arrived_at"] - rep["received_at"]).dt.total_seconds() / 60
     late = set(rep.loc[minutes > limit, "work_order_id"])
-    assert late == set(planted(demo, "repair_arrival_late"))
+    assert late == set(planted(demo, "WO_ARRIVAL_LATE"))
     assert 1 <= len(late) <= 5
     early = set(rep.loc[minutes < 0, "work_order_id"])
-    assert early == set(planted(demo, "arrived_before_received"))
+    m = demo["demo_manifest"]
+    assert early == set(m.loc[m["detail"].str.startswith("arrived_at") & (m["problem"] == "WO_TIME_ORDER"),
+                              "feature_id"])
 
 
 def test_only_the_planted_repeat_complaint(demo: dict[str, pd.DataFrame]) -> None:
@@ -432,7 +435,7 @@ def test_only_the_planted_repeat_complaint(demo: dict[str, pd.DataFrame]) -> Non
     c = c[c["kind"] == "complaint"].sort_values(["customer_id", "received_at"])
     gap = c.groupby("customer_id")["received_at"].diff()
     repeat = set(c.loc[gap <= pd.Timedelta(days=30), "work_order_id"])
-    assert repeat == set(planted(demo, "repeat_complaint"))
+    assert repeat == set(planted(demo, "WO_REPEAT_COMPLAINT"))
     assert len(repeat) == 1
 
 
@@ -465,9 +468,9 @@ def test_line_loss_only_where_planted(demo: dict[str, pd.DataFrame]) -> None:
     assert len(loss) == len(supply)
     high = loss[loss > 10]
     negative = loss[loss < 0]
-    assert set(negative.index) == {(planted(demo, "loss_negative")[0], "2026-03")}
-    streak = planted(demo, "loss_high_streak")[0]
-    assert set(high.index) == {(planted(demo, "loss_high")[0], "2026-07")} | {
+    assert set(negative.index) == {(planted(demo, "LOSS_NEGATIVE")[0], "2026-03")}
+    streak = planted(demo, "LOSS_STREAK")[0]
+    assert set(high.index) == {(planted(demo, "LOSS_HIGH")[0], "2026-07")} | {
         (streak, p) for p in ("2026-09", "2026-10", "2026-11")
     }
     normal = loss.drop(high.index).drop(negative.index)
@@ -484,7 +487,7 @@ def test_visits(demo: dict[str, pd.DataFrame]) -> None:
     )
     key = cu.index[cu["key_customer"]]
     home = v[v["kind"] == "home"].groupby("customer_id").size().reindex(key, fill_value=0)
-    assert set(home[home < 2].index) == set(planted(demo, "key_customer_not_visited"))
+    assert set(home[home < 2].index) == set(planted(demo, "KEY_CUSTOMER_NOT_VISITED"))
     q = v[v["kind"] == "phone"].copy()
     q["quarter"] = q["at"].dt.tz_localize(None).dt.to_period("Q")
     quarters = q[q["customer_id"].isin(key)].groupby("customer_id")["quarter"].nunique()
@@ -514,14 +517,14 @@ def test_plan_history_and_audit_log(demo: dict[str, pd.DataFrame]) -> None:
 
 
 def test_deterministic(demo: dict[str, pd.DataFrame]) -> None:
-    again = build_demo(customers=CUSTOMERS, seed=0)
+    again = build_demo(customers=CUSTOMERS, seed=0, as_of=DEMO_AS_OF)
     assert list(again) == list(demo)
     for name in demo:
         pd.testing.assert_frame_equal(again[name], demo[name], check_exact=True, obj=name)
 
 
 def test_another_seed_differs(demo: dict[str, pd.DataFrame]) -> None:
-    other = build_demo(customers=CUSTOMERS, seed=1)
+    other = build_demo(customers=CUSTOMERS, seed=1, as_of=DEMO_AS_OF)
     a = demo["customers"].geometry
     b = other["customers"].geometry
     assert not a.geom_equals(b).all()
@@ -530,7 +533,7 @@ def test_another_seed_differs(demo: dict[str, pd.DataFrame]) -> None:
 
 def test_progress_and_small_sizes() -> None:
     calls: list[tuple[str, float]] = []
-    out = build_demo(customers=150, seed=2, progress=lambda s, f: calls.append((s, f)))
+    out = build_demo(customers=150, seed=2, as_of=DEMO_AS_OF, progress=lambda s, f: calls.append((s, f)))
     assert len(out["customers"]) == 150
     fractions = [f for _, f in calls]
     assert fractions[0] == 0.0 and fractions[-1] == 1.0

@@ -88,3 +88,29 @@ def test_partial_matches_agree_with_brute_force() -> None:
             expected = {k for k, a in zip(frame.index, names, strict=True) if q in a}
         got = idx.search(q, limit=n, fuzzy=False)
         assert set(got.index) == expected, q
+
+
+@pytest.mark.parametrize(("query", "expected"), [
+    ("C003", ["C003"]),                    # an account number: everyone may read it
+    ("M04", ["C004"]),                     # a meter number
+    ("东门路", ["C001", "C002"]),           # part of the address as masked: 琴城镇东门路…
+    ("13812345678", []),                   # a phone, whole,
+    ("138123", []),                        # by its first digits
+    ("5678", []),                          # or its last
+    ("张三", []),                           # a name
+    ("zhangsan", []),                      # its pinyin
+    ("zs", []),                            # its initials
+    ("zhangshan", []),                     # a near miss of it
+    ("东门路1", []),                        # the hidden house number
+    ("西街8号", []),
+])
+def test_masked_readers_match_only_what_they_may_read(index: CustomerIndex, query: str,
+                                                     expected: list[str]) -> None:
+    hits = index.search(query, personal=False)
+    assert sorted(hits.index) == expected
+    assert set(hits["match"]) <= {"customer_id", "meter_id", "address"}
+
+
+def test_the_same_queries_find_personal_data_for_those_who_see_it(index: CustomerIndex) -> None:
+    for query, first in (("138123", "C001"), ("张三", "C001"), ("zs", "C001"), ("东门路1", "C001")):
+        assert index.search(query).index[0] == first, query

@@ -2,18 +2,22 @@
 
 Four roles use gridservice (SPEC §1):
 
-============  ===========================================  ======================
-role          may write                                    sees names and phones
-============  ===========================================  ======================
-planner       grid plans (commit, revert)                  masked (张*, 138****5678)
+============  ===========================================  ====================================
+role          may write                                    sees customers' names, phones and
+                                                           addresses
+============  ===========================================  ====================================
+planner       grid plans (commit, revert)                  masked (张*, 138****5678, 琴城镇东门路…)
 dispatcher    work orders, outages                         in full (calls customers)
 supervisor    nothing (reads every view)                   masked
 admin         everything, including users                  in full
-============  ===========================================  ======================
+============  ===========================================  ====================================
 
-Every role reads everything else. Passwords are hashed with Argon2id through
-pwdlib; the ``users`` layer holds only the hashes. Each write is recorded in
-the ``audit_log`` layer with its user (:func:`record`).
+Every role reads everything else, and searches customers only by what it may
+read (:mod:`gridservice.search`). Passwords are hashed with Argon2id through
+pwdlib; the ``users`` layer holds only the hashes, and each user's
+``token_version``, which changes whenever the user's logins must end (logout,
+a new password or role, removal). Each write and each lookup of personal data
+is recorded in the ``audit_log`` layer with its user (:func:`record`).
 """
 
 from __future__ import annotations
@@ -27,11 +31,12 @@ from functools import lru_cache
 import pandas as pd
 from pwdlib import PasswordHash
 
+from gridservice import clock
 from gridservice.errors import AuthenticationError, ConflictError, DataError, NotFoundError, PermissionDeniedError
 from gridservice.io import Store
 from gridservice.io.tables import conform
-from gridservice.privacy import mask_name, mask_phone, mask_phones_in_text
-from gridservice.schema import LAYERS, TIMEZONE
+from gridservice.privacy import mask_address, mask_name, mask_phone, mask_phones_in_text
+from gridservice.schema import LAYERS
 
 ROLES: tuple[str, ...] = LAYERS["users"].column("role").choices or ()
 
@@ -67,6 +72,8 @@ class User:
     username: str
     role: str
     display_name: str = ""
+    #: The users layer's ``token_version`` when this user was read: tokens carry it.
+    token_version: str = ""
 
     def can(self, action: str) -> bool:
         """Whether this user's role may perform ``action``."""
@@ -122,7 +129,12 @@ def make_user(username: str, role: str, password: str, *, display_name: str = ""
         msg = f"unknown role {role!r}; roles are: {', '.join(ROLES)}"
         raise DataError(msg)
     return {"username": username, "role": role, "password_hash": hash_password(password),
-            "display_name": display_name or username}
+            "display_name": display_name or username, "token_version": _new_token_version()}
+
+
+def _new_token_version() -> str:
+    # Random, so a version never comes back (a user removed and added again does not revive old tokens).
+    return secrets.token_hex(8)
 
 
 def demo_users() -> tuple[pd.DataFrame, dict[str, str]]:
@@ -146,25 +158,39 @@ def authenticate(users: pd.DataFrame, username: str, password: str) -> User:
     if not verify_password(password, str(row["password_hash"])):
         msg = "wrong username or password"
         raise AuthenticationError(msg)
-    return User(username, str(row["role"]), str(row.get("display_name") or ""))
+    return _user(users, username)
 
 
-def user_of(users: pd.DataFrame, username: str) -> User:
-    """The user called ``username`` (for a token), or :class:`AuthenticationError`."""
+def user_of(users: pd.DataFrame, username: str, *, token_version: str | None = None) -> User:
+    """The user called ``username``, or :class:`AuthenticationError`.
+
+    With ``token_version`` (from a token), the user's logins must not have
+    ended since the token was issued.
+    """
     if username not in users.index:
         msg = f"user {username!r} no longer exists"
         raise AuthenticationError(msg)
+    user = _user(users, username)
+    if token_version is not None and token_version != user.token_version:
+        msg = "login ended (logged out, or the password or role changed): log in again"
+        raise AuthenticationError(msg)
+    return user
+
+
+def _user(users: pd.DataFrame, username: str) -> User:
     row = users.loc[username]
-    return User(username, str(row["role"]), str(row.get("display_name") or ""))
+    version = row.get("token_version")
+    return User(username, str(row["role"]), str(row.get("display_name") or ""),
+                "" if version is None or pd.isna(version) else str(version))
 
 
 # -- the users layer in a store --------------------------------------------
 
 
 def list_users(store: Store) -> pd.DataFrame:
-    """The users of a store, without their password hashes."""
+    """The users of a store, without their password hashes (nor token versions)."""
     users = _users(store)
-    return users.drop(columns="password_hash")
+    return users.drop(columns=["password_hash", "token_version"])
 
 
 def add_user(store: Store, username: str, role: str, password: str, *, display_name: str = "",
@@ -180,7 +206,7 @@ def add_user(store: Store, username: str, role: str, password: str, *, display_n
         users = pd.concat([users.drop(index=name, errors="ignore"), user_frame([made])])
         store.write_locked({"users": users, "audit_log": _with_entry(store, user=by, action="user.add",
                                                                      layer="users", feature_id=name, detail=role)})
-    return User(name, role, made["display_name"])
+    return User(name, role, made["display_name"], made["token_version"])
 
 
 def remove_user(store: Store, username: str, *, by: str = "cli") -> None:
@@ -199,6 +225,19 @@ def remove_user(store: Store, username: str, *, by: str = "cli") -> None:
                                                      feature_id=username)})
 
 
+def end_logins(store: Store, username: str, *, by: str) -> None:
+    """End every login of ``username`` (its tokens stop working), with its audit-log entry, in one write."""
+    with store.lock():
+        users = _users(store)
+        if username not in users.index:
+            msg = f"no user {username!r}"
+            raise NotFoundError(msg)
+        users = users.copy()
+        users.loc[username, "token_version"] = _new_token_version()
+        store.write_locked({"users": users, "audit_log": _with_entry(store, user=by, action="auth.logout",
+                                                                     layer="users", feature_id=username)})
+
+
 def _users(store: Store) -> pd.DataFrame:
     if store.exists() and "users" in store.layers():
         return store.read_layer("users")
@@ -208,14 +247,16 @@ def _users(store: Store) -> pd.DataFrame:
 # -- masking ----------------------------------------------------------------
 
 
-def mask_personal(df: pd.DataFrame, user: User, *, columns: Iterable[str] = ("name", "phone")) -> pd.DataFrame:
-    """``df`` with customers' names and phones masked unless ``user`` may see them."""
+def mask_personal(df: pd.DataFrame, user: User, *,
+                  columns: Iterable[str] = ("name", "phone", "address")) -> pd.DataFrame:
+    """``df`` with customers' names, phones and addresses masked unless ``user`` may see them."""
     if user.sees_personal_data:
         return df
     out = df.copy()
+    masks = {"phone": mask_phone, "address": mask_address}
     for col in columns:
         if col in out.columns:
-            out[col] = mask_phone(out[col]) if "phone" in col else mask_name(out[col])
+            out[col] = next((m for key, m in masks.items() if key in col), mask_name)(out[col])
     return out
 
 
@@ -225,11 +266,21 @@ def mask_personal(df: pd.DataFrame, user: User, *, columns: Iterable[str] = ("na
 def audit_entry(*, user: str, action: str, layer: str | None = None, feature_id: str | None = None,
                 detail: str | None = None) -> pd.DataFrame:
     """One ``audit_log`` row stamped now, with a unique ``log_id``."""
-    now = pd.Timestamp.now(tz=TIMEZONE)
+    return audit_frame([audit_record(user=user, action=action, layer=layer, feature_id=feature_id, detail=detail)])
+
+
+def audit_record(*, user: str, action: str, layer: str | None = None, feature_id: str | None = None,
+                 detail: str | None = None) -> dict[str, object]:
+    """One ``audit_log`` record stamped now, with a unique ``log_id`` (cheap: no frame yet)."""
+    now = clock.now()
     log_id = f"L{now.strftime('%Y%m%d%H%M%S')}-{uuid.uuid4().hex[:12]}"
-    row = pd.DataFrame([{"log_id": log_id, "at": now, "user": user, "action": action, "layer": layer,
-                         "feature_id": feature_id, "detail": detail}])
-    return conform("audit_log", row, source="audit_log")
+    return {"log_id": log_id, "at": now, "user": user, "action": action, "layer": layer, "feature_id": feature_id,
+            "detail": detail}
+
+
+def audit_frame(records: Iterable[dict[str, object]]) -> pd.DataFrame:
+    """``audit_log`` rows from :func:`audit_record` records."""
+    return conform("audit_log", pd.DataFrame(list(records)), source="audit_log")
 
 
 def record(store: Store, *, user: str, action: str, layer: str | None = None, feature_id: str | None = None,
@@ -260,11 +311,15 @@ __all__ = [
     "User",
     "add_user",
     "audit_entry",
+    "audit_frame",
+    "audit_record",
     "authenticate",
     "demo_users",
+    "end_logins",
     "hash_password",
     "list_users",
     "make_user",
+    "mask_address",
     "mask_name",
     "mask_personal",
     "mask_phone",

@@ -55,6 +55,14 @@ class AuthenticationError(GridserviceError):
     """No valid credentials."""
 
 
+class RateLimitError(GridserviceError):
+    """Too many attempts (logins, searches) in too short a time; ``retry_after`` says how many seconds to wait."""
+
+    def __init__(self, msg: str, *, retry_after: float) -> None:
+        super().__init__(msg)
+        self.retry_after = retry_after
+
+
 class AssetError(GridserviceError):
     """A front-end asset a map needs (Leaflet, a plugin) is not installed locally."""
 

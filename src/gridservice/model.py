@@ -17,12 +17,26 @@ import pandas as pd
 import shapely
 from pyproj import Transformer
 
+from gridservice import clock
 from gridservice.errors import DataError, NotFoundError
 from gridservice.findings import findings
 from gridservice.io import Store, open_store
 from gridservice.io.tables import conform
 from gridservice.lookup import contains
 from gridservice.schema import CRS, DEVICE_LAYERS, LAYERS, TIMEZONE
+
+
+def utm_crs(geometry: shapely.Geometry) -> str:
+    """The WGS 84 UTM zone (an ``EPSG:326xx``/``327xx`` code) of a lon/lat geometry's centroid.
+
+    Examples
+    --------
+    >>> utm_crs(shapely.Point(116.5, 27.2))
+    'EPSG:32650'
+    """
+    c = geometry.centroid
+    zone = int((c.x + 180) // 6) + 1
+    return f"EPSG:{32600 + zone if c.y >= 0 else 32700 + zone}"
 
 
 class ServiceArea:
@@ -80,12 +94,20 @@ class ServiceArea:
     @property
     def as_of(self) -> pd.Timestamp:
         """The moment the data describes: ``service_area.as_of`` when the data
-        carries one (a snapshot, the demo), else now. Analyses judge deadlines
-        and open outages at this time by default."""
+        carries one (a snapshot, the demo), else the clock's now (live data).
+        Analyses judge deadlines and open outages, and pick their default
+        period, at this time."""
         sa = self.service_area
         if "as_of" in sa.columns and sa["as_of"].notna().any():
-            return pd.Timestamp(sa["as_of"].max()).tz_convert(TIMEZONE)
-        return pd.Timestamp.now(tz=TIMEZONE)
+            return pd.Timestamp(sa["as_of"].max()).tz_convert(TIMEZONE).as_unit("ms")
+        return clock.now()
+
+    @property
+    def now(self) -> pd.Timestamp:
+        """The latest moment a record may carry: the clock's now, or a snapshot's
+        ``as_of`` if that is later. Records written to a snapshot after its
+        ``as_of`` are new data, not errors; only times after this are."""
+        return max(self.as_of, clock.now())
 
     @cached_property
     def territory(self) -> shapely.Geometry:
@@ -100,9 +122,7 @@ class ServiceArea:
         """The UTM zone of the territory's centre, for metres and km²."""
         if self.territory.is_empty:
             return "EPSG:32650"
-        c = self.territory.centroid
-        zone = int((c.x + 180) // 6) + 1
-        return f"EPSG:{32600 + zone if c.y >= 0 else 32700 + zone}"
+        return utm_crs(self.territory)
 
     def to_metric(self, frame: gpd.GeoDataFrame | gpd.GeoSeries) -> gpd.GeoDataFrame | gpd.GeoSeries:
         """A frame reprojected to :attr:`metric_crs`."""

@@ -1,4 +1,4 @@
-"""Masking of customers' personal data (names, phones) for roles that do not need it (SPEC §8)."""
+"""Masking of customers' personal data (names, phones, addresses) for roles that do not need it (SPEC §8)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,17 @@ def mask_name(names: pd.Series) -> pd.Series:
     """``张三`` → ``张*``, ``欧阳娜娜`` → ``欧***``: the first character stays."""
     s = names.astype("str")
     return (s.str.slice(0, 1) + s.str.slice(1).str.replace(r".", "*", regex=True)).where(s.notna(), s)
+
+
+def mask_address(addresses: pd.Series) -> pd.Series:
+    """Addresses cut to the village or street: everything from the first digit on
+    (house, group, building, room numbers) becomes ``…``.
+
+    >>> mask_address(pd.Series(["南丰县白舍镇罗坊村3组12号", "琴城镇东门路1号", "琴城镇"])).tolist()
+    ['南丰县白舍镇罗坊村…', '琴城镇东门路…', '琴城镇']
+    """
+    s = addresses.astype("str")
+    return s.str.replace(r"(?s)[0-9０-９].*", "…", regex=True).where(s.notna(), s)
 
 
 def mask_phones_in_text(text: pd.Series) -> pd.Series:

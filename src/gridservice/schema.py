@@ -372,6 +372,8 @@ LAYERS: dict[str, Layer] = {
                 _c("role", required=True, choices=("planner", "dispatcher", "supervisor", "admin")),
                 _c("password_hash", required=True),
                 _c("display_name"),
+                # Changes whenever the user's logins must end (logout, new password or role): tokens carry it.
+                _c("token_version"),
             ),
             title_zh="用户",
         ),

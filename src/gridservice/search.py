@@ -16,6 +16,11 @@ in milliseconds on a million customers, without a Python loop over them:
 Pinyin is computed per distinct character (a few thousand), then assembled
 for every name with array operations.
 
+A reader who may not see personal data searches with ``personal=False``:
+only account and meter numbers and the address as that reader sees it
+(:func:`~gridservice.privacy.mask_address`) are matched, so neither a hit
+nor its ``match`` tells anything about a hidden name, phone or house number.
+
 Examples
 --------
 >>> index = CustomerIndex.build(area.customers)  # doctest: +SKIP
@@ -35,6 +40,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pypinyin import lazy_pinyin
 from rapidfuzz import fuzz, process
+
+from gridservice.privacy import mask_address
 
 #: Score of each way a customer can match, best first (ties: shorter key first).
 SCORES: dict[str, float] = {
@@ -288,6 +295,7 @@ class CustomerIndex:
                       "meter_id": _one_chunk(meter)}
         self.names = _one_chunk(names.fillna(""))
         self.address = _one_chunk(address.fillna("").str.lower())
+        self.address_masked = _one_chunk(mask_address(address).fillna("").str.lower())
         digits = pd.Series(pc.replace_substring_regex(_arrow(phone), r"\D", ""), dtype="str")
         full, initials = pinyin(self.names)
         self.pinyin = _one_chunk(full)
@@ -311,7 +319,8 @@ class CustomerIndex:
     def __len__(self) -> int:
         return len(self.ids)
 
-    def search(self, query: str, *, limit: int = 20, offset: int = 0, fuzzy: bool = True) -> pd.DataFrame:
+    def search(self, query: str, *, limit: int = 20, offset: int = 0, fuzzy: bool = True,
+               personal: bool = True) -> pd.DataFrame:
         """Customers matching ``query``, best first.
 
         Parameters
@@ -324,6 +333,9 @@ class CustomerIndex:
             The page of results.
         fuzzy
             Look for near matches (typos) when nothing matches as typed.
+        personal
+            Match names, pinyin, phones and whole addresses too; ``False``
+            matches only account and meter numbers and masked addresses.
 
         Returns
         -------
@@ -336,8 +348,10 @@ class CustomerIndex:
         """
         q = normalise(query)
         hits = _Hits(want=limit + offset)
-        if q:
+        if q and personal:
             self._stages(q, hits, fuzzy=fuzzy)
+        elif q:
+            self._public_stages(q, hits)
         return self._page(hits, limit=limit, offset=offset)
 
     def _stages(self, q: str, hits: _Hits, *, fuzzy: bool) -> None:
@@ -366,6 +380,28 @@ class CustomerIndex:
         if fuzzy and not digits and not hits.best:
             # Near matches only when nothing matched as typed: a typo, a wrong character.
             self._fuzzy(q, hits)
+
+    def _public_stages(self, q: str, hits: _Hits) -> None:
+        """What a reader without access to personal data may match: ids and the masked address."""
+        s, want = self._sorted, hits.want * 2
+        for kind in ("customer_id", "meter_id"):
+            hits.add(s[kind].exact(q), kind)
+        if hits.enough(SCORES["customer_id_prefix"]):
+            return
+        hits.add(s["customer_id"].prefix(q, want), "customer_id_prefix")
+        hits.add(s["meter_id"].prefix(q, want), "meter_id_prefix")
+        cand = self._bigrams.candidates(q)  # rows whose name or whole address hold q's bigrams: a superset
+        if cand is None or hits.enough(SCORES["name_partial"]):
+            return
+        step = max(hits.want * 50, 5000)
+        found = 0
+        for start in range(0, len(cand), step):
+            chunk = cand[start : start + step]
+            in_addr = self.address_masked.iloc[chunk].str.contains(q, regex=False).to_numpy()
+            hits.add(chunk[in_addr], "address_partial")
+            found += int(in_addr.sum())
+            if found >= hits.want:
+                break
 
     def _partial(self, q: str, hits: _Hits) -> None:
         cand = self._bigrams.candidates(q)

@@ -1,9 +1,9 @@
 """Open a service area ready for analysis: load it, then derive what is derived.
 
 Faces (CLI, API, maps) call :func:`open_area`; domain functions take the
-:class:`~gridservice.model.ServiceArea` it returns. Derivations that later
-stages compute (a customer's ``grid_id`` from the locator, a feeder's
-``length_km``) happen here, once, so every face sees the same numbers.
+:class:`~gridservice.model.ServiceArea` it returns. Derived columns (the
+``grid_id`` of customers, transformers, access points and work orders, from
+the locator) are filled here, once, so every face sees the same numbers.
 """
 
 from __future__ import annotations

@@ -12,13 +12,16 @@ import geopandas as gpd
 import pandas as pd
 from shapely.geometry import LineString, Point, box
 
+from gridservice import clock
 from gridservice.api.security import Tokens
-from gridservice.auth import User, demo_users
+from gridservice.auth import demo_users, user_of
 from gridservice.config import Settings
 from gridservice.io.tables import conform
 
 SECRET = "test-secret-key-for-api-tests-0123456789"
-NOW = pd.Timestamp.now(tz="Asia/Shanghai").floor("s")
+#: The demo users of every test area (hashed once): tokens carry their token versions.
+USERS = demo_users()[0]
+NOW = clock.now().floor("s")  # the suite's pinned clock
 
 
 def small_frames() -> dict[str, pd.DataFrame]:
@@ -65,7 +68,7 @@ def small_frames() -> dict[str, pd.DataFrame]:
                                  "start_at": [NOW - pd.Timedelta(hours=2)], "end_at": [pd.NaT], "cause": ["跳闸"]}),
     }
     frames = {name: conform(name, df, source=f"fixture:{name}") for name, df in raw.items()}
-    frames["users"] = demo_users()[0]
+    frames["users"] = USERS
     return frames
 
 
@@ -74,7 +77,7 @@ SETTINGS = Settings.model_validate({"secret_key": SECRET, "token_minutes": 60})
 
 def token(role: str) -> str:
     """A valid token of the demo user of ``role`` (no login round trip)."""
-    return Tokens(SECRET, minutes=60).issue(User(role, role))[0]
+    return Tokens(SECRET, minutes=60).issue(user_of(USERS, role))[0]
 
 
 def headers(role: str) -> dict[str, str]:

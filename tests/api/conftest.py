@@ -33,9 +33,11 @@ def small_copy(small_gpkg: Path, tmp_path: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def client(small_gpkg: Path) -> Iterator[TestClient]:
-    """A client of the read-only test area."""
-    with TestClient(create_app(str(small_gpkg), settings=SETTINGS, web=False)) as c:
+def client(small_gpkg: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    """A client of the test area shared by a module (a copy: logins and lookups write to its audit log)."""
+    path = tmp_path_factory.mktemp("api-module") / "small.gpkg"
+    shutil.copyfile(small_gpkg, path)
+    with TestClient(create_app(str(path), settings=SETTINGS, web=False)) as c:
         yield c
 
 

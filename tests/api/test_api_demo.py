@@ -7,11 +7,10 @@ from pathlib import Path
 
 import pytest
 import shapely
-from api_helpers import SETTINGS, headers
+from api_helpers import SETTINGS, USERS, headers
 from fastapi.testclient import TestClient
 
 from gridservice.api import create_app
-from gridservice.auth import demo_users
 from gridservice.io import GeoPackageStore
 from gridservice.search import pinyin
 
@@ -20,7 +19,7 @@ from gridservice.search import pinyin
 def demo(demo_gpkg: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     path = tmp_path_factory.mktemp("api-demo") / "nanfeng.gpkg"
     path.write_bytes(demo_gpkg.read_bytes())
-    GeoPackageStore(path).write({"users": demo_users()[0]})
+    GeoPackageStore(path).write({"users": USERS})
     with TestClient(create_app(str(path), settings=SETTINGS, web=False)) as c:
         yield c
 

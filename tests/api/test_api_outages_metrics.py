@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from api_helpers import headers
+import pandas as pd
+from api_helpers import NOW, headers
 from fastapi.testclient import TestClient
 
 from gridservice.io import GeoPackageStore
@@ -24,8 +25,9 @@ def test_active_outages_and_impact(client: TestClient) -> None:
 def test_create_and_close_an_outage(write_client: TestClient, small_copy) -> None:
     assert write_client.post("/api/v1/outages", json={"device_id": "T1", "kind": "planned"},
                              headers=headers("planner")).status_code == 403
-    r = write_client.post("/api/v1/outages", json={"device_id": "T1", "kind": "planned", "cause": "检修"},
-                          headers=headers("dispatcher"))
+    started = (NOW - pd.Timedelta(hours=2)).isoformat()  # the clock is frozen: closing "now" must come later
+    r = write_client.post("/api/v1/outages", json={"device_id": "T1", "kind": "planned", "cause": "检修",
+                                                   "start_at": started}, headers=headers("dispatcher"))
     assert r.status_code == 201
     made = r.json()
     assert made["customers_affected"] == 2 and made["end_at"] is None

@@ -18,24 +18,14 @@ from gridservice.cli import app
 from gridservice.metrics.kpi import kpis
 from gridservice.metrics.lineloss import line_loss
 from gridservice.metrics.period import month
+from pinned import DEMO_AS_OF
 
 AS_OF = "2026-11-30T23:59"
 
-#: Planted problem → the audit rule that must report its feature.
-AUDIT_RULE = {
-    "repair_arrival_late": "WO_ARRIVAL_LATE",
-    "arrived_before_received": "WO_TIME_ORDER",
-    "closed_before_received": "WO_TIME_ORDER",
-    "repeat_complaint": "WO_REPEAT_COMPLAINT",
-    "wrong_transformer_link": "CUST_FAR_FROM_TRANSFORMER",
-    "transformer_split_across_grids": "TX_SPLIT_GRIDS",
-    "invalid_phone": "CUST_PHONE_INVALID",
-    "transformer_without_customers": "TX_NO_CUSTOMERS",
-    "grid_without_manager": "GRID_NO_MANAGER",
-    "grid_understaffed": "GRID_UNDERSTAFFED",
-    "key_customer_not_visited": "KEY_CUSTOMER_NOT_VISITED",
-}
-LOSS = {"loss_high": "high", "loss_negative": "negative", "loss_high_streak": "high"}
+#: Loss rules look at one month: the planted one (in the detail), not the latest.
+LOSS = {"LOSS_HIGH": "high", "LOSS_NEGATIVE": "negative", "LOSS_STREAK": "high"}
+#: The two plan problems no audit rule covers are named by their ``validate`` check.
+VALIDATE_ONLY = {"gap", "overlap"}
 
 
 @pytest.fixture(scope="module")
@@ -50,18 +40,20 @@ def audit_json(demo_gpkg) -> list[dict]:
     return json.loads(result.stdout)
 
 
-def test_the_manifest_plants_what_these_commands_look_for(manifest) -> None:
+def test_the_manifest_names_each_problem_by_the_rule_that_reports_it(manifest) -> None:
+    from gridservice.metrics.audit import RULE_IDS
+
     planted = set(manifest["problem"])
-    assert {"repair_arrival_late", "arrived_before_received", "repeat_complaint", "loss_high", "loss_negative",
-            "loss_high_streak", "invalid_phone", "grid_without_manager"} <= planted
+    assert {"WO_ARRIVAL_LATE", "WO_TIME_ORDER", "WO_REPEAT_COMPLAINT", "LOSS_HIGH", "LOSS_NEGATIVE", "LOSS_STREAK",
+            "CUST_PHONE_INVALID", "GRID_NO_MANAGER"} <= planted
+    assert planted - VALIDATE_ONLY <= set(RULE_IDS)
 
 
 def test_audit_reports_every_planted_record(manifest, audit_json) -> None:
     found = {(r["check"], r["feature_id"]) for r in audit_json}
-    rows = manifest[manifest["problem"].isin(list(AUDIT_RULE))]
+    rows = manifest[~manifest["problem"].isin([*LOSS, *VALIDATE_ONLY])]
     assert len(rows) >= 15
-    missing = [(p, f) for p, f in zip(rows["problem"], rows["feature_id"], strict=True)
-               if (AUDIT_RULE[p], f) not in found]
+    missing = [(p, f) for p, f in zip(rows["problem"], rows["feature_id"], strict=True) if (p, f) not in found]
     assert not missing
     grids = {r["feature_id"]: r["grid_id"] for r in audit_json if r["check"] == "WO_ARRIVAL_LATE"}
     assert all(isinstance(g, str) and g for g in grids.values())
@@ -79,12 +71,12 @@ def test_lineloss_reports_planted_loss_in_its_month(demo_area, manifest) -> None
         assert loss.loc[tx, "class"] == LOSS[problem], (problem, tx)
         pct = float(re.findall(r"(-?\d+\.\d) %", detail)[-1])
         assert loss.loc[tx, "loss_pct"] == pytest.approx(pct, abs=0.05)
-        if problem == "loss_high_streak":
+        if problem == "LOSS_STREAK":
             assert loss.loc[tx, "streak_months"] == 3
 
 
 def test_lineloss_command_shows_the_three_month_streak(demo_gpkg, manifest) -> None:
-    streak = manifest[manifest["problem"] == "loss_high_streak"].iloc[0]
+    streak = manifest[manifest["problem"] == "LOSS_STREAK"].iloc[0]
     result = CliRunner().invoke(app, ["lineloss", "--data", str(demo_gpkg), "--period", _month(streak["detail"]),
                                       "--class", "high", "--format", "json"])
     assert result.exit_code == 0, result.output
@@ -95,21 +87,20 @@ def test_lineloss_command_shows_the_three_month_streak(demo_gpkg, manifest) -> N
 def test_audit_loss_rules_in_the_planted_months(demo_area, manifest) -> None:
     from gridservice.metrics.audit import audit
 
-    for problem, rule in (("loss_negative", "LOSS_NEGATIVE"), ("loss_high", "LOSS_HIGH"),
-                          ("loss_high_streak", "LOSS_STREAK")):
+    for problem in LOSS:
         row = manifest[manifest["problem"] == problem].iloc[0]
-        found = audit(demo_area, rule_ids=[rule], period=_month(row["detail"]), as_of=AS_OF)
+        found = audit(demo_area, rule_ids=[problem], period=_month(row["detail"]), as_of=AS_OF)
         assert row["feature_id"] in set(found["feature_id"]), problem
 
 
 def test_kpis_show_late_repairs_and_the_repeat_complaint(demo_area, manifest) -> None:
     wo = demo_area.work_orders
-    late = manifest[manifest["problem"] == "repair_arrival_late"]
+    late = manifest[manifest["problem"] == "WO_ARRIVAL_LATE"]
     for oid in late["feature_id"]:
         order = wo.loc[oid]
         k = kpis(demo_area, month(f"{order['received_at']:%Y-%m}"), as_of=AS_OF)
         assert k.loc[order["grid_id"], "repair_on_time_pct"] < 100, oid
-    rep = wo.loc[manifest[manifest["problem"] == "repeat_complaint"]["feature_id"].iloc[0]]
+    rep = wo.loc[manifest[manifest["problem"] == "WO_REPEAT_COMPLAINT"]["feature_id"].iloc[0]]
     k = kpis(demo_area, month(f"{rep['received_at']:%Y-%m}"), as_of=AS_OF)
     assert k.loc[rep["grid_id"], "repeat_complaints"] >= 1
 
@@ -117,7 +108,7 @@ def test_kpis_show_late_repairs_and_the_repeat_complaint(demo_area, manifest) ->
 def test_kpis_show_the_grid_without_manager_and_staffing(demo_area, manifest) -> None:
     k = kpis(demo_area, "2026-11", as_of=AS_OF)
     assert k["customers"].sum() > 0.95 * len(demo_area.customers)  # nearly every customer lies in a grid
-    under = manifest[manifest["problem"] == "grid_understaffed"]["feature_id"]
+    under = manifest[manifest["problem"] == "GRID_UNDERSTAFFED"]["feature_id"]
     for grid in under:
         assert k.loc[grid, "households_per_member"] > 1500
     # By the end of the year most key customers have had their visits.
@@ -132,9 +123,9 @@ def test_understaffed_grid_of_the_default_size_demo() -> None:
     from gridservice.model import ServiceArea
     from gridservice.workspace import derive
 
-    frames = build_demo(customers=30_000, seed=0)
+    frames = build_demo(customers=30_000, seed=0, as_of=DEMO_AS_OF)
     planted = frames["demo_manifest"]
-    grids = planted.loc[planted["problem"] == "grid_understaffed", "feature_id"].tolist()
+    grids = planted.loc[planted["problem"] == "GRID_UNDERSTAFFED", "feature_id"].tolist()
     assert len(grids) == 1
     area = derive(ServiceArea({k: v for k, v in frames.items() if k != "demo_manifest"}))
     found = audit(area, rule_ids=["GRID_UNDERSTAFFED", "GRID_NO_MANAGER"], as_of=AS_OF)

@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 from gridservice.cli import app
 from gridservice.errors import TransitionError
 from gridservice.io import GeoPackageStore
+from gridservice.metrics.audit import RULE_IDS
 
 AS_OF = ["--as-of", "2026-04-15T12:00"]
 
@@ -60,9 +61,14 @@ def test_kpi_by_station_as_csv_and_date_range(gpkg) -> None:
     assert table_out.exit_code == 0 and "G1" in table_out.stdout
 
 
-def test_kpi_needs_a_period(gpkg) -> None:
-    result = run("kpi", "--data", str(gpkg))
-    assert result.exit_code == 1 and "--period" in result.output
+def test_kpi_defaults_to_the_latest_month_with_data(gpkg) -> None:
+    """The latest record is W9/W10 of 2026-04 (readings stop earlier): that is the default, not the clock's month."""
+    result = run("kpi", "--data", str(gpkg), "--format", "json", *AS_OF)
+    assert result.exit_code == 0, result.output
+    april = run("kpi", "--data", str(gpkg), "--period", "2026-04", "--format", "json", *AS_OF)
+    assert json.loads(result.stdout) == json.loads(april.stdout)
+    assert {r["grid_id"]: r["work_orders"] for r in json.loads(result.stdout)} == {"G1": 1, "G2": 1}
+    assert "2026-04" in run("kpi", "--data", str(gpkg), *AS_OF).stdout
 
 
 def test_lineloss_filtered_by_class(gpkg) -> None:
@@ -133,3 +139,13 @@ def test_impossible_timestamp_is_one_red_line(gpkg) -> None:
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and "W6" in lines[0] and "earlier than dispatched_at" in lines[0]
     assert "Traceback" not in proc.stderr
+
+
+def test_unknown_audit_rule_is_one_line_naming_the_valid_ids(gpkg) -> None:
+    code = "import sys; from gridservice.cli import main; sys.argv[0] = 'gridservice'; main()"
+    proc = subprocess.run([sys.executable, "-c", code, "audit", "--data", str(gpkg), "--rule", "WO_ARRIVAL_LATE",
+                           "--rule", "repair_arrival_late"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "repair_arrival_late" in lines[0]
+    assert all(rule in lines[0] for rule in RULE_IDS)

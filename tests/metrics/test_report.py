@@ -76,3 +76,36 @@ def test_workbook_and_page(tiny, as_of, tmp_path) -> None:
 def test_line_chart_leaves_gaps_for_missing_values() -> None:
     svg = svg_line_chart(["a", "b", "c", "d"], [1.0, None, 3.0, 4.0], title="t")
     assert svg.count("<polyline") == 2 and svg.count("<circle") == 3
+
+
+def test_figures_are_shown_by_what_they_measure(tiny, as_of, tmp_path) -> None:
+    # March 2026 over the whole area: 5 customers; SAIDI 318 min (test_trend_is_monthly_and_area_wide), so
+    # RS-1 = 1 − (318 / 60 h) / (31 d × 24 h) = 1 − 5.3 / 744 = 99.287634 % → four decimals 99.2876.
+    xlsx, page = write_report(tiny, "2026-03", tmp_path, rules=Rules(), as_of=as_of, months=3)
+    html = page.read_text(encoding="utf-8")
+    first = html.split("</table>")[0]
+    cells = re.findall(r"<td>([^<]*)</td>", first)
+    overview = dict(zip(cells[::2], cells[1::2], strict=True))
+    assert overview["客户数"] == "5" and overview["停电次数"].isdigit()
+    assert overview["SAIDI(分钟/户)"] == "318.0"
+    assert overview["供电可靠率RS-1(%)"] == "99.2876"
+    assert not [v for k, v in overview.items() if k.endswith("数") and not v.isdigit()]  # counts are whole
+    assert not re.search(r"<td>-?[\d,]+\.\d{5,}</td>", html)  # no 612.24489…
+    wb = openpyxl.load_workbook(xlsx)
+    overview_formats = {row[0].value: row[1].number_format for row in wb["概览"].iter_rows(min_row=2)}
+    assert overview_formats["客户数"] == "#,##0" and overview_formats["供电可靠率RS-1(%)"] == "#,##0.0000"
+    sheet = wb["网格指标"]
+    header = [c.value for c in sheet[1]]
+    second = {h: c.number_format for h, c in zip(header, sheet[2], strict=True)}
+    assert second["客户数"] == "#,##0" and second["SAIDI(分钟/户)"] == "#,##0.0" and second["名称"] == "General"
+    assert second["SAIFI(次/户)"] == "#,##0.000" and second["抢修到达及时率(%)"] == "#,##0.0"
+
+
+def test_number_text() -> None:
+    from gridservice.metrics.report import decimals, number_text
+
+    assert [decimals(c) for c in ("customers", "households_per_member", "supply_kwh", "loss_pct", "rs1_pct_planned",
+                                  "saifi_unplanned", "saidi_min", "visit_coverage_pct", "complaints_per_10k")] == [
+        0, 0, 0, 2, 4, 3, 1, 1, 2]
+    assert number_text(30000.0, 0) == "30,000" and number_text(612.2449, 0) == "612"
+    assert number_text(99.97312, 4) == "99.9731" and number_text(float("nan"), 2) == "" and number_text(None, 1) == ""

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pandas as pd
+import pyogrio
 import pytest
 from shapely.geometry import Polygon, box
 from typer.testing import CliRunner
@@ -67,6 +68,12 @@ def test_plan_check_exit_codes_and_json(three_gpkg: Path, plan_files: dict[str, 
     assert "invalid_polygon" in {f["check"] for f in json.loads(res.stdout)}
     features = json.loads(out.read_text())["features"]
     assert all(f["geometry"] is not None for f in features)
+    as_gpkg = tmp_path / "problems.gpkg"
+    assert run("plan", "check", str(plan_files["bowtie"]), "--data", str(three_gpkg), "--out", str(as_gpkg)
+               ).exit_code == 1
+    assert [name for name, _ in pyogrio.list_layers(as_gpkg)] == ["plan_findings"]
+    assert len(pyogrio.read_dataframe(as_gpkg)) == len(features)
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary file left
 
 
 def test_plan_preview_json(three_gpkg: Path, plan_files: dict[str, Path]) -> None:

@@ -194,11 +194,11 @@ def test_missing_plan_file(three_area: ServiceArea, tmp_path: Path) -> None:
 
 #: manifest problem → the check that finds it
 PLANTED = {
-    "grid_gap": "gap",
-    "grid_overlap": "overlap",
-    "transformer_split_across_grids": "split_transformer_area",
-    "grid_understaffed": "understaffed",
-    "grid_without_manager": "no_grid_manager",
+    "gap": "gap",
+    "overlap": "overlap",
+    "TX_SPLIT_GRIDS": "split_transformer_area",
+    "GRID_UNDERSTAFFED": "understaffed",
+    "GRID_NO_MANAGER": "no_grid_manager",
 }
 
 
@@ -206,17 +206,17 @@ def test_demo_planted_problems_are_found(demo_area: ServiceArea, demo_frames: di
     manifest = demo_frames["demo_manifest"]
     planted = manifest[manifest["problem"].isin(list(PLANTED))]
     # the small demo plants all but the understaffed grid (needs 1,500 households in one grid)
-    assert {"grid_gap", "grid_overlap", "transformer_split_across_grids", "grid_without_manager"} <= set(
+    assert {"gap", "overlap", "TX_SPLIT_GRIDS", "GRID_NO_MANAGER"} <= set(
         planted["problem"])
     found = check_plan(demo_area)
     for row in planted.itertuples():
         hits = found[found["check"] == PLANTED[row.problem]]
-        if row.problem == "grid_gap":
+        if row.problem == "gap":
             hits = hits[hits["grid_ids"].str.contains(row.feature_id, regex=False)]
         else:
             hits = hits[hits["feature_id"].str.split(",").map(lambda ids, f=row.feature_id: f in ids)]
         assert len(hits) >= 1, f"{row.problem} on {row.feature_id} not found"
-        if row.problem in ("grid_gap", "grid_overlap"):
+        if row.problem in ("gap", "overlap"):
             stated = float(row.detail.split("(")[1].split(" m2")[0])
             assert hits["area_m2"].iloc[0] == pytest.approx(stated, rel=0.1), row.detail
         assert hits.geometry.notna().all()

@@ -450,3 +450,41 @@ def test_cli_propose_writes_a_plan(demo_gpkg, tmp_path) -> None:
     table = pd.read_csv(io.StringIO(as_csv.stdout))
     assert sorted(table["grid_id"]) == sorted(f["properties"]["grid_id"] for f in fc["features"])
     assert {"households", "balance", "compactness", "households_per_member"} <= set(table.columns)
+
+
+def test_cli_propose_writes_a_geopackage_that_check_and_commit_read(demo_gpkg, tmp_path) -> None:
+    import shutil
+
+    import pyogrio
+
+    from gridservice.cli import app
+    from gridservice.io import GeoPackageStore
+
+    out = tmp_path / "plans" / "proposal.gpkg"
+    args = ["plan", "propose", "--data", str(demo_gpkg), "--grids", "12", "--within-stations", "--seed", "1",
+            "--out", str(out), "--format", "json"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert [name for name, _ in pyogrio.list_layers(out)] == ["grids"]
+    grids = pyogrio.read_dataframe(out, layer="grids")
+    assert len(grids) == 12 and grids.crs.to_epsg() == 4326
+    assert set(grids.columns) == {"grid_id", "code", "name", "station_id", "area_class", "geometry"}
+    assert list(tmp_path.joinpath("plans").iterdir()) == [out]  # no temporary file left beside it
+
+    before = out.read_bytes()
+    again = CliRunner().invoke(app, args)
+    assert again.exit_code == 1 and "--force" in again.output
+    assert out.read_bytes() == before
+    assert CliRunner().invoke(app, [*args, "--force"]).exit_code == 0
+
+    check = CliRunner().invoke(app, ["plan", "check", str(out), "--data", str(demo_gpkg), "--complete",
+                                     "--format", "json"])
+    assert check.exit_code == 0, check.output
+    assert not [f for f in json.loads(check.stdout) if f["severity"] == "error"]
+    area = tmp_path / "area.gpkg"
+    shutil.copyfile(demo_gpkg, area)
+    commit = CliRunner().invoke(app, ["plan", "commit", str(out), "--data", str(area), "--complete",
+                                      "--author", "planner", "--note", "proposal", "--format", "json"])
+    assert commit.exit_code == 0, commit.output
+    stored = GeoPackageStore(area).read_layer("grids")
+    assert sorted(stored.index) == sorted(grids["grid_id"])

@@ -11,6 +11,7 @@ from gridservice.checks import validate
 from gridservice.config import Rules
 from gridservice.topology import network_of
 from gridservice.topology.checks import check_network, check_topology
+from pinned import DEMO_AS_OF
 
 
 def found(f: pd.DataFrame, check: str) -> set[str]:
@@ -22,11 +23,11 @@ def test_every_planted_topology_problem_of_the_demo_is_found(demo_area) -> None:
     if manifest is None:  # the GeoPackage keeps only declared layers: rebuild the manifest's source
         from gridservice.demo import build_demo
 
-        manifest = build_demo(customers=3000, seed=0)["demo_manifest"]
+        manifest = build_demo(customers=3000, seed=0, as_of=DEMO_AS_OF)["demo_manifest"]
     f = check_topology(demo_area)
-    wrong = set(manifest.loc[manifest["problem"] == "wrong_transformer_link", "feature_id"])
-    empty = set(manifest.loc[manifest["problem"] == "transformer_without_customers", "feature_id"])
-    split = set(manifest.loc[manifest["problem"] == "transformer_split_across_grids", "feature_id"])
+    wrong = set(manifest.loc[manifest["problem"] == "CUST_FAR_FROM_TRANSFORMER", "feature_id"])
+    empty = set(manifest.loc[manifest["problem"] == "TX_NO_CUSTOMERS", "feature_id"])
+    split = set(manifest.loc[manifest["problem"] == "TX_SPLIT_GRIDS", "feature_id"])
     assert wrong and empty and split
     assert wrong <= found(f, "customer_far_from_transformer")  # 户变关系错误: kilometres from the transformer
     assert empty <= found(f, "transformer_without_customers")

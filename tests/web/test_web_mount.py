@@ -47,8 +47,8 @@ def test_app_modules_import_only_local_files() -> None:
 
 def test_config_tells_the_basemap_and_the_month(client: TestClient) -> None:
     body = client.get("/web-config.json").json()
-    assert set(body) == {"basemap", "language", "timezone", "default_month"}
-    assert body["default_month"] is None  # no service area behind this bare app
+    assert set(body) == {"basemap", "language", "timezone", "default_month", "default_week"}
+    assert body["default_month"] is None and body["default_week"] is None  # no service area behind this bare app
 
 
 @pytest.mark.parametrize(

@@ -41,11 +41,27 @@ function url(path, query) {
   return u;
 }
 
-/**
- * Call the API. `path` is relative to /api/v1 ("/grids").
- * Options: method, body (sent as JSON), query (object), form (URLSearchParams), raw (return the Response).
- */
-export async function api(path, { method = "GET", body, query, form, raw = false, signal } = {}) {
+/** Paths that never trade the refresh cookie for a new access token. */
+const NO_REFRESH = /^\/auth\/(login|refresh|logout)$/;
+let refreshing = null;
+
+/** A new access token from the refresh cookie (one request however many calls wait); whether it worked. */
+function refreshLogin() {
+  refreshing ||= fetch(url("/auth/refresh"), { method: "POST", headers: { Accept: "application/json" }, credentials: "same-origin" })
+    .then(async (r) => {
+      if (!r.ok) return false;
+      const data = await r.json();
+      session.set(data.access_token, data.user);
+      return true;
+    })
+    .catch(() => false)
+    .finally(() => {
+      refreshing = null;
+    });
+  return refreshing;
+}
+
+async function send(path, { method, body, query, form, signal }) {
   const headers = { Accept: "application/json" };
   if (session.token) headers.Authorization = `Bearer ${session.token}`;
   let payload;
@@ -55,7 +71,20 @@ export async function api(path, { method = "GET", body, query, form, raw = false
     headers["Content-Type"] = "application/json";
     payload = JSON.stringify(body);
   }
-  const response = await fetch(url(path, query), { method, headers, body: payload, signal, credentials: "same-origin" });
+  return fetch(url(path, query), { method, headers, body: payload, signal, credentials: "same-origin" });
+}
+
+/**
+ * Call the API. `path` is relative to /api/v1 ("/grids").
+ * Options: method, body (sent as JSON), query (object), form (URLSearchParams), raw (return the Response).
+ * An expired access token is refreshed once (the login lasts the shift) and the call repeated.
+ */
+export async function api(path, { method = "GET", body, query, form, raw = false, signal } = {}) {
+  const options = { method, body, query, form, signal };
+  let response = await send(path, options);
+  if (response.status === 401 && !NO_REFRESH.test(path) && (await refreshLogin())) {
+    response = await send(path, options);
+  }
   if (response.status === 401 && !path.includes("/auth/")) {
     session.set("", null);
     onUnauthorized.forEach((fn) => fn());

@@ -67,7 +67,7 @@ export function mount(root, ctx) {
   const monthInput = el("input", { type: "month", id: "month-picker", value: state.month });
   const bySelect = el("select", { id: "table-by" }, ["grid", "station"].map((b) => el("option", { value: b, "data-i18n": `by.${b}` }, label("by", b))));
   const exportBtn = el("button", { type: "button", id: "kpi-export" }, tl("common.export_csv"));
-  const weekInput = el("input", { type: "week", id: "report-week", value: isoWeek(new Date(Date.now() - 7 * 864e5)) });
+  const weekInput = el("input", { type: "week", id: "report-week", value: ctx.config.default_week || isoWeek(new Date(Date.now() - 7 * 864e5)) });
   const reportBtn = el("button", { type: "button", id: "report-download", class: "primary" }, tl("supervisor.weekly_report"));
   const tableBox = el("div", { class: "table-wrap", id: "kpi-table", style: "max-height: 360px" });
   const charts = el("div", { class: "charts", id: "trend-charts" });

@@ -16,7 +16,7 @@ from gridservice import __version__
 from gridservice.api import errors
 from gridservice.api.headers import SecurityHeaders
 from gridservice.api.limits import BodyLimit
-from gridservice.api.security import BasicCache, Tokens
+from gridservice.api.security import AuditTrail, BasicCache, LoginGuard, RateLimit, Tokens, audit
 from gridservice.api.state import AreaHolder
 from gridservice.auth import new_secret
 from gridservice.config import Settings, get_settings
@@ -44,13 +44,18 @@ def create_app(data: str | Store, *, settings: Settings | None = None, web: bool
         docs_url="/docs",
         openapi_url=f"{API}/openapi.json",
     )
+    tokens = Tokens(settings.secret_key or new_secret(), minutes=settings.token_minutes,
+                    refresh_minutes=settings.refresh_minutes)  # a bad key fails before the area loads
     holder = AreaHolder(data)
     area = holder.get()
     app.state.holder = holder
     app.state.settings = settings
     app.state.heavy = threading.BoundedSemaphore(settings.heavy_requests)
-    app.state.tokens = Tokens(settings.secret_key or new_secret(), minutes=settings.token_minutes)
-    app.state.basic_cache = BasicCache()
+    app.state.tokens = tokens
+    app.state.guard = LoginGuard(on_failure=lambda **entry: audit(holder, **entry))
+    app.state.basic_cache = BasicCache(app.state.guard)
+    app.state.lookups = RateLimit(settings.search_per_minute)
+    app.state.trail = AuditTrail(holder)
     app.state.skipped = []
     errors.install(app)
     app.add_middleware(BodyLimit, max_bytes=int(settings.max_body_mb * 2**20))

@@ -7,7 +7,9 @@ Routes declare these as ``Annotated`` aliases::
 
 A user is recognised by, in order: an ``Authorization: Bearer`` token, HTTP
 basic credentials (QGIS), the browser app's cookie, or a ``token`` query
-parameter (a GIS client that can only be given a URL).
+parameter (a GIS client that can only be given a URL). A state change that
+only the cookie authenticates must come from this server's own pages
+(:func:`~gridservice.api.security.check_same_origin`).
 """
 
 from __future__ import annotations
@@ -19,9 +21,18 @@ from typing import Annotated
 from fastapi import Depends, Query, Request
 from fastapi.security import HTTPBasic, OAuth2PasswordBearer
 
-from gridservice.api.security import COOKIE, BasicCache, Tokens
+from gridservice.api.security import (
+    COOKIE,
+    AuditTrail,
+    BasicCache,
+    LoginGuard,
+    RateLimit,
+    Tokens,
+    check_same_origin,
+    client_of,
+)
 from gridservice.api.state import AreaHolder
-from gridservice.auth import User, require, user_of
+from gridservice.auth import User, require
 from gridservice.errors import AuthenticationError
 from gridservice.io import Store
 from gridservice.model import ServiceArea
@@ -63,6 +74,54 @@ def get_tokens(request: Request) -> Tokens:
 TokensDep = Annotated[Tokens, Depends(get_tokens)]
 
 
+def get_guard(request: Request) -> LoginGuard:
+    """The app's login throttle (every password check goes through it)."""
+    return request.app.state.guard
+
+
+GuardDep = Annotated[LoginGuard, Depends(get_guard)]
+
+
+def get_lookups(request: Request) -> RateLimit:
+    """The app's per-user limit on customer lookups."""
+    return request.app.state.lookups
+
+
+LookupsDep = Annotated[RateLimit, Depends(get_lookups)]
+
+
+def get_trail(request: Request) -> AuditTrail:
+    """The app's audit trail of lookups."""
+    return request.app.state.trail
+
+
+TrailDep = Annotated[AuditTrail, Depends(get_trail)]
+
+
+def identify(request: Request, area: ServiceArea, tokens: Tokens) -> User:
+    """The user a request's credentials name, or :class:`AuthenticationError` (401)."""
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    users = area.users
+    if scheme.lower() == "bearer" and value:
+        return tokens.user(users, value.strip())
+    if scheme.lower() == "basic" and value:
+        try:
+            username, _, password = base64.b64decode(value.strip()).decode("utf-8").partition(":")
+        except ValueError:
+            msg = "malformed basic credentials"
+            raise AuthenticationError(msg) from None
+        cache: BasicCache = request.app.state.basic_cache
+        return cache.check(users, username, password, client=client_of(request))
+    if cookie := request.cookies.get(COOKIE):
+        check_same_origin(request)
+        return tokens.user(users, cookie)
+    if token := request.query_params.get("token"):
+        return tokens.user(users, token)
+    msg = "log in first (POST /api/v1/auth/login)"
+    raise AuthenticationError(msg)
+
+
 def current_user(
     request: Request,
     area: AreaDep,
@@ -71,24 +130,7 @@ def current_user(
     _credentials: Annotated[object, Depends(_basic)] = None,
 ) -> User:
     """The logged-in user, or :class:`AuthenticationError` (401)."""
-    header = request.headers.get("authorization", "")
-    scheme, _, value = header.partition(" ")
-    users = area.users
-    if scheme.lower() == "bearer" and value:
-        return user_of(users, tokens.username(value.strip()))
-    if scheme.lower() == "basic" and value:
-        try:
-            username, _, password = base64.b64decode(value.strip()).decode("utf-8").partition(":")
-        except ValueError:
-            msg = "malformed basic credentials"
-            raise AuthenticationError(msg) from None
-        cache: BasicCache = request.app.state.basic_cache
-        return cache.check(users, username, password)
-    token = request.cookies.get(COOKIE) or request.query_params.get("token")
-    if token:
-        return user_of(users, tokens.username(token))
-    msg = "log in first (POST /api/v1/auth/login)"
-    raise AuthenticationError(msg)
+    return identify(request, area, tokens)
 
 
 CurrentUser = Annotated[User, Depends(current_user)]

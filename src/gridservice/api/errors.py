@@ -22,6 +22,7 @@ the error statuses it can answer with the :class:`Problem` schema.
 from __future__ import annotations
 
 import logging
+import math
 from http import HTTPStatus
 from typing import Any
 
@@ -42,6 +43,7 @@ from gridservice.errors import (
     InvalidPlanError,
     NotFoundError,
     PermissionDeniedError,
+    RateLimitError,
     StoreError,
     TransitionError,
 )
@@ -56,6 +58,7 @@ STATUS: dict[type[GridserviceError], int] = {
     PermissionDeniedError: 403,
     NotFoundError: 404,
     ConflictError: 409,
+    RateLimitError: 429,
     InvalidPlanError: 422,
     TransitionError: 422,
     DataError: 422,
@@ -125,6 +128,8 @@ def _domain(request: Request, exc: Exception) -> JSONResponse:
         # QGIS and other GIS clients answer a Basic challenge; the browser app must not get a popup.
         basic = request.url.path.startswith("/ogc")
         headers["WWW-Authenticate"] = 'Basic realm="gridservice"' if basic else "Bearer"
+    if isinstance(exc, RateLimitError):
+        headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after)))
     return problem(request, status, str(exc), type(exc).__name__, headers=headers, **extra)
 
 
@@ -184,16 +189,17 @@ def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 def error_statuses(method: str, operation: dict[str, Any]) -> set[int]:
     """The error statuses an operation can answer, read from its own OpenAPI entry.
 
-    Logged-in operations (and logging in) can answer 401, and 403 for a role
-    that may not; operations with parameters 404 (an id they name is unknown)
-    and 422; with a body 400 (unreadable) and 413; writes 409 and 503 (a stale version, a busy
-    store). Others a route declares with ``responses=`` (see :func:`responses`).
+    Logged-in operations (and logging in) can answer 401, 429 (too many
+    failed logins or lookups) and 403 for a role that may not; operations
+    with parameters 404 (an id they name is unknown) and 422; with a body 400
+    (unreadable) and 413; writes 409 and 503 (a stale version, a busy store).
+    Others a route declares with ``responses=`` (see :func:`responses`).
     """
     statuses = {int(s) for s in operation.get("responses", {}) if s.isdigit() and int(s) >= 400}
-    if operation.get("security"):
-        statuses |= {401, 403}
+    if operation.get("security"):  # Basic credentials are throttled too
+        statuses |= {401, 403, 429}
     if "auth" in operation.get("tags", ()):
-        statuses.add(401)
+        statuses |= {401, 429}
     if operation.get("parameters") or operation.get("requestBody"):
         statuses |= {404, 422}
     if operation.get("requestBody"):

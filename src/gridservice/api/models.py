@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 import pandas as pd
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from gridservice import clock
 from gridservice.metrics.period import YEARS
 from gridservice.schema import OUTAGE_KINDS, TIMEZONE, WORK_ORDER_KINDS, WORK_ORDER_STATUSES
 
@@ -20,7 +21,7 @@ OutageKind = Literal[OUTAGE_KINDS]  # type: ignore[valid-type]
 
 def local_time(value: datetime | None) -> pd.Timestamp:
     """A client's time in Asia/Shanghai to the millisecond (naive means local); ``None`` means now."""
-    ts = pd.Timestamp.now(tz=TIMEZONE) if value is None else pd.Timestamp(value)
+    ts = clock.now() if value is None else pd.Timestamp(value)
     ts = ts.tz_localize(TIMEZONE) if ts.tzinfo is None else ts.tz_convert(TIMEZONE)
     return ts.floor("ms").as_unit("ms")
 
@@ -63,7 +64,13 @@ class TokenPublic(BaseModel):
     access_token: str
     token_type: Literal["bearer"] = "bearer"
     expires_at: datetime
+    refresh_token: str = Field(description="Exchanged for a new access token at POST /auth/refresh")
+    refresh_expires_at: datetime = Field(description="When the login ends (log in again after)")
     user: UserPublic
+
+
+class RefreshRequest(_Strict):
+    refresh_token: str = Field(min_length=1, max_length=4096)
 
 
 class Point(_Strict):

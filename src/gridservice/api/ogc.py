@@ -21,7 +21,6 @@ and ``/collections/{id}/items/{featureId}``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -32,6 +31,7 @@ import shapely
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 
+from gridservice import clock
 from gridservice.api.deps import AreaDep, CurrentUser, HolderDep
 from gridservice.api.geojson import feature_collection
 from gridservice.api.state import AreaHolder
@@ -242,8 +242,8 @@ def items(
     if offset > 0:
         links.append(link("prev", max(offset - limit, 0)))
     links.append({"href": f"{_base(request)}/collections/{c.id}", "rel": "collection", "type": JSON})
-    body = feature_collection(chunk, numberMatched=int(matched), numberReturned=len(chunk),
-                              timeStamp=datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+    stamp = clock.now().tz_convert("UTC").isoformat(timespec="seconds").replace("+00:00", "Z")
+    body = feature_collection(chunk, numberMatched=int(matched), numberReturned=len(chunk), timeStamp=stamp,
                               links=links)
     return JSONResponse(body, media_type=GEOJSON)
 

@@ -25,6 +25,7 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from gridservice.config import get_settings
+from gridservice.metrics.period import latest_period
 
 __all__ = ["VENDOR", "basemap_config", "mount_web", "web_root"]
 
@@ -87,16 +88,13 @@ def basemap_config(basemap: str) -> dict[str, Any] | None:
     return {"url": key, "attribution": "", "crs": "wgs84", "max_zoom": 19}
 
 
-def _default_month(app: FastAPI) -> str | None:
-    """The month the supervisor view opens on: the latest with data (None if unknown)."""
+def _default_periods(app: FastAPI) -> dict[str, str | None]:
+    """The month and the week the supervisor view opens on: the latest with data (None if unknown)."""
     holder = getattr(app.state, "holder", None)
     if holder is None:
-        return None
-    try:
-        from gridservice.maps.data import latest_period
-    except ImportError:
-        return None
-    return latest_period(holder.get())
+        return {"default_month": None, "default_week": None}
+    area = holder.get()
+    return {"default_month": latest_period(area).label, "default_week": latest_period(area, unit="week").label}
 
 
 def mount_web(app: FastAPI) -> None:
@@ -108,7 +106,7 @@ def mount_web(app: FastAPI) -> None:
     def web_config() -> JSONResponse:
         settings = get_settings()
         body = {"basemap": basemap_config(settings.basemap), "language": settings.language,
-                "timezone": settings.timezone, "default_month": _default_month(app)}
+                "timezone": settings.timezone, **_default_periods(app)}
         return JSONResponse(body, headers={"Cache-Control": "no-store"})
 
     missing = [pkg for pkg, sub in VENDOR.items() if not (modules / sub).is_dir()]

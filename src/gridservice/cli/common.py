@@ -6,19 +6,46 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import pandas as pd
 import typer
-from rich.console import Console
+from rich import box
+from rich.cells import cell_len
+from rich.console import Console, ConsoleOptions, RenderResult
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from typer.core import TyperGroup
 
 from gridservice.config import get_settings
 
+
+class Group(TyperGroup):
+    """Typer's command group, with flags that read as flags in ``--help``.
+
+    Typer's help prints a value type beside every option, ``<bool>`` too, as
+    if ``--force`` took a value; a flag takes none, so for every command of
+    the tree its flags (``--help`` included) get an empty type.
+    """
+
+    def get_params(self, ctx: typer.Context) -> list[Any]:
+        _plain_flags(self, ctx)
+        return super().get_params(ctx)
+
+
+def _plain_flags(command: Any, ctx: typer.Context) -> None:
+    for param in [*command.params, command.get_help_option(ctx)]:
+        if getattr(param, "is_flag", False):
+            param.metavar = ""
+    for sub in getattr(command, "commands", {}).values():
+        _plain_flags(sub, ctx)
+
+
 app = typer.Typer(
+    cls=Group,
     name="gridservice",
     help="Grid-based service-area GIS for distribution utilities (供电服务网格化管理).",
     no_args_is_help=True,
@@ -97,17 +124,72 @@ def emit(result: pd.DataFrame | dict[str, Any] | list[Any], fmt: Format, *, titl
         sys.stdout.write(json.dumps(result, ensure_ascii=False, indent=2, default=str) + "\n")
 
 
-def frame_table(df: pd.DataFrame, *, title: str | None = None, limit: int = 200) -> Table:
-    """A Rich table of the first ``limit`` rows."""
-    table = Table(title=title, show_lines=False)
+def frame_table(df: pd.DataFrame, *, title: str | None = None, limit: int = 200) -> FrameTable:
+    """The first ``limit`` rows, laid out for the terminal they are printed on (see :class:`FrameTable`)."""
     cols = [c for c in df.columns if c != "geometry"]
-    for c in cols:
-        table.add_column(str(c), overflow="fold")
-    for row in df[cols].head(limit).itertuples(index=False):
-        table.add_row(*("" if pd.isna(v) else str(v) for v in row))
-    if len(df) > limit:
-        table.caption = f"{limit} of {len(df)} rows shown; use --format csv for all"
-    return table
+    rows = [["" if pd.isna(v) else str(v) for v in row] for row in df[cols].head(limit).itertuples(index=False)]
+    caption = f"{limit} of {len(df)} rows shown; use --format csv for all" if len(df) > limit else None
+    return FrameTable([str(c) for c in cols], rows, title=title, caption=caption)
+
+
+#: Narrowest a column of prose (values with spaces) is squeezed to before a table gives way to records.
+PROSE_MIN_WIDTH = 20
+
+
+@dataclass
+class FrameTable:
+    """Rows of text laid out by the width of the console that prints them.
+
+    A header never wraps, nor does a value without spaces (an id, a number,
+    a time). When every column fits at its full width the rows are a table;
+    when they fit with only the prose columns wrapped (to at least
+    :data:`PROSE_MIN_WIDTH`), a table with those wrapped; otherwise each row
+    is a block of ``column  value`` lines, as ``psql``'s expanded display.
+    """
+
+    headers: list[str]
+    rows: list[list[str]]
+    title: str | None = None
+    caption: str | None = None
+
+    def widths(self, width: int) -> list[int] | None:
+        """Column widths of a table that fits in ``width`` cells, or ``None`` when none does."""
+        room = width - (3 * len(self.headers) + 1)  # borders and one space of padding each side
+        columns = list(zip(*self.rows, strict=True)) if self.rows else [()] * len(self.headers)
+        natural, floor = [], []
+        for header, values in zip(self.headers, columns, strict=True):
+            full = max([cell_len(header), *(cell_len(v) for v in values)])
+            if any(" " in v for v in values):
+                words = max([cell_len(header), *(cell_len(w) for v in values for w in v.split())])
+                floor.append(min(full, max(words, PROSE_MIN_WIDTH)))
+            else:
+                floor.append(full)
+            natural.append(full)
+        if sum(natural) <= room:
+            return natural
+        spare = room - sum(floor)
+        if spare < 0:
+            return None
+        want = [n - f for n, f in zip(natural, floor, strict=True)]
+        return [f + w * spare // sum(want) for f, w in zip(floor, want, strict=True)]
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        widths = self.widths(options.max_width)
+        if widths is not None:
+            table = Table(title=self.title, caption=self.caption)
+            for header, w in zip(self.headers, widths, strict=True):
+                table.add_column(header, width=w, overflow="fold")
+            for row in self.rows:
+                table.add_row(*row)
+        else:
+            table = Table(title=self.title, caption=self.caption, show_header=False, box=box.HORIZONTALS,
+                          expand=True)
+            table.add_column(style="bold", no_wrap=True)
+            table.add_column(overflow="fold", ratio=1)  # the values take the width, not the names
+            for row in self.rows:
+                for i, (header, value) in enumerate(zip(self.headers, row, strict=True)):
+                    table.add_row(header, value, end_section=i == len(row) - 1)
+        yield table
 
 
 @contextmanager

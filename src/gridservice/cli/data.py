@@ -29,7 +29,7 @@ from gridservice.schema import LAYERS
 
 @app.command()
 def init(
-    data: DataOpt = None, force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False
+    data: DataOpt = None, force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False
 ) -> None:
     """Create an empty service area (every layer, no rows)."""
     store = open_store(data_path(data))
@@ -43,21 +43,23 @@ def init(
 def demo(
     out: Annotated[Path | None, typer.Option("--out", "-o", help="GeoPackage to write (default: the demo).")] = None,
     customers: Annotated[int, typer.Option(min=100, help="Number of customers.")] = 30_000,
-    seed: Annotated[int, typer.Option(min=0, help="Random seed; same seed, same data.")] = 0,
+    seed: Annotated[int, typer.Option(min=0, help="Random seed; same seed and --as-of, same data.")] = 0,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="The demo's present, e.g. 2026-11-30T18:00: its "
+                                                              "year of events ends there (default: now).")] = None,
 ) -> None:
-    """Generate the Nanfeng county (南丰县) demo territory."""
+    """Generate the Nanfeng county (南丰县) demo territory: twelve months of events ending now (or --as-of)."""
     target = str(out) if out else data_path(None)
-    counts = write_demo(target, customers=customers, seed=seed)
+    counts = write_demo(target, customers=customers, seed=seed, as_of=as_of)
     console.print(f"wrote [bold]{target}[/]: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
 
 
-def write_demo(target: str, *, customers: int = 30_000, seed: int = 0) -> dict[str, int]:
+def write_demo(target: str, *, customers: int = 30_000, seed: int = 0, as_of: str | None = None) -> dict[str, int]:
     """Build the demo with a progress bar and write it in one transaction."""
     from gridservice.auth import demo_users
     from gridservice.demo import build_demo
 
     with progress_bar(f"南丰县 demo, {customers:,} customers") as progress:
-        frames = build_demo(customers=customers, seed=seed, progress=lambda s, f: progress(s, 0.7 * f))
+        frames = build_demo(customers=customers, seed=seed, as_of=as_of, progress=lambda s, f: progress(s, 0.7 * f))
         frames["users"] = demo_users()[0]  # one demo login per role; `gridservice serve` prints them
         progress("writing GeoPackage", 0.7)
         open_store(target).write(frames, create=True)

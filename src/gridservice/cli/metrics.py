@@ -11,6 +11,7 @@ from typing import Annotated
 import pandas as pd
 import typer
 
+from gridservice import clock
 from gridservice.cli.common import DataOpt, Format, FormatOpt, app, console, data_path, emit, fail, progress_bar
 from gridservice.errors import DataError
 
@@ -34,8 +35,10 @@ class LossClass(StrEnum):
 
 
 PeriodOpt = Annotated[str | None, typer.Option("--period", "-p", help="YYYY-MM (month), YYYY-Www (ISO week) or "
-                                                                       "YYYY-MM-DD (day).")]
-AsOfOpt = Annotated[str | None, typer.Option("--as-of", help="Judge SLA clocks at this time (default: now).")]
+                                                                       "YYYY-MM-DD (day); default: the latest month "
+                                                                       "with data.")]
+AsOfOpt = Annotated[str | None, typer.Option("--as-of", help="Judge SLA clocks at this time (default: the data's "
+                                                              "as_of, else now).")]
 UserOpt = Annotated[str | None, typer.Option("--user", help="Who is acting, for the audit log (default: $USER).")]
 
 
@@ -59,8 +62,9 @@ def _user(user: str | None) -> str:
         return "cli"
 
 
-def _period(period: str | None, first: str | None, last: str | None):
-    from gridservice.metrics.period import parse_period, period_between
+def _period(area, period: str | None, first: str | None = None, last: str | None = None):
+    """The period asked for, else the latest month with data (SPEC §7a)."""
+    from gridservice.metrics.period import latest_period, parse_period, period_between
 
     if first or last:
         if not (first and last):
@@ -68,9 +72,7 @@ def _period(period: str | None, first: str | None, last: str | None):
         if period:
             fail("give either --period or --from/--to, not both")
         return period_between(first, last)  # type: ignore[arg-type]
-    if not period:
-        fail("--period YYYY-MM (or --from DATE --to DATE) is required")
-    return parse_period(period)
+    return parse_period(period) if period else latest_period(area)
 
 
 @app.command()
@@ -86,8 +88,8 @@ def kpi(
     """Service KPIs per grid or station: orders, SLA, complaints, SAIFI/SAIDI/CAIDI/RS-1, line loss, visits."""
     from gridservice.metrics.kpi import kpis
 
-    p = _period(period, first, last)
     area = _area(data)
+    p = _period(area, period, first, last)
     table = kpis(area, p, by=by.value, as_of=as_of)
     table = _rounded(table).reset_index()
     if fmt is Format.table:
@@ -110,10 +112,8 @@ def lineloss(
     """Line loss per transformer area: supply, sales, loss %, class, streak of anomalous months, likely cause."""
     from gridservice.metrics.lineloss import line_loss
 
-    if not period:
-        fail("--period YYYY-MM is required")
-    p = _period(period, None, None)
     area = _area(data)
+    p = _period(area, period)
     table = line_loss(area, p)
     if klass:
         table = table[table["class"].isin([k.value for k in klass])]
@@ -131,7 +131,9 @@ def lineloss(
 @app.command("audit")
 def audit_cmd(
     data: DataOpt = None,
-    rule: Annotated[list[str] | None, typer.Option("--rule", "-r", help="Rule id (repeatable); default all.")] = None,
+    rule: Annotated[list[str] | None, typer.Option(
+        "--rule", "-r", metavar="RULE_ID", help="Rule id as --list-rules and the demo's demo_manifest name it, "
+                                                "e.g. WO_ARRIVAL_LATE (repeatable); default all.")] = None,
     sample_pct: Annotated[float | None, typer.Option("--sample", help="Draw this % of the population for a "
                                                                           "field audit.")] = None,
     seed: Annotated[int, typer.Option("--seed", min=0, help="Random seed of the sample.")] = 0,
@@ -190,13 +192,11 @@ def report(
     """Write the weekly/monthly report: an Excel workbook (one sheet per table) and an HTML page with charts."""
     from gridservice.metrics.report import write_report
 
-    if not period:
-        fail("--period YYYY-MM (or YYYY-Www for a week) is required")
-    p = _period(period, None, None)
-    with progress_bar(f"report {p.label}") as progress:
+    with progress_bar("report") as progress:
         progress("loading", 0.1)
         area = _area(data)
-        progress("computing", 0.4)
+        p = _period(area, period)
+        progress(f"computing {p.label}", 0.4)
         paths = write_report(area, p, out, as_of=as_of, months=months)
     for path in paths:
         console.print(f"wrote [bold]{path}[/]")
@@ -238,7 +238,7 @@ def orders_create(
     if customer is None and lonlat is None:
         fail("give --customer ID or --lonlat LON,LAT")
     area = _area(data)
-    when = received_at or pd.Timestamp.now(tz="Asia/Shanghai")
+    when = received_at or clock.now()
     order = create_work_order(area, kind=kind, received_at=when, customer_id=customer,
                               point=_lonlat(lonlat) if lonlat else None, channel=channel, description=description)
     save_new_work_order(area.store, order, user=_user(user))
@@ -269,7 +269,7 @@ def orders_advance(
     from gridservice.io import open_store
 
     store = open_store(data_path(data))
-    when = at or pd.Timestamp.now(tz="Asia/Shanghai")
+    when = at or clock.now()
     updated = save_transition(store, work_order_id, status, when, user=_user(user))
     _show(updated, fmt)
 
@@ -301,7 +301,8 @@ def orders_list(
     status: Annotated[str | None, typer.Option("--status", help="Only this status.")] = None,
     open_only: Annotated[bool, typer.Option("--open", help="Only orders not closed.")] = False,
     overdue: Annotated[bool, typer.Option("--overdue", help="Only orders that missed a clock.")] = False,
-    period: PeriodOpt = None,
+    period: Annotated[str | None, typer.Option("--period", "-p", help="Only orders received in this period "
+                                                                      "(YYYY-MM, YYYY-Www or YYYY-MM-DD).")] = None,
     as_of: AsOfOpt = None,
     fmt: FormatOpt = Format.table,
 ) -> None:
@@ -311,7 +312,7 @@ def orders_list(
     area = _area(data)
     table = orders_summary(area, as_of=as_of)
     if period:
-        p = _period(period, None, None)
+        p = _period(area, period)
         table = table[p.contains(table["received_at"]).to_numpy()]
     if grid:
         table = table[table["grid_id"] == grid]

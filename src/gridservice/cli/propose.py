@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
 import pandas as pd
 import typer
 
-from gridservice.cli.common import DataOpt, Format, FormatOpt, console, data_path, emit, err_console, fail, frame_table
+from gridservice.cli.common import (
+    DataOpt,
+    Format,
+    FormatOpt,
+    OverwriteOpt,
+    console,
+    data_path,
+    emit,
+    err_console,
+    fail,
+    frame_table,
+    output_file,
+)
 from gridservice.cli.common import progress_bar as _progress_bar
 from gridservice.cli.spatial import plan_app
 
@@ -18,13 +29,14 @@ DEFAULT_WEIGHTS_TEXT = "households=1,work_orders=0.3,area=0.1"
 
 @plan_app.command("propose")
 def plan_propose(
-    out: Annotated[Path, typer.Option("--out", "-o", help="GeoJSON file to write the proposed grids to.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="File for the proposed grids: .gpkg (layer 'grids') "
+                                                          "or .geojson.")],
     data: DataOpt = None,
     grids: Annotated[int | None, typer.Option("--grids", "-k", min=1,
                                               help="Number of grids, locked ones included.")] = None,
     households_per_member: Annotated[float | None, typer.Option(
         "--households-per-member", min=1, help="Instead of --grids: households one grid member serves.")] = None,
-    lock: Annotated[list[str] | None, typer.Option("--lock",
+    lock: Annotated[list[str] | None, typer.Option("--lock", metavar="GRID_ID",
                                                    help="Grid id kept exactly as it is (repeatable).")] = None,
     within_stations: Annotated[bool, typer.Option("--within-stations",
                                                   help="Keep station boundaries.")] = False,
@@ -33,23 +45,23 @@ def plan_propose(
     weights: Annotated[str, typer.Option("--weights", help="Workload weights.")] = DEFAULT_WEIGHTS_TEXT,
     seed: Annotated[int, typer.Option("--seed", min=0, help="Random seed; same seed, same proposal.")] = 0,
     fmt: FormatOpt = Format.table,
+    force: OverwriteOpt = False,
 ) -> None:
     """Propose balanced, compact grids made of whole transformer areas (台区); scores beside the current plan."""
-    from gridservice.spatial.propose import propose_plan
+    from gridservice.io.importer import export_layer
+    from gridservice.spatial.propose import GRID_COLUMNS, propose_plan
     from gridservice.workspace import open_area
 
     if (grids is None) == (households_per_member is None):
         fail("give either --grids K or --households-per-member N")
-    if out.suffix.lower() not in (".geojson", ".json"):
-        fail(f"--out {out}: the proposal is written as GeoJSON; use a .geojson file name")
+    output_file(out, data, force=force, suffixes=(".gpkg", ".geojson", ".json"))
     area = open_area(data_path(data))
     with _progress_bar("proposing grids") as progress:
         proposal = propose_plan(
             area, grids=grids, households_per_member=households_per_member, lock=lock or (),
             within_stations=within_stations, max_households=max_households, weights=weights, seed=seed,
             progress=progress)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(proposal.to_geojson(), ensure_ascii=False), encoding="utf-8")
+    export_layer(proposal.grids[[*GRID_COLUMNS, "geometry"]], "grids", out)  # written whole, then renamed
     removed = sorted(set(area.grids.index) - set(proposal.grids.index))
     if fmt is Format.csv:  # a table: the proposed grids with their scores
         emit(proposal.scores.grids.reset_index(), fmt)

@@ -17,6 +17,7 @@ from gridservice.cli.common import (
     DataOpt,
     Format,
     FormatOpt,
+    FrameTable,
     OverwriteOpt,
     app,
     console,
@@ -37,7 +38,8 @@ plan_app = typer.Typer(
 )
 app.add_typer(plan_app, name="plan")
 
-PlanFile = Annotated[Path, typer.Argument(help="Plan file: GeoJSON FeatureCollection of grids (some or all).")]
+PlanFile = Annotated[Path, typer.Argument(help="Plan file of grids (some or all): GeoJSON, or a GeoPackage "
+                                               "with a grids layer (what plan propose writes).")]
 AuthorOpt = Annotated[str, typer.Option("--author", help="Who commits (recorded in the plan history and audit log).")]
 BaseOpt = Annotated[int | None, typer.Option("--base-version", help="Plan version the change was drawn on "
                                                                     "(default: the plan_version the file's grids "
@@ -126,7 +128,7 @@ def _print_location(result: dict[str, Any]) -> None:
 # -- plan --------------------------------------------------------------------------
 
 
-def _findings_table(found: pd.DataFrame, *, title: str) -> Table:
+def _findings_table(found: pd.DataFrame, *, title: str) -> FrameTable:
     return frame_table(found[["severity", "check", "feature_id", "message"]], title=title)
 
 
@@ -146,6 +148,7 @@ def plan_check(
     force: OverwriteOpt = False,
 ) -> None:
     """Check a plan: invalid polygons, overlaps, gaps, slivers, split 台区, staffing. Exit 1 on errors."""
+    from gridservice.io.importer import export_layer
     from gridservice.spatial.plan import check_plan, read_plan
 
     if out is not None:
@@ -153,7 +156,7 @@ def plan_check(
     area = _area(data)
     found = check_plan(area, read_plan(file, area), complete=complete)
     if out is not None:
-        found.to_file(out, driver="GPKG" if out.suffix.lower() == ".gpkg" else "GeoJSON")
+        export_layer(found, "plan_findings", out)  # written whole, then renamed
     errors, warnings = _counts(found)
     if fmt is Format.table:
         if len(found):

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from gridservice.auth import ROLES, add_user, list_users, remove_user
+from gridservice.auth import ROLES, add_user, end_logins, list_users, remove_user
 from gridservice.cli.common import DataOpt, Format, FormatOpt, app, console, data_path, emit, fail
 from gridservice.io import open_store
 
@@ -25,9 +25,12 @@ def add(
     password: Annotated[str | None, typer.Option(
         help="Password (at least 8 characters); asked for when not given, which keeps it out of the shell history.",
     )] = None,
-    replace: Annotated[bool, typer.Option(help="Replace an existing user (a new password or role).")] = False,
+    replace: Annotated[bool, typer.Option("--replace",
+                                          help="Replace an existing user (a new password or role).")] = False,
 ) -> None:
-    """Add a user with a role; the password is stored only as an Argon2 hash."""
+    """Add a user with a role; the password is stored only as an Argon2 hash.
+
+    With ``--replace``, the user's earlier logins end at once."""
     store = open_store(data_path(data))
     if not store.exists():
         fail(f"{store.url}: no such GeoPackage")
@@ -54,3 +57,13 @@ def remove(username: Annotated[str, typer.Argument(help="Login name.")], data: D
         fail(f"{store.url}: no such GeoPackage")
     remove_user(store, username, by=_BY)
     console.print(f"removed [bold]{username}[/]")
+
+
+@user_app.command("logout")
+def logout(username: Annotated[str, typer.Argument(help="Login name.")], data: DataOpt = None) -> None:
+    """End every login of a user: their tokens stop working at once (a lost laptop, a leaked token)."""
+    store = open_store(data_path(data))
+    if not store.exists():
+        fail(f"{store.url}: no such GeoPackage")
+    end_logins(store, username, by=_BY)
+    console.print(f"ended the logins of [bold]{username}[/]")

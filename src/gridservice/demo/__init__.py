@@ -3,7 +3,7 @@
 :func:`build_demo` generates every layer of :data:`gridservice.schema.LAYERS`
 for the real county boundary: supply stations, grids tiling the territory,
 staff, substations, branching feeders, transformers, meter boxes, meters,
-customers and a year (2025-12 … 2026-11) of outages, work orders, monthly
+customers and a year (the twelve months ending at ``as_of``) of outages, work orders, monthly
 energy readings and visits. A handful of realistic problems are planted and
 listed in the extra ``demo_manifest`` frame, so that validation, audit and
 line-loss features have something to find.
@@ -29,6 +29,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
+from gridservice import clock
 from gridservice.demo import events
 from gridservice.demo.customers import make_customers
 from gridservice.demo.geography import (
@@ -63,6 +64,11 @@ STATION_TOWNS = [0, 2, 3, 1, 4, 5, 6, 7, 8, 9, 10, 11]
 Progress = Callable[[str, float], None]
 
 
+def _local_seconds(value: object) -> np.datetime64:
+    """``value`` as a naive local (Asia/Shanghai) ``datetime64[s]``."""
+    return np.datetime64(clock.timestamp(value, what="as_of").tz_localize(None).floor("s"), "s")
+
+
 def _sizes(customers: int) -> dict[str, int]:
     """How many of each thing a territory of ``customers`` customers gets."""
     s = customers / 30_000
@@ -75,7 +81,9 @@ def _sizes(customers: int) -> dict[str, int]:
     }
 
 
-def build_demo(*, customers: int = 30_000, seed: int = 0, progress: Progress | None = None) -> dict[str, pd.DataFrame]:
+def build_demo(
+    *, customers: int = 30_000, seed: int = 0, as_of: object | None = None, progress: Progress | None = None
+) -> dict[str, pd.DataFrame]:
     """Generate the Nanfeng demo service area.
 
     Parameters
@@ -84,6 +92,10 @@ def build_demo(*, customers: int = 30_000, seed: int = 0, progress: Progress | N
         Number of customers (one meter each), at least ``MIN_CUSTOMERS`` (100).
     seed
         Seed of the single ``numpy.random.default_rng`` behind every draw.
+    as_of
+        The demo's present (stored as ``service_area.as_of``): its events stop
+        there and its twelve months end with that month. Default: now (the
+        clock, to the minute). A naive time is read in Asia/Shanghai.
     progress
         Called as ``progress(step_name, fraction_done)`` along the way.
 
@@ -99,6 +111,8 @@ def build_demo(*, customers: int = 30_000, seed: int = 0, progress: Progress | N
     ------
     ValueError
         If ``customers`` is below ``MIN_CUSTOMERS``.
+    DataError
+        If ``as_of`` is not a time.
     """
     if customers < MIN_CUSTOMERS:
         msg = f"customers must be at least {MIN_CUSTOMERS}, got {customers}"
@@ -108,6 +122,7 @@ def build_demo(*, customers: int = 30_000, seed: int = 0, progress: Progress | N
         if progress is not None:
             progress(name, done)
 
+    year = events.Year.ending(_local_seconds(clock.now().floor("min") if as_of is None else as_of))
     rng = np.random.default_rng(seed)
     size = _sizes(customers)
     step("territory", 0.0)
@@ -132,25 +147,25 @@ def build_demo(*, customers: int = 30_000, seed: int = 0, progress: Progress | N
     build_feeders(terr, net, loc, rng, n_sub=size["substations"])
     build_switches(net, rng)
     step("customer records", 0.40)
-    cust = make_customers(sett, net, rng, t0=events.T0)
+    cust = make_customers(sett, net, rng, t0=year.t0)
     wrong = plant_wrong_links(net, grids, rng)
     step("staff", 0.48)
     station_xy = terr.towns_xy[station_towns]
     staff = make_staff(terr, grids, net, station_xy, rng, avoid=planted_grids)
     step("outages", 0.52)
-    outages = events.make_outages(net, rng)
+    outages = events.make_outages(net, year, rng)
     step("work orders", 0.56)
-    wo = events.make_work_orders(net, grids, staff, outages, rng)
+    wo = events.make_work_orders(net, grids, staff, outages, year, rng)
     step("energy readings", 0.62)
     avoid_tx = {empty_tx, *(t for _, t in wrong), *(int(net.cu_tx[c]) for c, _ in wrong)}
     if split is not None:
         avoid_tx.add(split)
-    readings = events.make_readings(net, cust.category, rng, avoid_tx=avoid_tx)
+    readings = events.make_readings(net, cust.category, year, rng, avoid_tx=avoid_tx)
     step("visits", 0.72)
-    visits = events.make_visits(net, cust.key, staff, rng, avoid_grids=planted_grids)
+    visits = events.make_visits(net, cust.key, staff, year, rng, avoid_grids=planted_grids)
     step("frames", 0.76)
     world = World(
-        seed=seed, customers=customers, station_towns=station_towns, terr=terr, grids=grids, net=net,
+        seed=seed, customers=customers, year=year, station_towns=station_towns, terr=terr, grids=grids, net=net,
         cust=cust, staff=staff, outages=outages, work_orders=wo, readings=readings, visits=visits,
         empty_tx=empty_tx, split=split, wrong=wrong,
     )  # fmt: skip

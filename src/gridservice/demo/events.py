@@ -1,9 +1,11 @@
 """A year of demo events: outages, work orders, energy readings and visits.
 
-The year runs from 2025-12-01 to 2026-11-30, local time (Asia/Shanghai has
-no daylight saving, so naive local ``datetime64[s]`` values are localised
-once at the end). ``NOW`` is the demo's present: later stages are not there
-yet and some recent orders are still open.
+The demo's twelve months end at the month of its ``as_of`` (by default the
+moment it is built): eleven whole months and the current one up to ``as_of``.
+Times are naive local ``datetime64[s]`` values (Asia/Shanghai has no daylight
+saving, so they are localised once at the end). ``as_of`` is the demo's
+present: later stages are not there yet and some recent orders are still open.
+The same seed and ``as_of`` always give the same events.
 """
 
 from __future__ import annotations
@@ -16,15 +18,60 @@ from gridservice.demo.geography import Grids
 from gridservice.demo.network import Network
 from gridservice.demo.people import Staff
 
-T0 = np.datetime64("2025-12-01T00:00:00", "s")
-NOW = np.datetime64("2026-11-30T18:00:00", "s")
 NAT = np.datetime64("NaT", "s")
-PERIODS = tuple(f"{y}-{m:02d}" for y, m in [(2025, 12)] + [(2026, m) for m in range(1, 12)])
-_MONTH_DAYS = np.array([31, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30])
-_MONTH_START = np.r_[0, np.cumsum(_MONTH_DAYS)[:-1]]
-MONTH_OF_DAY = np.repeat(np.arange(12), _MONTH_DAYS)
-N_DAYS = int(_MONTH_DAYS.sum())
 MIN = np.timedelta64(60, "s")
+DAY = np.timedelta64(86400, "s")
+
+
+@dataclass(frozen=True)
+class Year:
+    """The demo's calendar: twelve months ending at the month of ``now``."""
+
+    now: np.datetime64  # local, seconds: events stop here
+    t0: np.datetime64  # the first day of the first month, 00:00
+    periods: tuple[str, ...]  # the twelve months, YYYY-MM
+    calendar_month: np.ndarray  # 0 = January, per month of the year
+    month_start: np.ndarray  # day index of each month's first day
+    month_of_day: np.ndarray  # month index of each day, up to the day of ``now``
+    last_month_share: float  # how much of the last month lies before ``now`` (whole days)
+
+    @classmethod
+    def ending(cls, now: np.datetime64) -> Year:
+        """The twelve months whose last one holds ``now`` (a time at midnight ends the day before)."""
+        now = np.datetime64(now, "s")
+        last_day = (now - np.timedelta64(1, "s")).astype("datetime64[D]")
+        last = last_day.astype("datetime64[M]")
+        months = last - np.arange(11, -1, -1)
+        t0 = months[0].astype("datetime64[D]").astype("datetime64[s]")
+        starts = months.astype("datetime64[D]")
+        month_start = (starts - starts[0]).astype(np.int64)
+        n_days = int((last_day - starts[0]).astype(np.int64)) + 1
+        month_of_day = np.repeat(np.arange(12), np.diff(np.r_[month_start, n_days]))
+        days_in_last = int(((last + 1).astype("datetime64[D]") - starts[-1]).astype(np.int64))
+        return cls(
+            now=now, t0=t0, periods=tuple(str(m) for m in months),
+            calendar_month=months.astype(np.int64) % 12, month_start=month_start, month_of_day=month_of_day,
+            last_month_share=(n_days - int(month_start[-1])) / days_in_last,
+        )  # fmt: skip
+
+    @property
+    def n_days(self) -> int:
+        return len(self.month_of_day)
+
+    @property
+    def t0_weekday(self) -> int:
+        """Weekday of the first day, Monday = 0."""
+        return int((self.t0.astype("datetime64[D]").astype(np.int64) + 3) % 7)
+
+    def by_month(self, calendar_weights: np.ndarray) -> np.ndarray:
+        """Weights given January first, in the order of this year's months."""
+        return calendar_weights[self.calendar_month]
+
+    def quarter_starts(self) -> np.ndarray:
+        """Day indexes where a calendar quarter begins within the year, the first day included."""
+        q = self.month_start[np.isin(self.calendar_month, (0, 3, 6, 9))]
+        return np.unique(np.r_[0, q])
+
 
 #: Repair arrival limits by area class (urban, rural, remote), minutes (SPEC §4).
 ARRIVAL_LIMIT_MIN = np.array([45, 90, 120])
@@ -79,34 +126,35 @@ UNPLANNED_CAUSES = (
     "山火",
 )
 
-# Seasonal shapes, December first.
-_REPAIR_MONTH = np.array([1.0, 1.2, 1.1, 0.8, 0.9, 1.0, 1.2, 1.5, 1.5, 1.1, 0.8, 0.8])
-_STORM_MONTH = np.array([0.5, 0.6, 0.6, 0.8, 1.4, 1.6, 1.8, 2.0, 1.8, 1.0, 0.6, 0.5])
-_PLANNED_MONTH = np.array([1.0, 0.6, 0.2, 1.4, 1.6, 1.4, 0.6, 0.4, 0.6, 1.4, 1.6, 1.4])
+# Seasonal shapes by calendar month, January first.
+_REPAIR_MONTH = np.array([1.2, 1.1, 0.8, 0.9, 1.0, 1.2, 1.5, 1.5, 1.1, 0.8, 0.8, 1.0])
+_STORM_MONTH = np.array([0.6, 0.6, 0.8, 1.4, 1.6, 1.8, 2.0, 1.8, 1.0, 0.6, 0.5, 0.5])
+_PLANNED_MONTH = np.array([0.6, 0.2, 1.4, 1.6, 1.4, 0.6, 0.4, 0.6, 1.4, 1.6, 1.4, 1.0])
 _FLAT_MONTH = np.ones(12)
 _CALL_HOUR = np.array(
     [1, 0.6, 0.4, 0.3, 0.3, 0.5, 1.2, 2.5, 4, 4.5, 4.5, 4, 3, 3.5, 4, 4, 3.8, 3.5, 3.5, 4, 3.8, 3, 2, 1.4]
 )
 _OFFICE_HOUR = np.array([0] * 8 + [2, 4, 4, 3, 1, 3, 4, 4, 3, 1] + [0] * 6, dtype=float)
 _SEASON = {  # monthly energy shape by category
-    "residential": np.array([1.15, 1.3, 1.25, 0.9, 0.8, 0.85, 1.0, 1.35, 1.4, 1.05, 0.85, 0.9]),
-    "commercial": np.array([1.0, 1.1, 1.2, 0.9, 0.9, 1.0, 1.15, 1.3, 1.3, 1.05, 0.95, 0.95]),
-    "industrial": np.array([1.0, 1.0, 0.7, 1.0, 1.05, 1.05, 1.05, 1.1, 1.1, 1.05, 1.05, 1.1]),
-    "agricultural": np.array([0.6, 0.5, 0.5, 0.7, 0.9, 1.1, 1.4, 1.6, 1.5, 1.2, 1.0, 1.3]),
+    "residential": np.array([1.3, 1.25, 0.9, 0.8, 0.85, 1.0, 1.35, 1.4, 1.05, 0.85, 0.9, 1.15]),
+    "commercial": np.array([1.1, 1.2, 0.9, 0.9, 1.0, 1.15, 1.3, 1.3, 1.05, 0.95, 0.95, 1.0]),
+    "industrial": np.array([1.0, 0.7, 1.0, 1.05, 1.05, 1.05, 1.1, 1.1, 1.05, 1.05, 1.1, 1.0]),
+    "agricultural": np.array([0.5, 0.5, 0.7, 0.9, 1.1, 1.4, 1.6, 1.5, 1.2, 1.0, 1.3, 0.6]),
 }
 
 
 def sample_times(
-    rng: np.random.Generator, n: int, *, month_w: np.ndarray = _FLAT_MONTH, hour_w: np.ndarray = _CALL_HOUR
+    rng: np.random.Generator, year: Year, n: int, *, month_w: np.ndarray = _FLAT_MONTH,
+    hour_w: np.ndarray = _CALL_HOUR,
 ) -> np.ndarray:
-    """``n`` local timestamps in the demo year, shaped by month and hour weights."""
-    dw = month_w[MONTH_OF_DAY]
-    day = rng.choice(N_DAYS, size=n, p=dw / dw.sum())
+    """``n`` local timestamps in the demo year, shaped by (calendar) month and hour weights."""
+    dw = year.by_month(month_w)[year.month_of_day]
+    day = rng.choice(year.n_days, size=n, p=dw / dw.sum())
     hour = rng.choice(24, size=n, p=hour_w / hour_w.sum())
     sec = day * 86400 + hour * 3600 + rng.integers(0, 3600, n)
-    t = T0 + sec.astype("timedelta64[s]")
-    late = t > NOW
-    t[late] = NOW - rng.integers(60, 6 * 3600, late.sum()).astype("timedelta64[s]")
+    t = year.t0 + sec.astype("timedelta64[s]")
+    late = t > year.now
+    t[late] = year.now - rng.integers(60, 6 * 3600, late.sum()).astype("timedelta64[s]")
     return t
 
 
@@ -131,7 +179,7 @@ class Outages:
     affected: np.ndarray
 
 
-def make_outages(net: Network, rng: np.random.Generator) -> Outages:
+def make_outages(net: Network, year: Year, rng: np.random.Generator) -> Outages:
     """Planned and unplanned outages on feeders and transformers."""
     n_fd, n_tx = len(net.fd_geom), len(net.tx_xy)
     lam = [(True, True, 1.2), (True, False, 2.0), (False, True, 0.12), (False, False, 0.3)]
@@ -142,17 +190,17 @@ def make_outages(net: Network, rng: np.random.Generator) -> Outages:
         dev = np.repeat(np.arange(n_dev), k)
         m = len(dev)
         if is_planned:
-            start = sample_times(rng, m, month_w=_PLANNED_MONTH, hour_w=np.ones(24))
-            day = (start - T0).astype("timedelta64[D]").astype(np.int64)
-            wd = day % 7  # 2025-12-01 is a Monday
-            day = np.minimum(day + np.where(wd == 5, 2, np.where(wd == 6, 1, 0)), N_DAYS - 1)
-            start = T0 + (day * 86400 + 7 * 3600 + rng.integers(0, 4, m) * 1800).astype("timedelta64[s]")
+            start = sample_times(rng, year, m, month_w=_PLANNED_MONTH, hour_w=np.ones(24))
+            day = (start - year.t0).astype("timedelta64[D]").astype(np.int64)
+            wd = (day + year.t0_weekday) % 7
+            day = np.minimum(day + np.where(wd == 5, 2, np.where(wd == 6, 1, 0)), year.n_days - 1)
+            start = year.t0 + (day * 86400 + 7 * 3600 + rng.integers(0, 4, m) * 1800).astype("timedelta64[s]")
             span = (4, 9) if on_feeder else (2, 6)  # hours
             hours = np.round(rng.uniform(*span, m), 0) + rng.integers(0, 2, m) * 0.5
             dur = _hours(hours)
             cause = rng.integers(0, len(PLANNED_CAUSES), m)
         else:
-            start = sample_times(rng, m, month_w=_STORM_MONTH, hour_w=np.ones(24))
+            start = sample_times(rng, year, m, month_w=_STORM_MONTH, hour_w=np.ones(24))
             med, cap = (100.0, 600.0) if on_feeder else (150.0, 720.0)
             mins = np.clip(rng.lognormal(np.log(med), 0.7, m), 10.0, cap)
             if on_feeder:
@@ -162,9 +210,9 @@ def make_outages(net: Network, rng: np.random.Generator) -> Outages:
             cause = rng.integers(0, len(UNPLANNED_CAUSES), m)
         parts.append((np.full(m, on_feeder), dev, np.full(m, is_planned), start, start + dur, cause))
     is_fd, dev, planned, start, end, cause = (np.concatenate(c) for c in zip(*parts, strict=True))
-    keep = start <= NOW
+    keep = start <= year.now
     is_fd, dev, planned, start, end, cause = (a[keep] for a in (is_fd, dev, planned, start, end, cause))
-    end = np.where(end > NOW, NAT, end)
+    end = np.where(end > year.now, NAT, end)
     order = np.lexsort((dev, ~is_fd, start))
     cust_tx = np.bincount(net.mt_tx, minlength=n_tx)
     cust_fd = np.bincount(net.tx_feeder[net.mt_tx], minlength=n_fd)
@@ -191,7 +239,7 @@ class WorkOrders:
 
 
 def make_work_orders(
-    net: Network, grids: Grids, staff: Staff, outages: Outages, rng: np.random.Generator
+    net: Network, grids: Grids, staff: Staff, outages: Outages, year: Year, rng: np.random.Generator
 ) -> WorkOrders:
     """Work orders of every kind: outage calls, single faults, complaints and requests."""
     n_cu = len(net.cu_xy)
@@ -223,7 +271,7 @@ def make_work_orders(
     call_o, cust = call_o[ok], cust[ok]
     delay = _minutes(1.0 + rng.exponential(15.0, len(call_o)))
     o_end = outages.end[call_o]
-    latest = np.where(o_end != o_end, NOW, o_end - MIN)
+    latest = np.where(o_end != o_end, year.now, o_end - MIN)
     rec_call = np.minimum(outages.start[call_o] + delay, latest)
     rec_call = np.maximum(rec_call, outages.start[call_o])
 
@@ -244,7 +292,7 @@ def make_work_orders(
         mw = _REPAIR_MONTH if kd == REPAIR else _FLAT_MONTH
         kinds.append(np.full(m, kd))
         custs.append(c)
-        recs.append(sample_times(rng, m, month_w=mw))
+        recs.append(sample_times(rng, year, m, month_w=mw))
         outage_of.append(np.full(m, -1))
     kind = np.concatenate(kinds)
     customer = np.concatenate(custs).astype(np.int64)
@@ -266,7 +314,7 @@ def make_work_orders(
     xy = np.where((customer >= 0)[:, None], net.cu_xy[np.maximum(customer, 0)], net.ap_xy[box])
     grid = np.where(customer >= 0, net.cu_grid[np.maximum(customer, 0)], net.ap_grid[box])
     times = _timeline(rng, kind, grid, grids, rec, o_of, outages)
-    times, status = _truncate(rng, kind, times)
+    times, status = _truncate(rng, kind, times, year.now)
 
     channel = np.empty(n, np.int64)
     desc = np.empty(n, np.int64)
@@ -281,7 +329,7 @@ def make_work_orders(
     assignee = _assign(rng, kind, customer, grid, grids, net, staff)
     wo = WorkOrders(kind, customer, xy, grid, channel, desc, assignee, times, status,
                     repeat_note=np.zeros(n, bool))  # fmt: skip
-    _plant(rng, wo, grids, o_of)
+    _plant(rng, wo, grids, o_of, year)
     order = np.argsort(wo.times[:, 0], kind="stable")
     inv = np.empty_like(order)
     inv[order] = np.arange(len(order))
@@ -336,15 +384,17 @@ def _timeline(
     return t
 
 
-def _truncate(rng: np.random.Generator, kind: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Drop stages after ``NOW`` and hold some recent orders open; return the status."""
+def _truncate(
+    rng: np.random.Generator, kind: np.ndarray, t: np.ndarray, now: np.datetime64
+) -> tuple[np.ndarray, np.ndarray]:
+    """Drop stages after ``now`` and hold some recent orders open; return the status."""
     n = len(kind)
     rep = kind == REPAIR
     # Orders of the last three days may still be in progress, but never past a
     # time limit: repairs are held after arrival, other orders before
     # contact only in their first 20 hours (contact is due within 24 h, and
     # closing within at least four working days).
-    age = NOW - t[:, 0]
+    age = now - t[:, 0]
     hold = (age <= np.timedelta64(3, "D")) & (rng.random(n) < 0.4)
     early = age <= np.timedelta64(20, "h")
     cut = np.where(rep, rng.choice([2, 3, 4], size=n),
@@ -355,12 +405,12 @@ def _truncate(rng: np.random.Generator, kind: np.ndarray, t: np.ndarray) -> tupl
         if j == 2:
             skip = ~rep
             col = t[:, j]
-            ok = alive & rep & (col == col) & (col <= NOW) & ~(hold & (j > cut))
+            ok = alive & rep & (col == col) & (col <= now) & ~(hold & (j > cut))
             t[:, j] = np.where(ok, col, NAT)
             alive = np.where(skip, alive, ok)
         else:
             col = t[:, j]
-            ok = alive & (col == col) & (col <= NOW) & ~(hold & (j > cut))
+            ok = alive & (col == col) & (col <= now) & ~(hold & (j > cut))
             t[:, j] = np.where(ok, col, NAT)
             alive = ok
         status = np.where(ok, j, status)
@@ -391,11 +441,11 @@ def _assign(
     return np.where(kind == REPAIR, repair_to, np.where((kind == COMPLAINT) | (kind == REPORT), lead, member))
 
 
-def _plant(rng: np.random.Generator, wo: WorkOrders, grids: Grids, o_of: np.ndarray) -> None:
-    """Late arrivals, impossible timestamps and one repeat complaint."""
+def _plant(rng: np.random.Generator, wo: WorkOrders, grids: Grids, o_of: np.ndarray, year: Year) -> None:
+    """Late arrivals, impossible timestamps and one repeat complaint, before the last two months."""
     t = wo.times
     closed = wo.status == 5
-    early = t[:, 0] < np.datetime64("2026-10-01T00:00:00")
+    early = t[:, 0] < year.t0 + year.month_start[10] * DAY
     single_repair = (wo.kind == REPAIR) & (o_of < 0) & closed & early & (wo.customer >= 0)
     cand = np.flatnonzero(single_repair)
     if len(cand) < 2:  # a tiny territory: outage calls will do
@@ -435,7 +485,7 @@ def _plant(rng: np.random.Generator, wo: WorkOrders, grids: Grids, o_of: np.ndar
         closed_early.append((j, f"closed_at {back_h} h before received_at", -1))
 
     # A second complaint from one customer, two to three weeks after the first.
-    comp = np.flatnonzero((wo.kind == COMPLAINT) & closed & (t[:, 0] < NOW - np.timedelta64(40, "D")))
+    comp = np.flatnonzero((wo.kind == COMPLAINT) & closed & (t[:, 0] < year.now - np.timedelta64(40, "D")))
     repeat: list[tuple[int, str, int]] = []
     if len(comp):
         first = int(comp[rng.integers(len(comp))])
@@ -473,17 +523,21 @@ class Readings:
     planted: dict[str, tuple[int, str]] = field(default_factory=dict)
 
 
-def make_readings(net: Network, category: np.ndarray, rng: np.random.Generator, *, avoid_tx: set[int]) -> Readings:
-    """Monthly sales per meter and supply per transformer with 2–8 % loss."""
+def make_readings(
+    net: Network, category: np.ndarray, year: Year, rng: np.random.Generator, *, avoid_tx: set[int]
+) -> Readings:
+    """Monthly sales per meter and supply per transformer with 2–8 % loss; the current month's
+    readings cover its days up to ``year.now``."""
     n_m, n_tx = len(net.cu_xy), len(net.tx_xy)
     cats = ("residential", "commercial", "industrial", "agricultural")
     hv = net.tx_private[net.cu_tx]
     med = np.array([130.0, 600.0, 1500.0, 250.0])[category]
     med = np.where(hv, np.where(category == 2, 40_000.0, 15_000.0), med)
     base = rng.lognormal(np.log(med), 0.55).astype(np.float32)
-    season = np.stack([_SEASON[c] for c in cats]).astype(np.float32)[category]
+    season = np.stack([year.by_month(_SEASON[c]) for c in cats]).astype(np.float32)[category]
     noise = rng.lognormal(0.0, 0.12, (n_m, 12)).astype(np.float32)
-    sales = np.round(base[:, None] * season * noise, 1).astype(np.float64)
+    elapsed = np.r_[np.ones(11), year.last_month_share].astype(np.float32)
+    sales = np.round(base[:, None] * season * noise * elapsed, 1).astype(np.float64)
     vacant = (category == 0) & (rng.random(n_m) < 0.02)
     sales[vacant] = 0.0
     # Supply follows the recorded meter links, so a wrong link alone does not
@@ -501,17 +555,17 @@ def make_readings(net: Network, category: np.ndarray, rng: np.random.Generator, 
     if len(picks) > 0:
         hi = picks[0]
         loss[hi, 7] = rng.uniform(14.0, 18.0)
-        planted["loss_high"] = (hi, f"{PERIODS[7]} loss {loss[hi, 7]:.1f} %")
+        planted["loss_high"] = (hi, f"{year.periods[7]} loss {loss[hi, 7]:.1f} %")
     if len(picks) > 1:
         neg = picks[1]
         loss[neg, 3] = -rng.uniform(3.0, 6.0)
-        planted["loss_negative"] = (neg, f"{PERIODS[3]} loss {loss[neg, 3]:.1f} %")
+        planted["loss_negative"] = (neg, f"{year.periods[3]} loss {loss[neg, 3]:.1f} %")
     if len(picks) > 2:
         streak = picks[2]
         loss[streak, 9:] = rng.uniform(12.0, 16.0, 3)
         planted["loss_high_streak"] = (
             streak,
-            f"{PERIODS[9]}..{PERIODS[11]} loss " + ", ".join(f"{v:.1f} %" for v in loss[streak, 9:]),
+            f"{year.periods[9]}..{year.periods[11]} loss " + ", ".join(f"{v:.1f} %" for v in loss[streak, 9:]),
         )
     supply = np.round(sold_nz / (1.0 - loss / 100.0), 1)
     return Readings(supply=supply, supply_ok=has, sales=sales, planted=planted)
@@ -529,7 +583,7 @@ class Visits:
 
 
 def make_visits(
-    net: Network, key: np.ndarray, staff: Staff, rng: np.random.Generator, *, avoid_grids: set[int]
+    net: Network, key: np.ndarray, staff: Staff, year: Year, rng: np.random.Generator, *, avoid_grids: set[int]
 ) -> Visits:
     """Two home visits a year and a phone call a quarter per key customer; a few others.
 
@@ -550,24 +604,25 @@ def make_visits(
     home_c = np.repeat(key_idx, n_home)
     # Home visits: one in each half of the year, on office hours.
     half = np.concatenate([np.arange(k) for k in n_home]) if n_key else np.zeros(0, np.int64)
-    day = half * 182 + (rng.random(len(home_c)) * 182).astype(np.int64)
+    half_days = year.n_days // 2
+    day = half * half_days + (rng.random(len(home_c)) * half_days).astype(np.int64)
     hour = rng.choice(24, size=len(home_c), p=_OFFICE_HOUR / _OFFICE_HOUR.sum())
-    home_at = T0 + (day * 86400 + hour * 3600 + rng.integers(0, 3600, len(home_c))).astype("timedelta64[s]")
-    # Phone callbacks: one per calendar quarter (Dec, Jan–Mar, Apr–Jun, Jul–Sep, Oct–Nov).
-    q_start = np.array([0, 31, 121, 212, 304])
-    q_len = np.diff(np.r_[q_start, N_DAYS])
+    home_at = year.t0 + (day * 86400 + hour * 3600 + rng.integers(0, 3600, len(home_c))).astype("timedelta64[s]")
+    # Phone callbacks: one per calendar quarter (or the part of it within the year).
+    q_start = year.quarter_starts()
+    q_len = np.diff(np.r_[q_start, year.n_days])
     ph_c = np.repeat(key_idx, len(q_start))
     q = np.tile(np.arange(len(q_start)), n_key)
     day = q_start[q] + (rng.random(len(q)) * np.minimum(q_len[q], 60)).astype(np.int64)
     hour = rng.choice(24, size=len(q), p=_OFFICE_HOUR / _OFFICE_HOUR.sum())
-    ph_at = T0 + (day * 86400 + hour * 3600 + rng.integers(0, 3600, len(q))).astype("timedelta64[s]")
+    ph_at = year.t0 + (day * 86400 + hour * 3600 + rng.integers(0, 3600, len(q))).astype("timedelta64[s]")
     other = np.flatnonzero(~key)
     n_other = int(0.03 * len(other))
     oth_c = rng.choice(other, size=n_other, replace=False) if n_other else np.zeros(0, np.int64)
-    oth_at = sample_times(rng, n_other, hour_w=_OFFICE_HOUR)
+    oth_at = sample_times(rng, year, n_other, hour_w=_OFFICE_HOUR)
     oth_k = (rng.random(n_other) < 0.4).astype(np.int64)
     cust = np.r_[home_c, ph_c, oth_c].astype(np.int64)
-    at = np.minimum(np.r_[home_at, ph_at, oth_at], NOW)
+    at = np.minimum(np.r_[home_at, ph_at, oth_at], year.now)
     kind = np.r_[np.zeros(len(home_c), np.int64), np.ones(len(ph_c), np.int64), oth_k]
     g = net.cu_grid[cust]
     member = staff.members[staff.member_start[g] + (rng.random(len(g)) * staff.member_count[g]).astype(np.int64)]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -9,12 +11,14 @@ import shapely
 
 from gridservice import schema
 from gridservice.demo import _text, events, frames
+from gridservice.demo.customers import Customers
 from gridservice.demo.geography import TOWNS
+from gridservice.demo.network import Network
 from gridservice.demo.world import Ids, World
 
 SERVICE_AREA_ID = "nanfeng"
-#: When the demo's grid plan was "committed" (a fixed time, for determinism).
-CREATED_AT = np.datetime64("2025-11-28T10:00:00", "s")
+#: When the demo's grid plan was "committed": this long before its year begins.
+PLAN_LEAD = np.timedelta64(62, "h")
 
 
 def assemble(world: World) -> tuple[dict[str, pd.DataFrame], Ids]:
@@ -22,6 +26,7 @@ def assemble(world: World) -> tuple[dict[str, pd.DataFrame], Ids]:
     terr, grids, net, cust, staff = world.terr, world.grids, world.net, world.cust, world.staff
     outages, wo, readings, visits = world.outages, world.work_orders, world.readings, world.visits
     station_towns, seed, n_customers = world.station_towns, world.seed, world.customers
+    created_at = world.year.t0 - PLAN_LEAD
     to_ll = terr.lonlat_of
 
     def points(xy: np.ndarray) -> np.ndarray:
@@ -50,7 +55,7 @@ def assemble(world: World) -> tuple[dict[str, pd.DataFrame], Ids]:
             "county": ("str", ["南丰县"]),
             "adcode": ("str", ["361023"]),
             # The demo's "now": events stop here; judge SLAs as of this time.
-            "as_of": ("datetime", frames.local_times(np.array([events.NOW]))),
+            "as_of": ("datetime", frames.local_times(np.array([world.year.now]))),
         },
     )
     out["stations"] = frames.frame(
@@ -59,7 +64,7 @@ def assemble(world: World) -> tuple[dict[str, pd.DataFrame], Ids]:
         geometry=points(terr.towns_xy[station_towns]),
         extras={"town": ("str", [TOWNS[t][0] for t in station_towns])},
     )
-    out.update(frames.grid_frames(terr, grids, station_ids, grid_ids, CREATED_AT))
+    out.update(frames.grid_frames(terr, grids, station_ids, grid_ids, created_at))
 
     st_station = np.array(staff.station)
     out["staff"] = frames.frame(
@@ -85,31 +90,9 @@ def assemble(world: World) -> tuple[dict[str, pd.DataFrame], Ids]:
          "voltage_kv": np.full(n_fd, 10.0), "length_km": shapely.length(net.fd_geom) / 1000.0},
         geometry=terr.geoms_to_lonlat(net.fd_geom),
     )  # fmt: skip
-    layer_ids = {"substation": ss_ids, "feeder": fd_ids}
-    sw_from = [layer_ids[k][i].as_py() for k, i in net.sw_from]
-    sw_to = [layer_ids[k][i].as_py() for k, i in net.sw_to]
-    fd_names = net.fd_name
-    sw_name = [f"{fd_names[t[1]]}出线开关" for t, tie in zip(net.sw_to, net.sw_tie, strict=True) if not tie]
-    sw_name += [f"{fd_names[a[1]]}-{fd_names[b[1]]}联络开关"
-                for a, b, tie in zip(net.sw_from, net.sw_to, net.sw_tie, strict=True) if tie]  # fmt: skip
-    out["switches"] = frames.frame(
-        "switches",
-        {"switch_id": frames.serial_ids("SW", len(net.sw_xy), 3), "from_device_id": sw_from,
-         "to_device_id": sw_to, "normally_open": net.sw_tie, "is_open": net.sw_tie.copy()},
-        geometry=points(net.sw_xy),
-        extras={"name": ("str", sw_name), "kind": ("str", np.where(net.sw_tie, "tie", "breaker"))},
-    )  # fmt: skip
+    out["switches"] = _switches(net, ss_ids, fd_ids, points)
 
-    # Transformer names: <place><k>号公变 for public, <firm>专变 for private.
-    sett_of = net.tx_settlement
-    first = np.searchsorted(sett_of[~net.tx_private], sett_of[~net.tx_private])
-    k_pub = np.arange((~net.tx_private).sum()) - first + 1
-    cstart = np.r_[0, np.cumsum(net.tx_count)[:-1]]
-    pub_name = _text.join(
-        _text.as_arrow(net.tx_place), _text.num(np.r_[k_pub, np.ones(net.tx_private.sum(), int)]), "号公变"
-    )
-    priv_name = _text.join(cust.name.take(pa.array(np.minimum(cstart, max(n_cu - 1, 0)))), "专变")
-    tx_name = _text.where(net.tx_private, priv_name, pub_name)
+    tx_name = _transformer_names(net, cust, n_cu)
     am = staff.tx_area_manager
     out["transformers"] = frames.frame(
         "transformers",
@@ -142,42 +125,12 @@ def assemble(world: World) -> tuple[dict[str, pd.DataFrame], Ids]:
         geometry=points(net.cu_xy),
     )  # fmt: skip
 
-    # Work orders.
-    n_wo = len(wo.kind)
-    wo_ids = frames.serial_ids("WO", n_wo, 6)
-    desc_flat = [d for ds in events.DESCRIPTIONS for d in ds]
-    desc_off = np.cumsum([0] + [len(d) for d in events.DESCRIPTIONS])[:-1]
-    desc = _text.take(desc_flat, desc_off[wo.kind] + wo.description)
-    desc = _text.where(wo.repeat_note, _text.join("客户再次投诉：", desc), desc)
-    has_c = wo.customer >= 0
-    stages = ("received_at", "dispatched_at", "arrived_at", "resolved_at", "replied_at", "closed_at")
-    out["work_orders"] = frames.frame(
-        "work_orders",
-        {"work_order_id": wo_ids, "kind": _text.take(events.KINDS, wo.kind),
-         "channel": _text.take(events.CHANNELS, wo.channel), "description": desc,
-         "customer_id": _text.where(has_c, _text.take(cu_ids, np.maximum(wo.customer, 0)), pa.nulls(n_wo, pa.string())),
-         "status": _text.take(schema.WORK_ORDER_STATUSES, wo.status),
-         "assignee_id": _text.take(sf_ids, wo.assignee),
-         **{s: frames.local_times(wo.times[:, j]) for j, s in enumerate(stages)},
-         "grid_id": _text.take(grid_ids, wo.grid)},
-        geometry=points(wo.xy),
-    )  # fmt: skip
+    wo_ids = frames.serial_ids("WO", len(wo.kind), 6)
+    out["work_orders"] = _work_orders(wo, wo_ids, cu_ids, sf_ids, grid_ids, points)
 
-    n_ot = len(outages.device)
-    dev_ids = _text.where(outages.is_feeder, _text.take(fd_ids, np.where(outages.is_feeder, outages.device, 0)),
-                          _text.take(tx_ids, np.where(outages.is_feeder, 0, outages.device)))  # fmt: skip
-    causes = list(events.PLANNED_CAUSES) + list(events.UNPLANNED_CAUSES)
-    cause = _text.take(causes, np.where(outages.planned, 0, len(events.PLANNED_CAUSES)) + outages.cause)
-    out["outages"] = frames.frame(
-        "outages",
-        {"outage_id": frames.serial_ids("OT", n_ot, 5), "device_id": dev_ids,
-         "kind": np.where(outages.planned, "planned", "unplanned"),
-         "start_at": frames.local_times(outages.start), "end_at": frames.local_times(outages.end),
-         "cause": cause, "customers_affected": outages.affected.astype(np.int64)},
-        extras={"device_layer": ("str", np.where(outages.is_feeder, "feeders", "transformers"))},
-    )  # fmt: skip
+    out["outages"] = _outages(outages, fd_ids, tx_ids)
 
-    out["energy_readings"] = readings_frame(readings, tx_ids, mt_ids)
+    out["energy_readings"] = readings_frame(readings, world.year.periods, tx_ids, mt_ids)
     n_vi = len(visits.at)
     out["visits"] = frames.frame(
         "visits",
@@ -187,7 +140,7 @@ def assemble(world: World) -> tuple[dict[str, pd.DataFrame], Ids]:
     )  # fmt: skip
     out["audit_log"] = frames.frame(
         "audit_log",
-        {"log_id": ["1"], "at": frames.local_times(np.array([CREATED_AT])), "user": ["demo"],
+        {"log_id": ["1"], "at": frames.local_times(np.array([created_at])), "user": ["demo"],
          "action": ["demo generated"], "layer": pd.Series([None], dtype="str"),
          "feature_id": pd.Series([None], dtype="str"),
          "detail": [f"南丰县演示数据: customers={n_customers}, seed={seed}"]},
@@ -197,12 +150,14 @@ def assemble(world: World) -> tuple[dict[str, pd.DataFrame], Ids]:
     return result, Ids(grid=grid_ids, tx=tx_ids, cu=cu_ids, mt=mt_ids, wo=wo_ids)
 
 
-def readings_frame(readings: events.Readings, tx_ids: pa.Array, mt_ids: pa.Array) -> pd.DataFrame:
+def readings_frame(
+    readings: events.Readings, months: tuple[str, ...], tx_ids: pa.Array, mt_ids: pa.Array
+) -> pd.DataFrame:
     """Monthly supply per transformer, then sales per meter; ``<device>@<period>`` ids."""
-    n_p = len(events.PERIODS)
+    n_p = len(months)
     tx_rows = np.flatnonzero(readings.supply_ok)
     n_m = len(mt_ids)
-    periods = pa.array(events.PERIODS, type=pa.string())
+    periods = pa.array(months, type=pa.string())
     tx_dev = tx_ids.take(pa.array(np.repeat(tx_rows, n_p)))
     mt_dev = mt_ids.take(pa.array(np.repeat(np.arange(n_m), n_p)))
     device = pa.chunked_array([tx_dev, mt_dev]).combine_chunks()
@@ -214,3 +169,75 @@ def readings_frame(readings: events.Readings, tx_ids: pa.Array, mt_ids: pa.Array
         "energy_readings",
         {"reading_id": rid, "device_id": device, "period": period, "kwh": kwh},
     )
+
+
+def _switches(net: Network, ss_ids: pa.Array, fd_ids: pa.Array,
+              points: Callable[[np.ndarray], np.ndarray]) -> pd.DataFrame:
+    """Feeder breakers (named after their feeder) and tie switches (after the two feeders they join)."""
+    layer_ids = {"substation": ss_ids, "feeder": fd_ids}
+    sw_from = [layer_ids[k][i].as_py() for k, i in net.sw_from]
+    sw_to = [layer_ids[k][i].as_py() for k, i in net.sw_to]
+    fd_names = net.fd_name
+    sw_name = [f"{fd_names[t[1]]}出线开关" for t, tie in zip(net.sw_to, net.sw_tie, strict=True) if not tie]
+    sw_name += [f"{fd_names[a[1]]}-{fd_names[b[1]]}联络开关"
+                for a, b, tie in zip(net.sw_from, net.sw_to, net.sw_tie, strict=True) if tie]  # fmt: skip
+    return frames.frame(
+        "switches",
+        {"switch_id": frames.serial_ids("SW", len(net.sw_xy), 3), "from_device_id": sw_from,
+         "to_device_id": sw_to, "normally_open": net.sw_tie, "is_open": net.sw_tie.copy()},
+        geometry=points(net.sw_xy),
+        extras={"name": ("str", sw_name), "kind": ("str", np.where(net.sw_tie, "tie", "breaker"))},
+    )  # fmt: skip
+
+
+def _transformer_names(net: Network, cust: Customers, n_cu: int) -> pa.Array:
+    """<place><k>号公变 for a public transformer, <firm>专变 (its first customer's name) for a private one."""
+    sett_of = net.tx_settlement
+    first = np.searchsorted(sett_of[~net.tx_private], sett_of[~net.tx_private])
+    k_pub = np.arange((~net.tx_private).sum()) - first + 1
+    cstart = np.r_[0, np.cumsum(net.tx_count)[:-1]]
+    pub_name = _text.join(
+        _text.as_arrow(net.tx_place), _text.num(np.r_[k_pub, np.ones(net.tx_private.sum(), int)]), "号公变"
+    )
+    priv_name = _text.join(cust.name.take(pa.array(np.minimum(cstart, max(n_cu - 1, 0)))), "专变")
+    return _text.where(net.tx_private, priv_name, pub_name)
+
+
+def _work_orders(wo: events.WorkOrders, wo_ids: pa.Array, cu_ids: pa.Array, sf_ids: pa.Array, grid_ids: pa.Array,
+                 points: Callable[[np.ndarray], np.ndarray]) -> pd.DataFrame:
+    """The work orders, each description drawn from its kind's list (a repeat complaint says so)."""
+    n_wo = len(wo.kind)
+    desc_flat = [d for ds in events.DESCRIPTIONS for d in ds]
+    desc_off = np.cumsum([0] + [len(d) for d in events.DESCRIPTIONS])[:-1]
+    desc = _text.take(desc_flat, desc_off[wo.kind] + wo.description)
+    desc = _text.where(wo.repeat_note, _text.join("客户再次投诉：", desc), desc)
+    has_c = wo.customer >= 0
+    stages = ("received_at", "dispatched_at", "arrived_at", "resolved_at", "replied_at", "closed_at")
+    return frames.frame(
+        "work_orders",
+        {"work_order_id": wo_ids, "kind": _text.take(events.KINDS, wo.kind),
+         "channel": _text.take(events.CHANNELS, wo.channel), "description": desc,
+         "customer_id": _text.where(has_c, _text.take(cu_ids, np.maximum(wo.customer, 0)), pa.nulls(n_wo, pa.string())),
+         "status": _text.take(schema.WORK_ORDER_STATUSES, wo.status),
+         "assignee_id": _text.take(sf_ids, wo.assignee),
+         **{s: frames.local_times(wo.times[:, j]) for j, s in enumerate(stages)},
+         "grid_id": _text.take(grid_ids, wo.grid)},
+        geometry=points(wo.xy),
+    )  # fmt: skip
+
+
+def _outages(outages: events.Outages, fd_ids: pa.Array, tx_ids: pa.Array) -> pd.DataFrame:
+    """The outages on feeders and transformers, causes from the planned or the unplanned list."""
+    n_ot = len(outages.device)
+    dev_ids = _text.where(outages.is_feeder, _text.take(fd_ids, np.where(outages.is_feeder, outages.device, 0)),
+                          _text.take(tx_ids, np.where(outages.is_feeder, 0, outages.device)))  # fmt: skip
+    causes = list(events.PLANNED_CAUSES) + list(events.UNPLANNED_CAUSES)
+    cause = _text.take(causes, np.where(outages.planned, 0, len(events.PLANNED_CAUSES)) + outages.cause)
+    return frames.frame(
+        "outages",
+        {"outage_id": frames.serial_ids("OT", n_ot, 5), "device_id": dev_ids,
+         "kind": np.where(outages.planned, "planned", "unplanned"),
+         "start_at": frames.local_times(outages.start), "end_at": frames.local_times(outages.end),
+         "cause": cause, "customers_affected": outages.affected.astype(np.int64)},
+        extras={"device_layer": ("str", np.where(outages.is_feeder, "feeders", "transformers"))},
+    )  # fmt: skip

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 
 from gridservice.demo.customers import Customers
-from gridservice.demo.events import Outages, Readings, Visits, WorkOrders
+from gridservice.demo.events import Outages, Readings, Visits, WorkOrders, Year
 from gridservice.demo.geography import Grids, Territory
 from gridservice.demo.network import Network
 from gridservice.demo.people import Staff
@@ -19,6 +19,7 @@ class World:
 
     seed: int
     customers: int
+    year: Year
     station_towns: list[int]
     terr: Territory
     grids: Grids

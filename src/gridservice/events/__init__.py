@@ -1,4 +1,4 @@
-"""Events tied to customers, devices and grids: work orders with their SLA clocks, outages, readings.
+"""Events tied to customers, devices and grids: work orders with their SLA clocks.
 
 * :mod:`gridservice.events.calendar` — China's working-day calendar (official
   holidays and make-up working days, a fallback outside the covered years);
@@ -8,6 +8,10 @@
   store with their audit-log entries;
 * :mod:`gridservice.events.links` — what ties an event to a transformer, the
   customers below a device and a grid.
+
+Outages (record, impact, who to notify) live in :mod:`gridservice.topology.outages`,
+since they are traced on the network; energy readings are read by
+:mod:`gridservice.metrics.lineloss`.
 """
 
 from __future__ import annotations

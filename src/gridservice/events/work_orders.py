@@ -45,6 +45,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from gridservice import clock
+from gridservice.clock import timestamp
 from gridservice.config import Rules, get_settings
 from gridservice.errors import DataError, NotFoundError, TransitionError
 from gridservice.events.calendar import work_calendar
@@ -77,22 +79,8 @@ def _rules(rules: Rules | None) -> Rules:
     return rules if rules is not None else get_settings().rules
 
 
-def timestamp(value: object, *, what: str = "timestamp") -> pd.Timestamp:
-    """A timezone-aware timestamp (naive values are Asia/Shanghai), or a DataError."""
-    try:
-        ts = pd.Timestamp(value)  # type: ignore[arg-type]
-    except (ValueError, TypeError) as exc:
-        msg = f"{what} {value!r} is not a timestamp"
-        raise DataError(msg) from exc
-    if pd.isna(ts):
-        msg = f"{what} is missing"
-        raise DataError(msg)
-    ts = ts.tz_localize(TIMEZONE) if ts.tz is None else ts.tz_convert(TIMEZONE)
-    return ts.as_unit("ms")
-
-
 def _now(now: object | None) -> pd.Timestamp:
-    return timestamp(now if now is not None else pd.Timestamp.now(tz=TIMEZONE), what="now")
+    return timestamp(now if now is not None else clock.now(), what="now")
 
 
 # -- SLA clocks --------------------------------------------------------------

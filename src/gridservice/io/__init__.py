@@ -8,7 +8,7 @@ Store = GeoPackageStore
 
 
 def open_store(data: str) -> Store:
-    """The store behind ``--data``: a GeoPackage path (PostGIS URLs later)."""
+    """The store behind ``--data``: a GeoPackage file (the only kind of store so far)."""
     return GeoPackageStore(data)
 
 

@@ -33,6 +33,7 @@ from gridservice.maps.layers import (
     transformer_layer,
 )
 from gridservice.maps.legend import metric_label
+from gridservice.metrics.period import latest_period
 from gridservice.model import ServiceArea
 from gridservice.privacy import mask_phones_in_text
 
@@ -102,7 +103,7 @@ def build_coverage_map(
     """
     check_lang(lang)
     _no_grids(area)
-    period = data.check_period(period) if period else data.latest_period(area)
+    period = data.check_period(period) if period else latest_period(area).label
     if kpis is None:
         kpis = data.grid_kpis(area, period)
     label = metric_label(metric, lang, unit=False) if metric else t("grids", lang)
@@ -148,7 +149,7 @@ def build_operations_map(
     """
     check_lang(lang)
     _no_grids(area)
-    period = data.check_period(period) if period else data.latest_period(area)
+    period = data.check_period(period) if period else latest_period(area).label
     title = t("operations_title", lang, area=area.name) + f" · {period}"
     m = base_map(_bounds(area), basemap=basemap, lang=lang, title=title)
     if metric is not None and kpis is None:
@@ -187,7 +188,7 @@ def build_lineloss_map(
     """Transformers coloured by line-loss class, feeders, and grids by their high-loss count."""
     check_lang(lang)
     _no_grids(area)
-    period = data.check_period(period) if period else data.latest_period(area)
+    period = data.check_period(period) if period else latest_period(area).label
     if lineloss is None:
         lineloss = data.line_loss(area, period)
     kpis = None

@@ -28,7 +28,6 @@ __all__ = [
     "audit_findings",
     "customer_grid_ids",
     "grid_kpis",
-    "latest_period",
     "line_loss",
     "outage_areas",
     "plan_problems",
@@ -48,24 +47,6 @@ def _optional(module: str, name: str) -> Callable[..., Any] | None:
 def _month(value: object) -> str | None:
     ts = pd.Timestamp(value)
     return None if pd.isna(ts) else f"{ts.year:04d}-{ts.month:02d}"
-
-
-def latest_period(area: ServiceArea) -> str:
-    """The last month that has data: newest work order, outage or reading (else this month)."""
-    candidates: list[str] = []
-    for layer, column in (("work_orders", "received_at"), ("outages", "start_at")):
-        df = area.layers[layer]
-        if len(df) and column in df.columns and df[column].notna().any():
-            month = _month(df[column].max())
-            if month:
-                candidates.append(month)
-    readings = area.energy_readings
-    if len(readings):
-        months = readings["period"].astype("str").str.slice(0, 7)
-        candidates.append(str(months.max()))
-    if candidates:
-        return max(candidates)
-    return _month(pd.Timestamp.now(tz="Asia/Shanghai")) or "1970-01"
 
 
 def check_period(period: str) -> str:

@@ -76,6 +76,8 @@ class AuditContext:
         self.history = history
         self.rules = rules if rules is not None else get_settings().rules
         self.as_of = timestamp(as_of if as_of is not None else area.as_of, what="as_of")
+        # Times after this are impossible; a snapshot's later writes are not.
+        self.now = self.as_of if as_of is not None else area.now
         self._period = period
 
     @cached_property
@@ -382,7 +384,7 @@ def _wo_time_order(ctx: AuditContext) -> pd.DataFrame:
 def _wo_future_time(ctx: AuditContext) -> pd.DataFrame:
     wo = ctx.area.work_orders
     cols = [STEP_COLUMNS[s] for s in REPAIR_STEPS]
-    future = pd.DataFrame({c: wo[c] > ctx.as_of for c in cols}).fillna(False)
+    future = pd.DataFrame({c: wo[c] > ctx.now for c in cols}).fillna(False)
     bad = future.any(axis=1)
     ids = wo.index[bad.to_numpy()]
     first = future.loc[ids].to_numpy().argmax(axis=1)
@@ -390,7 +392,7 @@ def _wo_future_time(ctx: AuditContext) -> pd.DataFrame:
     _, values = _time_matrix(wo.loc[ids])
     when = _from_ms(values[np.arange(len(ids)), first], ids)
     msg = ("work order " + pd.Series(ids, index=ids) + ": " + which + " "
-           + _fmt_time(when) + f" is after now ({ctx.as_of:%Y-%m-%d %H:%M})")
+           + _fmt_time(when) + f" is after now ({ctx.now:%Y-%m-%d %H:%M})")
     return _rows(ids, msg, ctx.order_grid, ctx.order_geometry)
 
 

@@ -112,36 +112,11 @@ def kpis(
     customer_units = units_of(area, served["grid_id"], by)
     out["customers"] = _count(customer_units, index)
 
-    gs = area.grid_staff
-    members = gs[gs["role"] == "grid_member"] if len(gs) else gs
-    member_units = units_of(area, members["grid_id"].astype("str"), by) if len(members) else pd.Series(dtype="str")
-    pairs = pd.DataFrame({"unit": member_units.to_numpy(), "staff_id": members["staff_id"].to_numpy()})
-    out["grid_members"] = pairs.drop_duplicates().groupby("unit")["staff_id"].size().reindex(
-        index, fill_value=0).astype("int64")
+    out["grid_members"] = _grid_members(area, by, index)
     out["households_per_member"] = (out["customers"] / out["grid_members"].where(out["grid_members"] > 0)).astype(
         "float64")
 
-    wo = area.work_orders
-    in_period = period.contains(wo["received_at"]).to_numpy()
-    orders = wo[in_period]
-    order_units = units_of(area, work_order_grids(area, orders), by)
-    out["work_orders"] = _count(order_units, index)
-    for kind in WORK_ORDER_KINDS:
-        out[f"work_orders_{kind}"] = _count(order_units[(orders["kind"] == kind).to_numpy()], index)
-    out["complaints_per_10k"] = (out["work_orders_complaint"] / out["customers"].where(out["customers"] > 0)
-                                 * 10_000).astype("float64")
-    sla = sla_status(area, orders, rules=rules, as_of=as_of)
-    out["repair_on_time_pct"] = _pct(sla["arrival_on_time"], order_units, index)
-    out["non_repair_on_time_pct"] = _pct(sla["close_on_time"], order_units, index)
-    out["contact_on_time_pct"] = _pct(sla["contact_on_time"], order_units, index)
-    # First-contact resolution and repeats look past the period: a follow-up may come after it,
-    # a first complaint before it.
-    window = pd.Timedelta(days=rules.repeat_complaint_days + 1)
-    near = ((wo["received_at"] >= period.start - window) & (wo["received_at"] < period.end + window)).to_numpy()
-    fcr = first_contact_resolved(wo[near], rules=rules).reindex(orders.index)
-    out["first_contact_resolution_pct"] = _pct(fcr, order_units, index)
-    repeats = repeat_complaints(wo[near], rules=rules).reindex(orders.index)
-    out["repeat_complaints"] = _count(order_units[repeats.to_numpy()], index)
+    out = out.assign(**_work_order_kpis(area, period, by, index, out["customers"], rules=rules, as_of=as_of))
 
     rel = reliability(area, period, by=by, rules=rules, as_of=as_of, customer_grid=customer_grid)
     for suffix in SPLITS:
@@ -162,6 +137,44 @@ def kpis(
     out["visit_coverage_pct"] = _pct(covered, key_units, index)
     out.index.name = key
     return out
+
+
+def _grid_members(area: ServiceArea, by: str, index: pd.Index) -> pd.Series:
+    """Distinct staff with the grid_member role per unit."""
+    gs = area.grid_staff
+    members = gs[gs["role"] == "grid_member"] if len(gs) else gs
+    member_units = units_of(area, members["grid_id"].astype("str"), by) if len(members) else pd.Series(dtype="str")
+    pairs = pd.DataFrame({"unit": member_units.to_numpy(), "staff_id": members["staff_id"].to_numpy()})
+    return pairs.drop_duplicates().groupby("unit")["staff_id"].size().reindex(index, fill_value=0).astype("int64")
+
+
+def _work_order_kpis(area: ServiceArea, period: Period, by: str, index: pd.Index, customers: pd.Series, *,
+                     rules: Rules, as_of: object | None) -> dict[str, pd.Series]:
+    """The work-order columns (counts per kind, complaint density, on-time shares, first-contact
+    resolution, repeats) of the orders received in the period, per unit."""
+    cols: dict[str, pd.Series] = {}
+    wo = area.work_orders
+    in_period = period.contains(wo["received_at"]).to_numpy()
+    orders = wo[in_period]
+    order_units = units_of(area, work_order_grids(area, orders), by)
+    cols["work_orders"] = _count(order_units, index)
+    for kind in WORK_ORDER_KINDS:
+        cols[f"work_orders_{kind}"] = _count(order_units[(orders["kind"] == kind).to_numpy()], index)
+    cols["complaints_per_10k"] = (cols["work_orders_complaint"] / customers.where(customers > 0)
+                                  * 10_000).astype("float64")
+    sla = sla_status(area, orders, rules=rules, as_of=as_of)
+    cols["repair_on_time_pct"] = _pct(sla["arrival_on_time"], order_units, index)
+    cols["non_repair_on_time_pct"] = _pct(sla["close_on_time"], order_units, index)
+    cols["contact_on_time_pct"] = _pct(sla["contact_on_time"], order_units, index)
+    # First-contact resolution and repeats look past the period: a follow-up may come after it,
+    # a first complaint before it.
+    window = pd.Timedelta(days=rules.repeat_complaint_days + 1)
+    near = ((wo["received_at"] >= period.start - window) & (wo["received_at"] < period.end + window)).to_numpy()
+    fcr = first_contact_resolved(wo[near], rules=rules).reindex(orders.index)
+    cols["first_contact_resolution_pct"] = _pct(fcr, order_units, index)
+    repeats = repeat_complaints(wo[near], rules=rules).reindex(orders.index)
+    cols["repeat_complaints"] = _count(order_units[repeats.to_numpy()], index)
+    return cols
 
 
 def visit_covered(area: ServiceArea, period: Period, *, rules: Rules | None = None,

@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from gridservice.errors import DataError
 from gridservice.schema import TIMEZONE
+
+if TYPE_CHECKING:
+    from gridservice.model import ServiceArea
 
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 _WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
@@ -120,4 +124,35 @@ def as_period(value: Period | str) -> Period:
     return value if isinstance(value, Period) else parse_period(value)
 
 
-__all__ = ["Period", "as_period", "month", "parse_period", "period_between"]
+#: Event times that say a period has data.
+_EVENT_TIMES = (("work_orders", "received_at"), ("outages", "start_at"))
+
+
+def latest_period(area: ServiceArea, *, unit: str = "month") -> Period:
+    """The period every view and verb opens on (SPEC §7a): the latest month (or ISO
+    week, ``unit="week"``) with data — work orders received, outages started, energy
+    read — up to ``area.as_of``; the period of ``as_of`` itself when there is none.
+
+    Records written to a snapshot after its ``as_of`` do not move it, so a new work
+    order never turns the default view into an empty month.
+    """
+    as_of = area.as_of
+    latest = []
+    for layer, column in _EVENT_TIMES:
+        frame = area.layers[layer]
+        if column in frame.columns and (times := frame[column][frame[column] <= as_of]).notna().any():
+            latest.append(times.max())
+    when = max(latest, default=as_of)
+    if unit == "week":
+        iso = when.tz_convert(TIMEZONE).isocalendar()
+        return parse_period(f"{iso.year:04d}-W{iso.week:02d}")
+    if unit != "month":
+        msg = f"unit {unit!r}: use month or week"
+        raise DataError(msg)
+    label = f"{when.tz_convert(TIMEZONE):%Y-%m}"
+    read = area.energy_readings["period"].astype("str").str.slice(0, 7)
+    read = read[read.str.fullmatch(r"\d{4}-\d{2}") & (read <= f"{as_of:%Y-%m}")]
+    return month(max(label, read.max()) if len(read) else label)
+
+
+__all__ = ["Period", "as_period", "latest_period", "month", "parse_period", "period_between"]

@@ -27,9 +27,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from gridservice.clock import timestamp
 from gridservice.config import Rules, get_settings
 from gridservice.events.links import customer_positions_of_devices, with_grids
-from gridservice.events.work_orders import timestamp
 from gridservice.metrics.period import Period, as_period
 from gridservice.metrics.units import check_by, unit_index, units_of
 from gridservice.model import ServiceArea

@@ -75,6 +75,23 @@ RANKING: dict[str, bool] = {
     "visit_coverage_pct": True,
 }
 
+#: Decimals a figure is shown with, by the first key its column name contains; a column
+#: listed nowhere holds counts (customers, orders, outages, areas, findings), shown whole.
+DECIMALS: tuple[tuple[str, int], ...] = (
+    ("rs1_pct", 4),  # 供电可靠率 is quoted to four decimals: 99.9731 %
+    ("saifi", 3),
+    ("loss_pct", 2),
+    ("per_10k", 2),
+    ("_pct", 1),
+    ("_min", 1),
+    ("score", 1),
+    ("households_per_member", 0),
+    ("_kwh", 0),
+)
+
+#: The overview's index: the measure of each row, which sets how its value is shown.
+MEASURE = "measure"
+
 TREND_CHARTS: tuple[tuple[str, str], ...] = (
     ("complaints_per_10k", "万户投诉量"),
     ("repair_on_time_pct", "抢修到达及时率 (%)"),
@@ -165,10 +182,11 @@ def build_report(
     loss_table["class"] = loss_table["class"].map(CLASS_ZH)
     order = loss["class"].map({"high": 0, "negative": 1, "not_computable": 2, "out_of_service": 3, "normal": 4})
     loss_table = loss_table.iloc[np.lexsort((-loss["streak_months"].to_numpy(), order.to_numpy()))]
-    overview = overall.drop(columns=["name"]).T.reset_index()
-    overview.columns = ["metric", "value"]
-    overview["value"] = [_plain_number(v) for v in overview["value"]]  # dozens of rows: ints stay ints
-    overview["metric"] = overview["metric"].map(LABELS_ZH).fillna(overview["metric"])
+    figures = overall.drop(columns=["name"]).iloc[0]
+    overview = pd.DataFrame({
+        "metric": [LABELS_ZH.get(k, k) for k in figures.index],
+        "value": np.array([_plain_number(v, decimals(k)) for k, v in figures.items()], dtype=object),
+    }, index=pd.Index(figures.index, name=MEASURE))
     report = Report(title=f"{area.name} 供电服务报告 {period.label}", period=period, trend=trend, ranking=ranking)
     report.tables = {
         "概览": overview,
@@ -183,12 +201,38 @@ def build_report(
     return report
 
 
-def _plain_number(value: object) -> object:
-    """A whole number as int, a fraction rounded to 4 places, a missing value as None."""
+def decimals(column: str) -> int:
+    """Decimals a figure of ``column`` is shown with in the report (see :data:`DECIMALS`)."""
+    return next((n for key, n in DECIMALS if key in column), 0)
+
+
+def number_text(value: object, places: int) -> str:
+    """A figure as the report shows it: grouped thousands, ``places`` decimals, empty when missing.
+
+    >>> number_text(30000.0, 0), number_text(612.2449, 1), number_text(99.97312, 4)
+    ('30,000', '612.2', '99.9731')
+    """
+    if value is None or pd.isna(value):  # type: ignore[arg-type]
+        return ""
+    return f"{float(value):,.{places}f}"  # type: ignore[arg-type]
+
+
+def _cell_decimals(df: pd.DataFrame) -> list[list[int | None]]:
+    """The decimals of each cell of a report table, ``None`` for text: by its column's measure, or in
+    the overview (indexed by :data:`MEASURE`) by its row's."""
+    if df.index.name == MEASURE:
+        return [[None if c != "value" else decimals(str(m)) for c in df.columns] for m in df.index]
+    numeric = [None if pd.api.types.is_bool_dtype(df[c].dtype) or not pd.api.types.is_numeric_dtype(df[c].dtype)
+               else decimals(str(c)) for c in df.columns]
+    return [numeric] * len(df)
+
+
+def _plain_number(value: object, places: int) -> object:
+    """A figure rounded to ``places`` decimals, whole ones as int; a missing value as None."""
     if value is None or pd.isna(value):  # type: ignore[arg-type]
         return None
-    v = float(value)  # type: ignore[arg-type]
-    return int(v) if v.is_integer() else round(v, 4)
+    v = round(float(value), places)  # type: ignore[arg-type]
+    return int(v) if v.is_integer() else v
 
 
 def _for_excel(df: pd.DataFrame) -> pd.DataFrame:
@@ -210,6 +254,10 @@ def write_excel(report: Report, path: str | Path) -> Path:
             _for_excel(table).to_excel(writer, sheet_name=name[:31], index=False)
             sheet = writer.sheets[name[:31]]
             sheet.freeze_panes = "A2"
+            for row, places in zip(sheet.iter_rows(min_row=2), _cell_decimals(table), strict=True):
+                for cell, n in zip(row, places, strict=True):
+                    if n is not None:
+                        cell.number_format = "#,##0" + ("." + "0" * n if n else "")
             for i, col in enumerate(sheet.iter_cols(min_row=1, max_row=1), start=1):
                 width = max(8, min(40, len(str(col[0].value)) * 2 + 2))
                 sheet.column_dimensions[sheet.cell(row=1, column=i).column_letter].width = width
@@ -305,8 +353,9 @@ def _html_table(df: pd.DataFrame, *, limit: int = 200) -> str:
     shown = _for_excel(df.head(limit))
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in shown.columns)
     body = []
-    for row in shown.itertuples(index=False):
-        cells = "".join(f"<td>{'' if pd.isna(v) else html.escape(str(v))}</td>" for v in row)
+    for row, places in zip(shown.itertuples(index=False), _cell_decimals(df.head(limit)), strict=True):
+        cells = "".join(f"<td>{'' if pd.isna(v) else html.escape(str(v)) if n is None else number_text(v, n)}</td>"
+                        for v, n in zip(row, places, strict=True))
         body.append(f"<tr>{cells}</tr>")
     more = f"<p class='n'>前 {limit} 行，共 {len(df)} 行；完整数据见 Excel。</p>" if len(df) > limit else ""
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>{more}"
@@ -377,8 +426,10 @@ __all__ = [
     "LABELS_ZH",
     "Report",
     "build_report",
+    "decimals",
     "grid_ranking",
     "monthly_trend",
+    "number_text",
     "render_html",
     "svg_bar_chart",
     "svg_line_chart",

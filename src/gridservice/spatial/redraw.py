@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from gridservice import clock
 from gridservice.config import Rules, get_settings
 from gridservice.errors import ConflictError, DataError, InvalidPlanError, NotFoundError, StoreError
 from gridservice.io import Store
@@ -282,7 +283,7 @@ def commit_plan(
         msg = (f"the plan has {len(errors)} error(s): {shown}{more} — nothing was saved "
                "(fix them or force with a reason)")
         raise InvalidPlanError(msg, problems=errors)
-    when = (now if now is not None else pd.Timestamp.now(tz=TIMEZONE)).tz_convert(TIMEZONE)
+    when = (now if now is not None else clock.now()).tz_convert(TIMEZONE)
     with target.lock():
         fresh = _latest_in(target, ["grid_history", "audit_log", "grid_staff"])
         latest = _check_base(fresh, base, seen)

@@ -145,7 +145,21 @@ def transformer_areas(area: ServiceArea, *, within: shapely.Geometry | None = No
         where = "the territory" if within is None else "the area to tile (in a locked grid or off the territory)"
         messages.append(f"{outside:,} customer(s) lie outside {where} and belong to no transformer area")
 
-    # Generator spots: linked customers, one per location, won by the transformer with most customers there.
+    spots, winners, clash_note = _spots(customers, cust_xy, tid, linked)
+    messages.extend(clash_note)
+    gen, gen_unit, idle_note = _generators(area, region, metric, tid, winners)
+    messages.extend(idle_note)
+    units, atom = _unit_polygons(gen, gen_unit, region, region_m, metric)
+    cu, unlinked_note = _customer_units(spots, customers.index[unlinked], cust_xy[unlinked], units)
+    messages.extend(unlinked_note)
+    messages.extend(_add_unit_columns(area, units, cu, atom))
+    return UnitSet(units=units, customer_unit=cu, messages=messages)
+
+
+def _spots(customers: gpd.GeoDataFrame, cust_xy: np.ndarray, tid: pd.Series,
+           linked: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+    """Linked customers with the unit of their spot (``unit``), and the spots, each won by the
+    transformer with most customers there (``x``, ``y`` in SAME_SPOT_M steps, ``t``)."""
     spots = pd.DataFrame({
         "x": np.round(cust_xy[linked, 0] / SAME_SPOT_M), "y": np.round(cust_xy[linked, 1] / SAME_SPOT_M),
         "t": tid.to_numpy()[linked], "customer_id": customers.index.to_numpy()[linked],
@@ -155,15 +169,22 @@ def transformer_areas(area: ServiceArea, *, within: shapely.Geometry | None = No
     winners = counts.drop_duplicates(["x", "y"], keep="first")
     spots = spots.merge(winners[["x", "y", "t"]].rename(columns={"t": "unit"}), on=["x", "y"], how="left")
     clash = spots["unit"] != spots["t"]
+    messages: list[str] = []
     if clash.any():
         messages.append(
             f"{int(clash.sum()):,} customer(s) share their exact location with customers of another transformer; "
             "they are counted in the transformer area drawn there (the one with more customers at the spot)"
         )
+    return spots, winners, messages
+
+
+def _generators(area: ServiceArea, region: shapely.Geometry, metric: str, tid: pd.Series,
+                winners: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """The Voronoi generators (metric xy) and their unit ids: the customers' spots, plus the
+    location of each transformer inside ``region`` that supplies no customer."""
     gen = winners[["x", "y"]].to_numpy() * SAME_SPOT_M
     gen_unit = winners["t"].to_numpy()
-
-    # Transformers without customers: a cell around their own location.
+    messages: list[str] = []
     trs = area.transformers
     served = pd.Index(pd.unique(tid.dropna()))
     empty = trs[~trs.index.isin(served) & _inside(region, trs)]
@@ -183,7 +204,13 @@ def transformer_areas(area: ServiceArea, *, within: shapely.Geometry | None = No
         msg = ("cannot build transformer areas: no customer is linked to a transformer and no transformer lies "
                "inside the area")
         raise DataError(msg)
+    return gen, gen_unit, messages
 
+
+def _unit_polygons(gen: np.ndarray, gen_unit: np.ndarray, region: shapely.Geometry, region_m: shapely.Geometry,
+                   metric: str) -> tuple[gpd.GeoDataFrame, pd.Series]:
+    """The units (metric CRS, index ``unit_id``): Voronoi cells dissolved per unit, clipped to the
+    region, tidied (:func:`_tidy_pieces`); and each unit's atom."""
     cells = _voronoi(gen, region_m)
     units_m = gpd.GeoDataFrame({"unit_id": gen_unit}, geometry=cells, crs=metric)
     units_m = units_m.dissolve(by="unit_id", method="coverage")
@@ -193,22 +220,29 @@ def transformer_areas(area: ServiceArea, *, within: shapely.Geometry | None = No
     keep = ~shapely.is_empty(clipped)
     units = gpd.GeoDataFrame(index=units_ll.index[keep], geometry=clipped[keep], crs=CRS).to_crs(metric)
     units.index.name = "unit_id"
-    units, atom = _tidy_pieces(units, gen, gen_unit)
+    return _tidy_pieces(units, gen, gen_unit)
 
-    # Customer → unit: linked customers by their spot, unlinked ones by the polygon that holds them.
+
+def _customer_units(spots: pd.DataFrame, unlinked: pd.Index, unlinked_xy: np.ndarray,
+                    units: gpd.GeoDataFrame) -> tuple[pd.Series, list[str]]:
+    """Customer → unit: linked customers by their spot, unlinked ones by the polygon that holds them."""
     cu = pd.Series(spots["unit"].to_numpy(), index=pd.Index(spots["customer_id"].to_numpy(), name="customer_id"))
-    if unlinked.any():
-        pts = shapely.points(cust_xy[unlinked])
+    messages: list[str] = []
+    if len(unlinked):
+        pts = shapely.points(unlinked_xy)
         hit = first_hit(units.geometry.to_numpy(), pts)
         ids = np.where(hit >= 0, units.index.to_numpy()[np.maximum(hit, 0)], None)
-        cu = pd.concat([cu, pd.Series(ids, index=customers.index[unlinked])])
+        cu = pd.concat([cu, pd.Series(ids, index=unlinked)])
         messages.append(
-            f"{int(unlinked.sum()):,} customer(s) have no meter→transformer link; each is counted in the "
+            f"{len(unlinked):,} customer(s) have no meter→transformer link; each is counted in the "
             "transformer area that contains it"
         )
     cu = cu.dropna().astype("str").rename("unit_id")
-    cu = cu[cu.isin(units.index)]
+    return cu[cu.isin(units.index)], messages
 
+
+def _add_unit_columns(area: ServiceArea, units: gpd.GeoDataFrame, cu: pd.Series, atom: pd.Series) -> list[str]:
+    """Add the columns of :attr:`UnitSet.units` in place; say which units come in several pieces."""
     units["households"] = cu.value_counts().reindex(units.index, fill_value=0).astype("int64")
     units["work_orders"] = _work_orders_per_unit(area, cu, units).astype("int64")
     units["area_km2"] = shapely.area(units.geometry.to_numpy()) / 1e6
@@ -220,14 +254,14 @@ def transformer_areas(area: ServiceArea, *, within: shapely.Geometry | None = No
     station = area.grids["station_id"] if len(area.grids) else pd.Series(dtype="str")
     units["station_id"] = current.map(station).astype("str")
     multi = int((units["parts"] > 1).sum())
-    if multi:
-        joined = int(units["atom"].duplicated(keep=False).sum())
-        messages.append(
-            f"{multi:,} transformer area(s) come in several pieces (their customers are interleaved with "
-            f"another transformer's); {joined:,} interleaved transformer areas are kept together in one grid so "
-            "that no grid has an exclave"
-        )
-    return UnitSet(units=units, customer_unit=cu, messages=messages)
+    if not multi:
+        return []
+    joined = int(units["atom"].duplicated(keep=False).sum())
+    return [
+        f"{multi:,} transformer area(s) come in several pieces (their customers are interleaved with "
+        f"another transformer's); {joined:,} interleaved transformer areas are kept together in one grid so "
+        "that no grid has an exclave"
+    ]
 
 
 def unit_adjacency(units: gpd.GeoDataFrame | gpd.GeoSeries, *, min_length_m: float = MIN_SHARED_M) -> pd.DataFrame:

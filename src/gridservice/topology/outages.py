@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
+from gridservice import clock
 from gridservice.errors import ConflictError, DataError
 from gridservice.io.tables import conform, to_datetime
-from gridservice.schema import OUTAGE_KINDS, TIMEZONE
+from gridservice.schema import OUTAGE_KINDS
 from gridservice.topology.network import CUSTOMER, TRANSFORMER, network_of
 
 if TYPE_CHECKING:
@@ -211,7 +211,7 @@ EARLIEST_YEAR = 1990
 def check_outage_times(start: pd.Timestamp, end: pd.Timestamp | None, *, kind: str) -> None:
     """Refuse impossible outage times: before :data:`EARLIEST_YEAR`, or a fault (unplanned) that
     starts or ends in the future. A planned outage may be recorded ahead of time."""
-    now = pd.Timestamp.now(tz=TIMEZONE)
+    now = clock.now()
     for name, t in (("start_at", start), ("end_at", end)):
         if t is None or pd.isna(t):
             continue
@@ -301,7 +301,7 @@ def create_outage(
 
 def audit_row(*, user: str, action: str, layer: str, feature_id: str, detail: str = "") -> pd.DataFrame:
     """One audit_log row stamped now."""
-    now = pd.Timestamp(datetime.now(tz=pd.Timestamp.now(tz=TIMEZONE).tz)).floor("ms")
+    now = clock.now()
     return conform("audit_log", pd.DataFrame([{
         "log_id": f"L{now:%Y%m%d%H%M%S}-{uuid.uuid4().hex[:8]}", "at": now, "user": user, "action": action,
         "layer": layer, "feature_id": feature_id, "detail": detail,

@@ -1,4 +1,10 @@
-"""Customer search and the customer card; names and phones masked by role."""
+"""Customer search and the customer card; names, phones and addresses masked by role.
+
+A role that sees masked data searches only by what it may read (account and
+meter numbers, the masked address). Every lookup is written to the audit log
+with who asked, and searches and cards are limited per user and minute
+(429 with ``Retry-After``).
+"""
 
 from __future__ import annotations
 
@@ -6,16 +12,16 @@ import hashlib
 from typing import Annotated, Any
 
 import pandas as pd
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, BackgroundTasks, Query
 from fastapi.responses import JSONResponse
 
-from gridservice.api.deps import AreaDep, CurrentUser, HolderDep, PageDep
+from gridservice import clock
+from gridservice.api.deps import AreaDep, CurrentUser, HolderDep, LookupsDep, PageDep, TrailDep
 from gridservice.api.geojson import feature_collection, records
 from gridservice.api.state import AreaHolder
 from gridservice.auth import mask_personal
 from gridservice.errors import GridserviceError, NotFoundError
 from gridservice.model import ServiceArea
-from gridservice.schema import TIMEZONE
 from gridservice.search import CustomerIndex
 
 router = APIRouter(prefix="/customers", tags=["customers"])
@@ -57,15 +63,22 @@ def search(
     area: AreaDep,
     holder: HolderDep,
     user: CurrentUser,
+    lookups: LookupsDep,
+    trail: TrailDep,
+    background: BackgroundTasks,
     q: Annotated[str, Query(min_length=1, max_length=100, description="Account or meter number, phone (or its "
-                            "last digits), name in characters, pinyin or initials, part of a name or address")],
+                            "last digits), name in characters, pinyin or initials, part of a name or address; "
+                            "roles that see masked data: account or meter number, part of the masked address")],
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     offset: Annotated[int, Query(ge=0, le=1000)] = 0,
 ) -> dict[str, Any]:
     """Customers matching ``q``, best first, with the score and what matched."""
-    hits = customer_index(holder, area).search(q, limit=limit, offset=offset)
+    lookups.take(user.username, what="customer lookups")
+    hits = customer_index(holder, area).search(q, limit=limit, offset=offset, personal=user.sees_personal_data)
     grids = holder.cached("customer_grid_ids", (area.customers,), lambda: _grid_ids(area.customers))
     hits["grid_id"] = grids.iloc[hits["row"].to_numpy()].to_numpy()
+    trail.note(background, user=user.username, action="customer.search", layer="customers",
+               detail=f"q={q!r} offset={offset}: {', '.join(hits.index) or 'no hits'}")
     items = records(mask_personal(hits.drop(columns="row"), user))
     return {"query": q, "items": items, "limit": limit, "offset": offset}
 
@@ -82,6 +95,8 @@ def list_customers(
     area: AreaDep,
     user: CurrentUser,
     page: PageDep,
+    trail: TrailDep,
+    background: BackgroundTasks,
     grid_id: Annotated[str | None, Query()] = None,
 ) -> JSONResponse:
     """Customers as GeoJSON, optionally of one grid, a page at a time."""
@@ -89,18 +104,23 @@ def list_customers(
     if grid_id is not None:
         customers = customers[customers["grid_id"] == grid_id]
     chunk = mask_personal(customers.iloc[page.offset : page.offset + page.limit], user)
+    trail.note(background, user=user.username, action="customer.list", layer="customers",
+               detail=f"grid_id={grid_id} offset={page.offset}: {len(chunk)} customers")
     body = feature_collection(chunk, numberMatched=len(customers), numberReturned=len(chunk),
                               limit=page.limit, offset=page.offset)
     return JSONResponse(body, media_type=GEOJSON)
 
 
 @router.get("/{customer_id}")
-def card(customer_id: str, area: AreaDep, user: CurrentUser) -> dict[str, Any]:
+def card(customer_id: str, area: AreaDep, user: CurrentUser, lookups: LookupsDep, trail: TrailDep,
+         background: BackgroundTasks) -> dict[str, Any]:
     """The customer card: who, where, which grid and staff, the supply path,
     active outages on that path, open work orders and recent history."""
+    lookups.take(user.username, what="customer lookups")
     if customer_id not in area.customers.index:
         msg = f"no customer {customer_id!r}"
         raise NotFoundError(msg)
+    trail.note(background, user=user.username, action="customer.view", layer="customers", feature_id=customer_id)
     from gridservice.spatial.locate import locate_customer
 
     row = area.customers.loc[[customer_id]]
@@ -178,7 +198,7 @@ def _outages(area: ServiceArea, devices: list[str], *, active: bool) -> list[dic
     out = area.outages
     if not len(out):
         return []
-    now = pd.Timestamp.now(tz=TIMEZONE)
+    now = clock.now()
     on_path = out["device_id"].isin(devices)
     running = (out["start_at"] <= now) & (out["end_at"].isna() | (out["end_at"] > now))
     chosen = out[on_path & (running if active else ~running)].sort_values("start_at", ascending=False)

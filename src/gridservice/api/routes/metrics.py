@@ -19,7 +19,7 @@ from gridservice.errors import DataError
 from gridservice.metrics.audit import audit, findings_by_grid, rules_table
 from gridservice.metrics.kpi import kpis
 from gridservice.metrics.lineloss import CLASSES, LossHistory, line_loss, loss_history
-from gridservice.metrics.period import Period, parse_period
+from gridservice.metrics.period import Period, latest_period, parse_period
 from gridservice.metrics.report import write_report
 from gridservice.model import ServiceArea
 from gridservice.privacy import mask_phones_in_text
@@ -28,16 +28,20 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 router = APIRouter(tags=["metrics"])
 
-PeriodQuery = Annotated[str, Query(description="YYYY-MM (month), YYYY-Www (ISO week) or YYYY-MM-DD (day)",
-                                   examples=["2026-03"])]
+PeriodQuery = Annotated[str | None, Query(description="YYYY-MM (month), YYYY-Www (ISO week) or YYYY-MM-DD (day); "
+                                                      "default: the latest month with data", examples=["2026-03"])]
+
+
+def _period(area: ServiceArea, period: str | None) -> Period:
+    return parse_period(period) if period else latest_period(area)
 
 
 @router.get("/kpis")
-def kpi_table(area: AreaDep, holder: HolderDep, user: CurrentUser, period: PeriodQuery,
+def kpi_table(area: AreaDep, holder: HolderDep, user: CurrentUser, period: PeriodQuery = None,
               by: Annotated[Literal["grid", "station", "area"], Query()] = "grid") -> dict[str, Any]:
     """Service KPIs per grid, station or the whole area: orders and SLA, complaints,
     SAIFI/SAIDI/CAIDI/RS-1, line-loss classes, visit coverage."""
-    p = parse_period(period)
+    p = _period(area, period)
     table = holder.cached(f"kpis:{by}:{p.label}", (area.work_orders, area.outages, area.customers, area.visits,
                                                    *_loss_inputs(area)),
                           lambda: kpis(area, p, by=by, loss=_line_loss(area, holder, p)))
@@ -50,13 +54,13 @@ def loss_table(
     holder: HolderDep,
     user: CurrentUser,
     page: PageDep,
-    period: PeriodQuery,
+    period: PeriodQuery = None,
     klass: Annotated[list[str] | None, Query(alias="class", description=f"Only these classes: {', '.join(CLASSES)}")]
     = None,
     grid_id: Annotated[str | None, Query()] = None,
 ) -> dict[str, Any]:
     """Line loss per transformer area: supply, sales, loss %, class, anomalous streak, likely cause."""
-    p = parse_period(period)
+    p = _period(area, period)
     if not p.whole_months:
         msg = f"line loss is reckoned per month (readings are monthly): ask for YYYY-MM, not {period!r}"
         raise DataError(msg)
@@ -131,11 +135,11 @@ def audit_rules(user: CurrentUser) -> dict[str, Any]:
 
 @router.get("/reports", response_class=FileResponse,
             responses={200: {"content": {XLSX: {}, "text/html": {}}}})
-def weekly_report(area: AreaDep, user: CurrentUser, period: PeriodQuery,
+def weekly_report(area: AreaDep, user: CurrentUser, period: PeriodQuery = None,
                   format: Annotated[Literal["xlsx", "html"], Query()] = "xlsx") -> FileResponse:
     """The weekly/monthly report: an Excel workbook (one sheet per table) or the HTML report with charts."""
     out = Path(tempfile.mkdtemp(prefix="gridservice-report-"))
-    paths = write_report(area, parse_period(period), out, masked=not user.sees_personal_data)
+    paths = write_report(area, _period(area, period), out, masked=not user.sees_personal_data)
     path = next(p for p in paths if p.suffix == f".{format}")
     return FileResponse(path, filename=path.name, media_type=XLSX if format == "xlsx" else "text/html",
                         background=BackgroundTask(shutil.rmtree, out, ignore_errors=True))

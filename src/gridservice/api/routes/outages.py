@@ -8,13 +8,13 @@ import pandas as pd
 from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
 
+from gridservice import clock
 from gridservice.api.deps import AreaDep, CurrentUser, HolderDep, OutageWriter, PageDep
 from gridservice.api.geojson import records
 from gridservice.api.models import CallGroupRequest, OutageClose, OutageCreate, local_time
 from gridservice.auth import audit_entry, mask_personal, require
 from gridservice.errors import ConflictError, DataError, NotFoundError
 from gridservice.io import Store
-from gridservice.schema import TIMEZONE
 from gridservice.topology.calls import group_calls
 from gridservice.topology.outages import active_outages, check_outage_times, create_outage, outage_impact
 
@@ -39,7 +39,7 @@ def list_outages(
     device_id: Annotated[str | None, Query()] = None,
 ) -> dict[str, Any]:
     """Outages, newest first (``active=true``: only those going on now)."""
-    out = active_outages(area, pd.Timestamp.now(tz=TIMEZONE)) if active else area.outages
+    out = active_outages(area, clock.now()) if active else area.outages
     if device_id is not None:
         out = out[out["device_id"] == device_id]
     out = out.sort_values("start_at", ascending=False, kind="stable")
@@ -137,7 +137,7 @@ def close_outage(store: Store, outage_id: str, *, end_at: pd.Timestamp, user: st
 @router.post("/calls/group")
 def group(body: CallGroupRequest, area: AreaDep, user: CurrentUser) -> dict[str, Any]:
     """Group incoming repair calls to the probable faulted devices (trouble-call analysis)."""
-    now = pd.Timestamp.now(tz=TIMEZONE)
+    now = clock.now()
     calls = pd.DataFrame({
         "call_id": [c.call_id or f"call-{i + 1}" for i, c in enumerate(body.calls)],
         "customer_id": [c.customer_id for c in body.calls],

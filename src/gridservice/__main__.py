@@ -1,0 +1,5 @@
+"""``python -m gridservice``: the command line."""
+
+from gridservice.cli import main
+
+main()
