@@ -28,6 +28,8 @@ from gridservice.spatial.redraw import commit_plan, plan_history, preview_plan, 
 
 GEOJSON = "application/geo+json"
 _MOVES_SHOWN = 1000
+
+
 def get_settings(request: Request) -> Settings:
     """The app's settings (the plan limits)."""
     return request.app.state.settings
