@@ -10,6 +10,7 @@ Install: ``scripts/install-test-deps`` (apt ``chromium``, pip ``playwright``).
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import shutil
 from collections.abc import Iterator
@@ -67,7 +68,28 @@ def _is_local(url: str) -> bool:
     parsed = urlparse(url)
     if parsed.scheme in ("file", "data", "blob", "about"):
         return True
-    return parsed.hostname in LOCAL_HOSTS
+    if parsed.hostname in LOCAL_HOSTS:
+        return True
+    try:
+        return ipaddress.ip_address(parsed.hostname or "").is_loopback  # all of 127.0.0.0/8
+    except ValueError:
+        return False
+
+
+def loaded_fonts(page: Any) -> dict[str, int]:
+    """Font family → how many of its web-font faces the page has loaded (after ``document.fonts.ready``).
+
+    (``document.fonts.check`` cannot tell: it answers true for a family with no web font at all.)
+    """
+    return page.evaluate("""async () => {
+        await document.fonts.ready;
+        const out = {};
+        document.fonts.forEach((f) => {
+            const family = f.family.replace(/"/g, "");
+            if (f.status === "loaded") out[family] = (out[family] || 0) + 1;
+        });
+        return out;
+    }""")
 
 
 @contextmanager

@@ -24,21 +24,22 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving(data: Path, log: Path, *, env: dict[str, str] | None = None, timeout_s: float = 120) -> Iterator[str]:
+def serving(data: Path, log: Path, *, env: dict[str, str] | None = None, timeout_s: float = 120,
+            host: str = "127.0.0.1") -> Iterator[str]:
     """Serve ``data``; yield the base URL once ``/api/v1/health`` answers, stop the server afterwards.
 
     The server's output goes to ``log``; ``env`` adds to (or, with a value of
-    ``""``, removes from) the environment.
+    ``""``, removes from) the environment; ``host`` is a loopback address.
     """
     port = free_port()
     merged = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")]),
               **(env or {})}
     merged = {k: v for k, v in merged.items() if v != ""}
-    url = f"http://127.0.0.1:{port}"
+    url = f"http://{host}:{port}"
     with log.open("w") as out:
         proc = subprocess.Popen(
             [sys.executable, "-c", "from gridservice.cli import main; main()", "serve", "--data", str(data),
-             "--host", "127.0.0.1", "--port", str(port)],
+             "--host", host, "--port", str(port)],
             stdout=out, stderr=subprocess.STDOUT, env=merged)
         try:
             deadline = time.monotonic() + timeout_s

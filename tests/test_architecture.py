@@ -26,7 +26,7 @@ PACKAGE = REPO / "src" / "gridservice"
 #: The layers, lowest first (docs/architecture.md explains each).
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("errors", "schema", "config", "lookup", "privacy"),  # the kernel: no gridservice imports
-    ("coords", "findings", "clock"),  # small helpers over the kernel
+    ("coords", "findings", "clock", "webfont"),  # small helpers over the kernel
     ("io",),
     ("model", "auth"),
     ("spatial", "topology", "search"),

@@ -21,6 +21,17 @@ def default_data_path() -> Path:
     return Path(base) / "gridservice" / "nanfeng-demo.gpkg"
 
 
+def web_root() -> Path:
+    """The browser app's ``web/`` folder: ``GRIDSERVICE_WEB_DIR`` if set, else the one in this checkout.
+
+    Its ``node_modules`` (``npm ci --prefix web``) holds the app's assets and the CJK web font.
+    """
+    override = os.environ.get("GRIDSERVICE_WEB_DIR")
+    if override:
+        return Path(override)
+    return Path(__file__).resolve().parents[2] / "web"
+
+
 class Rules(BaseModel):
     """Service rules (SPEC §4); defaults follow State Grid practice."""
 
@@ -58,7 +69,8 @@ class Settings(BaseSettings):
     port: int = 8000
     timezone: str = "Asia/Shanghai"
     language: str = "zh"
-    basemap: str = Field("osm", description="osm, none, gcj02 or a tile URL template")
+    basemap: str = Field("local", description="local (drawn from the service area, offline), none, or online "
+                                              "tiles when chosen: osm, gcj02 or a tile URL template")
     secret_key: str = Field("", description="Signs login tokens (at least 32 bytes); empty: a random key per "
                             "server start")
     token_minutes: int = Field(15, description="How long an access token is valid")

@@ -125,7 +125,9 @@ LAYERS: dict[str, Layer] = {
         Layer(
             "stations",
             "station_id",
-            (_c("station_id", required=True), _c("code"), _c("name", required=True)),
+            # the office is the Point; a territory polygon a GIS file draws the station as is kept as
+            # WKT (EPSG:4326), which validate holds against the union of the station's grids
+            (_c("station_id", required=True), _c("code"), _c("name", required=True), _c("territory")),
             POINT,
             title_zh="供电所",
         ),

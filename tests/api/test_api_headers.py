@@ -34,6 +34,9 @@ def test_maps_may_run_their_inline_script_and_load_tiles(client: TestClient) -> 
 
 def test_the_configured_tile_server_may_serve_images(small_gpkg) -> None:
     assert tile_sources("http://10.1.2.3:8080/tiles/{z}/{x}/{y}.png")[-1] == "http://10.1.2.3:8080"
+    # the local basemap and none draw no tiles from elsewhere: only the named ones may be chosen per map
+    assert tile_sources("local") == tile_sources("none") == ["https://tile.openstreetmap.org",
+                                                             "https://*.is.autonavi.com"]
     settings = SETTINGS.model_copy(update={"basemap": "http://10.1.2.3:8080/tiles/{z}/{x}/{y}.png"})
     with TestClient(create_app(str(small_gpkg), settings=settings, web=False)) as c:
         img = _policy(c.get("/api/v1/health").headers["content-security-policy"])["img-src"]

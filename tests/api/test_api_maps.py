@@ -12,7 +12,8 @@ def test_a_basemap_outside_the_allow_list_is_refused(client: TestClient) -> None
     r = client.get("/maps/coverage", params={"basemap": "http://evil.example/{z}/{x}/{y}.png"},
                    headers=headers("supervisor"))
     assert r.status_code == 422
-    assert r.json()["detail"] == ("basemap 'http://evil.example/{z}/{x}/{y}.png': use one of osm, gcj02, none")
+    assert r.json()["detail"] == ("basemap 'http://evil.example/{z}/{x}/{y}.png': use one of local, none, osm, "
+                                  "gcj02 (or leave it out)")
     ok = client.get("/maps/coverage", params={"basemap": "gcj02"}, headers=headers("supervisor"))
     assert ok.status_code == 200 and "autonavi.com" in ok.text
 

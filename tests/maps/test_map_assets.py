@@ -9,6 +9,7 @@ import pytest
 
 from gridservice.errors import AssetError
 from gridservice.maps import ASSET_URL_PREFIX, asset_dir, asset_files, base_map, map_html, offline_html
+from gridservice.webfont import FONT_CSS_URL
 
 EXTERNAL = re.compile(r"""<(?:script|link)\b[^>]*(?:src|href)\s*=\s*["'](?:https?:)?//""", re.IGNORECASE)
 
@@ -38,7 +39,8 @@ def test_folium_cdn_links_are_rewritten_to_local_copies():
     served = offline_html(page, inline=False)
     assert served == (f'<head><script src="{ASSET_URL_PREFIX}/leaflet.js"></script>'
                       f'<link rel="stylesheet" href="{ASSET_URL_PREFIX}/leaflet.css"/>'
-                      f'<script src="{ASSET_URL_PREFIX}/leaflet-heat.js"></script></head>')
+                      f'<script src="{ASSET_URL_PREFIX}/leaflet-heat.js"></script>'
+                      f'<link rel="stylesheet" href="{FONT_CSS_URL}"/></head>')
     inlined = offline_html(page)
     assert "cdn.jsdelivr" not in inlined
     assert asset_files()["leaflet-heat.js"].read_text(encoding="utf-8").strip()[:200] in inlined

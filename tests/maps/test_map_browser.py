@@ -17,7 +17,7 @@ from gridservice.maps import (
     build_operations_map,
     write_map,
 )
-from headless import open_page
+from headless import loaded_fonts, open_page
 
 pytestmark = pytest.mark.browser
 
@@ -177,16 +177,20 @@ def test_demo_coverage_map(request, tmp_path, browser):
 
 
 def test_server_mode_links_assets_under_the_prefix(map_area, browser, tmp_path):
-    """As the API serves it: the page links /maps/assets/..., a static mount of asset_dir() answers."""
+    """As the API serves it: the page links /maps/assets/..., a static mount of asset_dir() answers,
+    and the web font's stylesheet under /vendor/ (the web app's mount of the npm package)."""
     import functools
     import http.server
     import threading
 
     from gridservice.maps import ASSET_URL_PREFIX, asset_dir, map_html
+    from gridservice.webfont import FONT_CSS_URL, FONT_FAMILY, font_dir
 
     root = tmp_path / "site"
     (root / ASSET_URL_PREFIX.strip("/")).parent.mkdir(parents=True)
     (root / ASSET_URL_PREFIX.strip("/")).symlink_to(asset_dir(tmp_path / "cache"), target_is_directory=True)
+    (root / FONT_CSS_URL.strip("/")).parent.parent.mkdir(parents=True)
+    (root / FONT_CSS_URL.strip("/")).parent.symlink_to(font_dir(), target_is_directory=True)
     html = map_html(build_coverage_map(map_area, period="2026-03", basemap="none", problems=False), inline=False)
     assert f'<script src="{ASSET_URL_PREFIX}/leaflet.js">' in html
     (root / "maps" / "coverage.html").write_text(html, encoding="utf-8")
@@ -205,6 +209,7 @@ def test_server_mode_links_assets_under_the_prefix(map_area, browser, tmp_path):
             assert run.page.locator("path.gs-grid").count() == len(map_area.grids)
             assert run.blocked == []
             assert_clean(run)
+            assert loaded_fonts(run.page).get(FONT_FAMILY, 0) >= 1  # the served web font draws the names
     finally:
         server.shutdown()
         server.server_close()

@@ -29,7 +29,7 @@ from gridservice.maps import (
     transformer_layer,
 )
 from gridservice.maps.data import simple_kpis
-from gridservice.maps.layers import LOSS_COLORS, CompactHeat, GridLabels, display_grids
+from gridservice.maps.layers import LOSS_COLORS, CompactHeat, Labels, display_grids
 from gridservice.maps.legend import Legend
 
 
@@ -108,14 +108,14 @@ def test_grid_layer_in_english_romanises_names(map_area):
     m = grid_layer(map_area.grids, kpis=pd.DataFrame({"customers": CUSTOMERS_PER_GRID}), metric="customers",
                    lang="en")
     assert "Grids" in geojson_layers(m)
-    (labels,) = [c for c in m._children.values() if isinstance(c, GridLabels)]
+    (labels,) = [c for c in m._children.values() if isinstance(c, Labels)]
     assert "Chengdong grid" in labels.rows and "Baishe grid" in labels.rows
     assert "<h4>Customers</h4>" in legends(m)[0].html  # no Chinese unit in an English legend
 
 
 def test_grid_labels_sit_inside_their_grid(map_area):
     m = grid_layer(map_area.grids)
-    (labels,) = [c for c in m._children.values() if isinstance(c, GridLabels)]
+    (labels,) = [c for c in m._children.values() if isinstance(c, Labels)]
     import json
 
     rows = json.loads(labels.rows)

@@ -52,6 +52,16 @@ class Server:
             return response.json()
 
 
+def _serve(demo_gpkg: Path, tmp_path: Path, **options: object) -> Iterator[Server]:
+    if not (ROOT / "web" / "node_modules" / "leaflet").is_dir():
+        pytest.fail("web assets missing: run `npm install --prefix web` (scripts/install-test-deps does)")
+    demo_copy = tmp_path / "nanfeng.gpkg"
+    shutil.copyfile(demo_gpkg, demo_copy)
+    _ensure_demo_users(demo_copy)
+    with serving(demo_copy, tmp_path / "server.log", **options) as url:  # type: ignore[arg-type]
+        yield Server(url, demo_copy)
+
+
 @pytest.fixture(scope="module")
 def server(demo_gpkg: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """``gridservice`` served by uvicorn on 127.0.0.1 from a private demo copy, no basemap.
@@ -60,14 +70,15 @@ def server(demo_gpkg: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     made like ``demo_copy``'s, and the tests that write (a plan commit, a
     work order) check only what they wrote.
     """
-    if not (ROOT / "web" / "node_modules" / "leaflet").is_dir():
-        pytest.fail("web assets missing: run `npm install --prefix web` (scripts/install-test-deps does)")
-    tmp_path = tmp_path_factory.mktemp("web")
-    demo_copy = tmp_path / "nanfeng.gpkg"
-    shutil.copyfile(demo_gpkg, demo_copy)
-    _ensure_demo_users(demo_copy)
-    with serving(demo_copy, tmp_path / "server.log", env={"GRIDSERVICE_BASEMAP": "none"}) as url:
-        yield Server(url, demo_copy)
+    yield from _serve(demo_gpkg, tmp_path_factory.mktemp("web"), env={"GRIDSERVICE_BASEMAP": "none"})
+
+
+@pytest.fixture(scope="module")
+def default_server(demo_gpkg: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """Like ``server`` but with the settings a new user has (``GRIDSERVICE_BASEMAP`` removed: ``local``),
+    on 127.0.0.2: a loopback address no code can have special-cased as "localhost"."""
+    yield from _serve(demo_gpkg, tmp_path_factory.mktemp("offline"), env={"GRIDSERVICE_BASEMAP": ""},
+                      host="127.0.0.2")
 
 
 @dataclass

@@ -66,6 +66,27 @@ def test_basemap_settings(setting: str, url: str, crs: str) -> None:
     assert (config["url"], config["crs"]) == (url, crs)
 
 
+@pytest.mark.parametrize("setting", ["local", " LOCAL "])
+def test_local_basemap_has_no_tiles(setting: str) -> None:
+    assert basemap_config(setting) == {"local": True, "crs": "wgs84", "max_zoom": 19}
+
+
+def test_the_default_basemap_is_local(monkeypatch: pytest.MonkeyPatch) -> None:
+    from gridservice.config import Settings
+
+    monkeypatch.delenv("GRIDSERVICE_BASEMAP", raising=False)
+    assert Settings().basemap == "local"
+
+
+def test_the_web_font_and_its_files_are_served(client: TestClient) -> None:
+    css = client.get("/vendor/noto-sans-sc/index.css")
+    assert css.status_code == 200
+    files = re.findall(r"url\(\./(files/[^)]+\.woff2)\)", css.text)
+    assert len(files) > 50  # cut by Unicode range: the browser fetches only what it draws
+    font = client.get(f"/vendor/noto-sans-sc/{files[-1]}")
+    assert font.status_code == 200 and font.content[:4] == b"wOF2"
+
+
 @pytest.mark.parametrize("setting", ["none", "NONE", "", " off "])
 def test_no_basemap(setting: str) -> None:
     assert basemap_config(setting) is None

@@ -31,7 +31,7 @@ export function whenUnauthorized(fn) {
 }
 
 function url(path, query) {
-  const full = /^\/(api|maps|ogc)\//.test(path) ? path : BASE + path;
+  const full = /^\/(api|maps|ogc)\/|^\/web-/.test(path) ? path : BASE + path;
   const u = new URL(full, location.origin);
   for (const [k, v] of Object.entries(query || {})) {
     if (v === undefined || v === null || v === "") continue;

@@ -1,8 +1,10 @@
 // Leaflet maps that follow the server's basemap setting (/web-config.json):
-// OSM, an intranet XYZ server, Amap in GCJ-02 (layers are shifted onto it),
-// or none at all (a plain background; the app must work with no tiles).
+// "local" (the default: the area's land and place names from /web-basemap.json,
+// no tiles, nothing leaves the machine), an intranet XYZ server, OSM or Amap in
+// GCJ-02 (layers are shifted onto it) when chosen, or none at all.
 import { api } from "./api.js";
 import { gcjToWgs, mapGeometry, wgsToGcj } from "./coords.js";
+import { lang } from "./i18n.js";
 import { debounce } from "./util.js";
 
 const L = window.L;
@@ -20,7 +22,10 @@ export function createMap(element, config) {
   map.setView([27.2, 116.45], 11); // Nanfeng until the data's bounds are known
   let forward = same;
   let backward = same;
-  if (base) {
+  if (base && base.local) {
+    element.classList.add("local-basemap");
+    drawLocalBasemap(map);
+  } else if (base) {
     L.tileLayer(base.url, {
       attribution: base.attribution || "",
       subdomains: base.subdomains || "abc",
@@ -54,6 +59,65 @@ export function createMap(element, config) {
       return mapGeometry(layer.toGeoJSON(15).geometry, backward);
     },
   };
+}
+
+let localBasemap = null; // one fetch per page: the land and place names do not change with the view
+
+/** The area's land under every layer and its town and village names just above the grids. */
+function drawLocalBasemap(map) {
+  map.createPane("land").style.zIndex = 250; // above tiles (200), below the grids (overlay pane, 400)
+  const places = map.createPane("places");
+  places.style.zIndex = 405;
+  places.style.pointerEvents = "none";
+  localBasemap = localBasemap || api("/web-basemap.json");
+  localBasemap.then((data) => {
+    if (!map.getContainer().isConnected) return;
+    if (data.land) {
+      L.geoJSON(data.land, {
+        pane: "land", interactive: false, pmIgnore: true, snapIgnore: true,
+        style: { fillColor: "#f6f4ee", fillOpacity: 1, color: "#7d8a96", weight: 1.5, dashArray: "6 4" },
+      }).addTo(map);
+    }
+    const markers = [];
+    const relabel = () => {
+      for (const [marker, name, nameEn] of markers) {
+        const el = marker.getElement();
+        if (el) el.firstChild.textContent = lang() === "en" ? nameEn : name;
+      }
+    };
+    for (const [lon, lat, name, kind, nameEn] of data.places) {
+      const icon = L.divIcon({ className: `place-label ${kind}`, html: "<span></span>", iconSize: null });
+      const marker = L.marker([lat, lon], { icon, pane: "places", interactive: false, keyboard: false, pmIgnore: true, snapIgnore: true });
+      markers.push([marker, name, nameEn]);
+      marker.addTo(map);
+    }
+    relabel();
+    const villages = () => map.getContainer().classList.toggle("show-villages", map.getZoom() >= data.village_min_zoom);
+    map.on("zoomend", villages);
+    villages();
+    // a place name gives way to a grid name or to a bigger place it would overlap
+    const declutter = debounce(() => {
+      const shown = [...map.getContainer().querySelectorAll(".leaflet-tooltip.grid-label")].map((t) => t.getBoundingClientRect());
+      for (const span of map.getPane("places").querySelectorAll(".place-label span")) {
+        span.style.visibility = "visible";
+        const r = span.getBoundingClientRect();
+        if (!r.width) continue; // a village below its zoom
+        const hit = shown.some((s) => !(r.right < s.left || r.left > s.right || r.bottom < s.top || r.top > s.bottom));
+        if (hit) span.style.visibility = "hidden";
+        else shown.push(r);
+      }
+    }, 100);
+    map.on("zoomend tooltipopen", declutter);
+    declutter();
+    const onLang = () => {
+      if (!map.getContainer().isConnected) return window.removeEventListener("langchange", onLang);
+      relabel();
+      declutter();
+    };
+    window.addEventListener("langchange", onLang);
+  }).catch(() => {
+    localBasemap = null; // context only: the views work on the plain background; try again next map
+  });
 }
 
 /** A legend box in a corner: items [{color, label}] under a title. */

@@ -11,6 +11,7 @@ import logging
 import threading
 
 from fastapi import APIRouter, FastAPI
+from fastapi_offline import FastAPIOffline
 
 from gridservice import __version__
 from gridservice.api import errors
@@ -37,11 +38,14 @@ def create_app(data: str | Store, *, settings: Settings | None = None, web: bool
     returned, so the first request is as fast as the others.
     """
     settings = settings or get_settings()
-    app = FastAPI(
+    # /docs with Swagger UI from the fastapi-offline wheel, not a CDN; no /redoc (its page shows a
+    # logo from cdn.redoc.ly)
+    app = FastAPIOffline(
         title="gridservice",
         version=__version__,
         summary="Grid-based service-area GIS for distribution utilities (供电服务网格化管理)",
         docs_url="/docs",
+        redoc_url=None,
         openapi_url=f"{API}/openapi.json",
     )
     tokens = Tokens(settings.secret_key or new_secret(), minutes=settings.token_minutes,

@@ -3,7 +3,8 @@
 The browser app runs no inline script, so its pages get ``script-src 'self'``;
 Folium maps (``/maps``) and the API docs (``/docs``) start with an inline
 script, so those pages allow inline scripts and nothing else more. Images may
-come from the basemap tile servers (the named ones and the configured one).
+come from the basemap tile servers (the named ones and the configured one);
+the local basemap, MBTiles tiles and the web font come from the server itself.
 """
 
 from __future__ import annotations
@@ -27,11 +28,13 @@ def tile_sources(basemap: str) -> list[str]:
     """
     templates = [b["tiles"] for b in BASEMAPS.values()]
     configured = resolve_basemap(basemap)
-    if configured is not None:
+    if configured is not None and configured["tiles"]:
         templates.append(configured["tiles"])
     sources = []
     for template in templates:
         parts = urlsplit(template)
+        if parts.scheme not in ("http", "https"):  # MBTiles tiles come from this server ('self')
+            continue
         host = parts.netloc
         if "{" in host:  # a subdomain placeholder: webrd0{s}.is.autonavi.com
             host = "*." + host.split(".", 1)[1]

@@ -11,44 +11,38 @@ Routes added by :func:`mount_web`:
 ``/``                       the app shell (``web/index.html``)
 ``/app/...``                the app's own modules and styles (``web/app/``)
 ``/vendor/<package>/...``   the ``dist`` folder of each npm package the app uses
-``/web-config.json``        what the app needs before login: basemap tiles, language, time zone
+``/web-config.json``        what the app needs before login: basemap, language, time zone
+``/web-basemap.json``       the ``local`` basemap (land and place names of the area), after login
+``/tiles/{z}/{x}/{y}``      tiles of an MBTiles basemap (``GRIDSERVICE_BASEMAP=/path/county.mbtiles``)
 """
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import Any
 
+import shapely
+import shapely.geometry
 from fastapi import FastAPI
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from gridservice.config import get_settings
+from gridservice.api.deps import AreaDep, CurrentUser, HolderDep
+from gridservice.config import get_settings, web_root
+from gridservice.maps.backdrop import PLACE_KINDS_EN, VILLAGE_MIN_ZOOM, places
+from gridservice.maps.base import resolve_basemap
+from gridservice.maps.layers import roman_name
+from gridservice.maps.mbtiles import MBTiles
 from gridservice.metrics.period import latest_period
+from gridservice.model import ServiceArea
 
-__all__ = ["VENDOR", "basemap_config", "mount_web", "web_root"]
+__all__ = ["VENDOR", "basemap_config", "local_basemap", "mount_web", "web_root"]
 
 #: npm package -> the folder inside it that is served at ``/vendor/<package>/``.
 VENDOR: dict[str, str] = {
     "leaflet": "leaflet/dist",
     "leaflet-geoman": "@geoman-io/leaflet-geoman-free/dist",
     "leaflet.markercluster": "leaflet.markercluster/dist",
-}
-
-_OSM = {
-    "url": "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
-    "attribution": "© OpenStreetMap contributors",
-    "crs": "wgs84",
-    "max_zoom": 19,
-}
-# Amap (高德) road tiles: drawn in GCJ-02, so the app shifts WGS-84 layers onto them.
-_GCJ02 = {
-    "url": "https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8&x={x}&y={y}&z={z}",
-    "subdomains": "1234",
-    "attribution": "© 高德地图 AutoNavi",
-    "crs": "gcj02",
-    "max_zoom": 18,
+    "noto-sans-sc": "@fontsource-variable/noto-sans-sc",  # a CJK web font: Chinese reads without system fonts
 }
 
 _NOT_INSTALLED = """<!doctype html><meta charset="utf-8"><title>gridservice</title>
@@ -57,35 +51,44 @@ _NOT_INSTALLED = """<!doctype html><meta charset="utf-8"><title>gridservice</tit
 gridservice checkout, then restart <code>gridservice serve</code>. The API is at <a href="/docs">/docs</a>.</p>"""
 
 
-def web_root() -> Path:
-    """The ``web/`` folder: ``GRIDSERVICE_WEB_DIR`` if set, else the one in this checkout."""
-    override = os.environ.get("GRIDSERVICE_WEB_DIR")
-    if override:
-        return Path(override)
-    return Path(__file__).resolve().parents[3] / "web"
-
-
 def basemap_config(basemap: str) -> dict[str, Any] | None:
-    """The tile layer for a ``basemap`` setting, or ``None`` for no tiles.
+    """What the app draws under its layers for a ``basemap`` setting (:func:`~gridservice.maps.resolve_basemap`).
 
-    ``osm`` and ``gcj02`` are built in; anything containing ``{z}`` is taken as
-    an XYZ URL template (an intranet tile server, WGS-84 / Web Mercator).
+    ``{"local": true, ...}`` for the land and place names of ``/web-basemap.json``,
+    a tile layer (``url``, ``attribution``, ``subdomains``, ``crs``, ``max_zoom``)
+    for ``osm``, ``gcj02`` or a URL template, ``None`` for no background.
 
     Examples
     --------
     >>> basemap_config("none") is None
     True
+    >>> basemap_config("local")["local"]
+    True
     >>> basemap_config("http://tiles.local/{z}/{x}/{y}.png")["crs"]
     'wgs84'
     """
-    key = basemap.strip()
-    if key.lower() in {"", "none", "off"}:
+    tiles = resolve_basemap(basemap)
+    if tiles is None:
         return None
-    if key.lower() == "osm":
-        return dict(_OSM)
-    if key.lower() in {"gcj02", "amap", "gaode"}:
-        return dict(_GCJ02)
-    return {"url": key, "attribution": "", "crs": "wgs84", "max_zoom": 19}
+    body = {"local": tiles["local"], "crs": tiles["coords"], "max_zoom": tiles["max_zoom"]}
+    if not tiles["local"]:
+        body |= {"url": tiles["tiles"], "attribution": tiles["attr"], "subdomains": tiles["subdomains"]}
+    return body
+
+
+def local_basemap(area: ServiceArea) -> dict[str, Any]:
+    """The ``local`` basemap of ``area`` for the app: its land and its place names (:mod:`gridservice.maps.backdrop`).
+
+    ``land`` is a GeoJSON geometry (or ``None``); ``places`` rows are
+    ``[lon, lat, name, kind, name in pinyin]``, towns first, each kind largest first.
+    """
+    territory = area.territory
+    named = places(area.customers)
+    xy = shapely.get_coordinates(named.geometry.to_numpy())
+    rows = [[round(float(x), 6), round(float(y), 6), str(n), str(k), roman_name(str(n), PLACE_KINDS_EN)]
+            for (x, y), n, k in zip(xy, named["name"], named["kind"], strict=True)]
+    land = None if territory.is_empty else shapely.geometry.mapping(shapely.set_precision(territory, 1e-6))
+    return {"land": land, "places": rows, "village_min_zoom": VILLAGE_MIN_ZOOM}
 
 
 def _default_periods(app: FastAPI) -> dict[str, str | None]:
@@ -108,6 +111,22 @@ def mount_web(app: FastAPI) -> None:
         body = {"basemap": basemap_config(settings.basemap), "language": settings.language,
                 "timezone": settings.timezone, **_default_periods(app)}
         return JSONResponse(body, headers={"Cache-Control": "no-store"})
+
+    @app.get("/tiles/{z}/{x}/{y}", include_in_schema=False)
+    def tiles(z: int, x: int, y: int) -> Response:
+        """Tiles of the configured MBTiles basemap (no login: Leaflet's image requests carry no token)."""
+        path = (resolve_basemap(get_settings().basemap) or {}).get("mbtiles")
+        source = MBTiles.open(path) if path else None
+        tile = source.tile(z, x, y) if source else None
+        if source is None or tile is None:
+            return Response(status_code=404)
+        return Response(tile, media_type=source.media_type, headers={"Cache-Control": "public, max-age=86400"})
+
+    @app.get("/web-basemap.json", include_in_schema=False)
+    def web_basemap(area: AreaDep, holder: HolderDep, user: CurrentUser) -> JSONResponse:
+        body = holder.cached("web-basemap", (area.service_area, area.grids, area.customers),
+                             lambda: local_basemap(area))
+        return JSONResponse(body, headers={"Cache-Control": "private, no-cache"})
 
     missing = [pkg for pkg, sub in VENDOR.items() if not (modules / sub).is_dir()]
     if missing or not (root / "index.html").is_file():

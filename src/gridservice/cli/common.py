@@ -11,6 +11,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
+import numpy as np
 import pandas as pd
 import typer
 from rich import box
@@ -119,9 +120,25 @@ def emit(result: pd.DataFrame | dict[str, Any] | list[Any], fmt: Format, *, titl
             console.print(frame_table(result, title=title))
         return
     if fmt is Format.table:
-        console.print_json(json.dumps(result, ensure_ascii=False, default=str))
+        console.print_json(json.dumps(plain(result), ensure_ascii=False, default=str))
     else:
-        sys.stdout.write(json.dumps(result, ensure_ascii=False, indent=2, default=str) + "\n")
+        sys.stdout.write(json.dumps(plain(result), ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+def plain(value: Any) -> Any:
+    """``value`` with every missing value (NaN, NaT, NA, None) as ``None`` — JSON null, never the
+    text "NaN"/"NaT"/"<NA>" — NumPy scalars as Python ones and timestamps as ISO text."""
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if value is None or (not isinstance(value, str) and pd.api.types.is_scalar(value) and pd.isna(value)):
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    return value
 
 
 def frame_table(df: pd.DataFrame, *, title: str | None = None, limit: int = 200) -> FrameTable:

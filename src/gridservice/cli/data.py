@@ -69,16 +69,20 @@ def write_demo(target: str, *, customers: int = 30_000, seed: int = 0, as_of: st
 @app.command("import")
 def import_(
     layer: Annotated[str, typer.Argument(help=f"Target layer: {', '.join(LAYERS)}.")],
-    file: Annotated[Path, typer.Argument(help="GeoJSON, GeoPackage, Shapefile or CSV.")],
+    file: Annotated[Path, typer.Argument(help="GeoJSON, GeoPackage, Shapefile, CSV or Excel (.xlsx).")],
     data: DataOpt = None,
-    crs: Annotated[str | None, typer.Option(help="EPSG:xxxx, gcj02 or bd09 when the file does not say.")] = None,
-    encoding: Annotated[str, typer.Option(help="auto, utf-8 or gbk (CSV).")] = "auto",
+    crs: Annotated[str | None, typer.Option(
+        help="EPSG:xxxx (e.g. 4545: CGCS2000 Gauss–Krüger 108°E), gcj02 or bd09 if the file does not say.")] = None,
+    encoding: Annotated[str, typer.Option(help="auto, utf-8 or gbk (CSV, GIS text).")] = "auto",
     replace: Annotated[bool, typer.Option(help="Replace the whole layer instead of adding rows.")] = False,
+    source_layer: Annotated[
+        str | None, typer.Option("--layer", help="Layer of a GeoPackage or sheet of a workbook to read.")
+    ] = None,
 ) -> None:
     """Import a layer from a file; bad rows are refused and nothing is written."""
     declared_layer(layer)
     store = open_store(data_path(data))
-    result = import_layer(store, layer, file, crs=crs, encoding=encoding, replace=replace)
+    result = import_layer(store, layer, file, crs=crs, encoding=encoding, replace=replace, source_layer=source_layer)
     verb = "replaced" if result.replaced else "added"
     console.print(f"{layer}: {verb} {result.rows:,} rows ({result.total:,} in layer)")
 

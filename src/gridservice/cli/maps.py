@@ -37,7 +37,8 @@ def map_(
     )] = None,
     period: Annotated[str | None, typer.Option(help="Month YYYY-MM (default: the latest month with data).")] = None,
     basemap: Annotated[str | None, typer.Option(
-        help="osm, none, gcj02 or a tile URL template with {z}/{x}/{y} (default: GRIDSERVICE_BASEMAP or osm).",
+        help="local (the area's land and place names, offline), none, or online tiles: osm, gcj02 or a URL "
+             "template with {z}/{x}/{y} (default: GRIDSERVICE_BASEMAP or local).",
     )] = None,
     lang: Annotated[Lang, typer.Option(help="Label language: zh (default) or en.")] = Lang.zh,
 ) -> None:

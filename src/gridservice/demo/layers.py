@@ -60,7 +60,8 @@ def assemble(world: World) -> tuple[dict[str, pd.DataFrame], Ids]:
     )
     out["stations"] = frames.frame(
         "stations",
-        {"station_id": station_ids, "code": station_codes, "name": frames.station_names(station_towns)},
+        {"station_id": station_ids, "code": station_codes, "name": frames.station_names(station_towns),
+         "territory": None},
         geometry=points(terr.towns_xy[station_towns]),
         extras={"town": ("str", [TOWNS[t][0] for t in station_towns])},
     )

@@ -10,6 +10,7 @@ asset                     file                                       package (Py
 ``leaflet.js`` / ``.css``  Leaflet 1.9.4 and its control images       ``django-js-lib-leaflet``
 ``leaflet-heat.js``        Leaflet.heat, as folium ships it           ``folium``
 ``gridservice-maps.*``     our canvas layer, legend and label helpers  ``gridservice``
+Noto Sans SC (CJK font)    slices for the page's text                 npm, :mod:`gridservice.webfont`
 ========================  =========================================  =======================
 
 (``django-js-lib-leaflet`` is a plain wheel of Leaflet's ``dist`` folder; it
@@ -32,6 +33,7 @@ from pathlib import Path, PurePosixPath
 import folium
 
 from gridservice.errors import AssetError
+from gridservice.webfont import FONT_CSS_URL, font_face_css
 
 __all__ = ["ASSET_URL_PREFIX", "asset_dir", "asset_files", "offline_html", "resolve_url"]
 
@@ -219,4 +221,7 @@ def offline_html(html: str | folium.Map, *, inline: bool = True, prefix: str = A
     if unknown:
         msg = f"the map links assets with no local copy (they would be fetched from the internet): {', '.join(unknown)}"
         raise AssetError(msg)
-    return out
+    # The Chinese web font: the server's copy, or the slices this page's text needs, embedded.
+    font = f'<link rel="stylesheet" href="{FONT_CSS_URL}"/>' if not inline else f"<style>{font_face_css(out)}</style>"
+    head = out.find("</head>")
+    return out[:head] + font + out[head:] if head >= 0 else font + out

@@ -21,57 +21,83 @@ from gridservice.coords import transform_geometries
 from gridservice.errors import DataError
 from gridservice.maps.assets import ASSET_URL_PREFIX
 from gridservice.maps.i18n import check_lang
+from gridservice.maps.mbtiles import TILE_URL, MBTiles
 from gridservice.schema import CRS
 
-__all__ = ["BASEMAPS", "PANES", "GridMap", "base_map", "display", "ensure_panes", "map_coords", "map_lang",
+__all__ = ["BASEMAPS", "LOCAL", "PANES", "GridMap", "base_map", "display", "ensure_panes", "map_coords", "map_lang",
            "resolve_basemap"]
 
-#: Our map panes, bottom to top, above Leaflet's overlay pane (400: grids, customer cells) and
-#: below its marker pane (600): heat, grid names, the customer canvas, then network, staff,
-#: outages and problems on top, so a name never hides a transformer.
-PANES = {"gsHeat": 402, "gsLabels": 404, "gsPoints": 406, "gsTop": 410}
+#: Our map panes, bottom to top: the local basemap's land under Leaflet's overlay pane (400: grids,
+#: customer cells); above it and below its marker pane (600): place names, heat, grid names, the
+#: customer canvas, then network, staff, outages and problems on top, so a name never hides a transformer.
+PANES = {"gsBase": 250, "gsPlaces": 401, "gsHeat": 402, "gsLabels": 404, "gsPoints": 406, "gsTop": 410}
 
-#: Named basemaps: tile URL template, attribution, coordinate system, subdomains.
-BASEMAPS: dict[str, dict[str, str]] = {
+#: Named tile basemaps (online: only when chosen): URL template, attribution, coordinate system,
+#: subdomains, deepest zoom.
+BASEMAPS: dict[str, dict[str, Any]] = {
     "osm": {
         "tiles": "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
         "attr": '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors',
         "coords": "wgs84",
         "subdomains": "abc",
+        "max_zoom": 19,
     },
     "gcj02": {
         "tiles": "https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8&x={x}&y={y}&z={z}",
         "attr": "&copy; 高德地图 AutoNavi",
         "coords": "gcj02",
         "subdomains": "1234",
+        "max_zoom": 18,
     },
 }
 
+#: The default basemap: drawn from the service area itself (:mod:`gridservice.maps.backdrop`), no tiles.
+LOCAL = {"tiles": None, "attr": "", "coords": "wgs84", "subdomains": "abc", "max_zoom": 19, "local": True}
 
-def resolve_basemap(basemap: str | None) -> dict[str, str] | None:
-    """The tile settings of ``basemap`` (``osm``, ``gcj02``, ``none`` or a URL template).
 
-    A URL template must hold ``{z}``, ``{x}`` and ``{y}``; it is taken to be in
-    WGS-84 unless it is written ``gcj02:URL`` (an intranet mirror of a Chinese
-    basemap). ``None`` means the configured ``Settings.basemap``.
+def resolve_basemap(basemap: str | None) -> dict[str, Any] | None:
+    """The background of ``basemap``: ``local`` (default), ``none``, an MBTiles file, ``osm``, ``gcj02`` or a URL.
+
+    ``local`` draws the territory and its place names from the data (no
+    request leaves the machine); ``none`` (or ``off``) draws nothing; a path
+    ending in ``.mbtiles`` is a local raster tile file the server serves at
+    :data:`~gridservice.maps.mbtiles.TILE_URL`; the others are online tile
+    layers, used only when chosen. A URL template must hold ``{z}``, ``{x}`` and
+    ``{y}``; it is taken to be in WGS-84 unless it is written ``gcj02:URL``
+    (an intranet mirror of a Chinese basemap). ``None`` means the configured
+    ``Settings.basemap``.
+
+    Returns
+    -------
+    dict or None
+        ``tiles`` (a URL template, ``None`` for ``local``), ``attr``, ``coords``
+        (``wgs84`` or ``gcj02``), ``subdomains``, ``max_zoom``, ``local`` and, for
+        a file, ``mbtiles`` (its path); ``None`` for no background at all.
     """
     if basemap is None:
         from gridservice.config import get_settings
 
         basemap = get_settings().basemap
     key = basemap.strip()
-    if key.lower() in ("none", ""):
+    if key.lower() in ("none", "off", ""):
         return None
+    if key.lower() == "local":
+        return dict(LOCAL)
     if key.lower() in BASEMAPS:
-        return dict(BASEMAPS[key.lower()])
+        return {**BASEMAPS[key.lower()], "local": False}
+    if key.lower().endswith(".mbtiles"):
+        tiles = MBTiles.open(key)
+        return {"tiles": TILE_URL, "attr": html.escape(tiles.attribution), "coords": "wgs84", "subdomains": "abc",
+                "max_zoom": tiles.max_zoom, "local": False, "mbtiles": str(tiles.path)}
     coords = "wgs84"
     if key.lower().startswith("gcj02:"):
         coords, key = "gcj02", key[len("gcj02:") :]
     if not all(part in key for part in ("{z}", "{x}", "{y}")):
-        msg = f"basemap {basemap!r} is neither osm, gcj02, none nor a tile URL template with {{z}}, {{x}} and {{y}}"
+        msg = (f"basemap {basemap!r} is neither local, none, an .mbtiles file, osm, gcj02 nor a tile URL "
+               f"template with {{z}}, {{x}} and {{y}}")
         raise DataError(msg)
     return {"tiles": key, "attr": "tiles: " + html.escape(key.split("/")[2] if "//" in key else key), "coords": coords,
-            "subdomains": "abc"}
+            "subdomains": "abc", "max_zoom": 19, "local": False}
 
 
 class GridMap(folium.Map):
@@ -95,6 +121,8 @@ class GridMap(folium.Map):
         super().__init__(*args, **kwargs)
         self.gs_lang = check_lang(lang)
         self.gs_coords = coords
+        self.gs_local = False
+        self.gs_mbtiles: str | None = None
 
 
 def base_map(
@@ -111,7 +139,8 @@ def base_map(
     bounds
         Area to show; the whole map is fitted to it.
     basemap
-        ``osm``, ``gcj02``, ``none`` or a tile URL template; default the setting.
+        ``local``, ``none``, ``osm``, ``gcj02`` or a tile URL template; default the setting.
+        With ``local`` the caller draws the land (:func:`gridservice.maps.backdrop.backdrop_layer`).
     lang
         ``zh`` (default) or ``en``: labels of the layers added later.
     title
@@ -120,11 +149,16 @@ def base_map(
     tiles = resolve_basemap(basemap)
     coords = tiles["coords"] if tiles else "wgs84"
     m = GridMap(tiles=None, lang=lang, coords=coords, prefer_canvas=False, control_scale=True)
+    m.gs_local = bool(tiles and tiles["local"])
+    m.gs_mbtiles = tiles.get("mbtiles") if tiles else None
     ensure_panes(m)
-    if tiles:
+    if m.gs_local:  # a grey page around the territory's land (maps.backdrop draws the land)
+        m.get_root().header.add_child(Element(f"<style>#{m.get_name()} {{background: #d9dee2}}</style>"),
+                                      name="gs_local_page")
+    elif tiles:
         folium.TileLayer(
             tiles=tiles["tiles"], attr=tiles["attr"], name="basemap", subdomains=tiles["subdomains"],
-            max_zoom=19, control=False,
+            max_zoom=tiles["max_zoom"], control=False,
         ).add_to(m)
     if bounds is not None and np.all(np.isfinite(bounds)):
         box = shapely.box(*bounds)

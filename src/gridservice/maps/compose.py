@@ -19,6 +19,7 @@ import pandas as pd
 from gridservice.errors import DataError
 from gridservice.maps import data
 from gridservice.maps.assets import ASSET_URL_PREFIX, offline_html
+from gridservice.maps.backdrop import backdrop_layer
 from gridservice.maps.base import base_map
 from gridservice.maps.i18n import check_lang, t
 from gridservice.maps.layers import (
@@ -50,6 +51,14 @@ def _bounds(area: ServiceArea) -> tuple[float, float, float, float] | None:
             return tuple(area.customers.total_bounds)  # type: ignore[return-value]
         return None
     return territory.bounds  # type: ignore[no-any-return]
+
+
+def _base_map(area: ServiceArea, *, basemap: str | None, lang: str, title: str) -> folium.Map:
+    """The empty map of ``area``, with its land and place names when the basemap is ``local``."""
+    m = base_map(_bounds(area), basemap=basemap, lang=lang, title=title)
+    if m.gs_local:
+        backdrop_layer(area, m=m)
+    return m
 
 
 def _no_grids(area: ServiceArea) -> None:
@@ -84,7 +93,8 @@ def build_coverage_map(
     period
         ``YYYY-MM`` of the KPIs and complaints (default: the latest month with data).
     basemap
-        ``osm``, ``gcj02``, ``none`` or a tile URL (default: ``Settings.basemap``).
+        ``local`` (land and place names from the data), ``none``, ``osm``, ``gcj02`` or a tile URL
+        (default: ``Settings.basemap``).
     lang
         ``zh`` (default) or ``en``.
     kpis
@@ -108,7 +118,7 @@ def build_coverage_map(
         kpis = data.grid_kpis(area, period)
     label = metric_label(metric, lang, unit=False) if metric else t("grids", lang)
     title = t("coverage_title", lang, area=area.name, metric=f"{label} · {period}")
-    m = base_map(_bounds(area), basemap=basemap, lang=lang, title=title)
+    m = _base_map(area, basemap=basemap, lang=lang, title=title)
     grid_layer(area.grids, kpis=kpis, metric=metric, grid_staff=area.grid_staff, staff=area.staff,
                stations=area.stations, scheme=scheme, m=m)
     if customers and len(area.customers):
@@ -151,7 +161,7 @@ def build_operations_map(
     _no_grids(area)
     period = data.check_period(period) if period else latest_period(area).label
     title = t("operations_title", lang, area=area.name) + f" · {period}"
-    m = base_map(_bounds(area), basemap=basemap, lang=lang, title=title)
+    m = _base_map(area, basemap=basemap, lang=lang, title=title)
     if metric is not None and kpis is None:
         kpis = data.grid_kpis(area, period)
     grid_layer(area.grids, kpis=kpis, metric=metric, grid_staff=area.grid_staff, staff=area.staff,
@@ -200,7 +210,7 @@ def build_lineloss_map(
     elif metric == "high_loss_transformers":
         metric = None
     title = t("lineloss_title", lang, area=area.name, period=period)
-    m = base_map(_bounds(area), basemap=basemap, lang=lang, title=title)
+    m = _base_map(area, basemap=basemap, lang=lang, title=title)
     grid_layer(area.grids, kpis=kpis, metric=metric, grid_staff=area.grid_staff, staff=area.staff,
                stations=area.stations, scheme="natural_breaks", m=m)
     if len(area.feeders):
@@ -225,7 +235,16 @@ def map_html(m: folium.Map, *, inline: bool = True, prefix: str = ASSET_URL_PREF
     ``inline=True`` embeds every script and stylesheet (an exported file);
     ``inline=False`` links them under ``prefix`` where the server mounts
     :func:`gridservice.maps.asset_dir`.
+
+    Raises
+    ------
+    DataError
+        For a file (``inline=True``) over an MBTiles basemap: only the server has its tiles.
     """
+    if inline and getattr(m, "gs_mbtiles", None):
+        msg = (f"basemap {m.gs_mbtiles}: an MBTiles basemap is served by `gridservice serve` (open the map at "
+               f"/maps/…); a map file cannot carry it: use --basemap local for a file")
+        raise DataError(msg)
     return offline_html(m.get_root().render(), inline=inline, prefix=prefix)
 
 

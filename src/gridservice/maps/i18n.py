@@ -10,6 +10,7 @@ _TEXT: dict[str, tuple[str, str]] = {
     # layer names
     "grids": ("网格", "Grids"),
     "grid_labels": ("网格名称", "Grid names"),
+    "places": ("地名", "Place names"),
     "staff": ("人员驻点", "Staff bases"),
     "feeders": ("10kV线路", "10 kV feeders"),
     "transformers": ("台区", "Transformers"),

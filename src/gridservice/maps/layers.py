@@ -255,31 +255,46 @@ def grid_label_text(grids: pd.DataFrame, *, lang: str) -> pd.Series:
     names = _text(grids["name"] if "name" in grids.columns else pd.Series(grids.index, index=grids.index))
     if lang == "zh":
         return names
+    return pd.Series([roman_name(n, {"网格": "grid"}) for n in names], index=names.index, dtype="str")
+
+
+def roman_name(name: str, suffixes: dict[str, str]) -> str:
+    """A Chinese name in pinyin for English labels, its kind word translated.
+
+    Examples
+    --------
+    >>> roman_name("城东网格", {"网格": "grid"}), roman_name("白舍镇", {"镇": "Town"})
+    ('Chengdong grid', 'Baishe Town')
+    """
     from pypinyin import lazy_pinyin
 
-    def roman(name: str) -> str:
-        stem = name[:-2] if name.endswith("网格") else name
-        words = " ".join(w.capitalize() for w in "".join(lazy_pinyin(stem)).split())
-        return f"{words} grid" if name.endswith("网格") else words
-
-    return pd.Series([roman(n) for n in names], index=names.index, dtype="str")
+    suffix = next((k for k in suffixes if name.endswith(k)), None)
+    stem = name[: -len(suffix)] if suffix else name
+    words = " ".join(w.capitalize() for w in "".join(lazy_pinyin(stem)).split())
+    return f"{words} {suffixes[suffix]}" if suffix else words
 
 
-class GridLabels(folium.map.Layer):
-    """Grid names at a point inside each grid (one element for all grids)."""
+class Labels(folium.map.Layer):
+    """Text labels, one element for all: rows of ``[lat, lon, text]``, optionally ``min_zoom`` and a CSS class.
+
+    Rows come most important first: a label that would overlap one already
+    shown is hidden, and a row shows only from its ``min_zoom`` on.
+    """
 
     _template = Template(
         """
         {% macro script(this, kwargs) %}
-        var {{ this.get_name() }} = L.gsLabels({{ this.rows }}, {});
+        var {{ this.get_name() }} = L.gsLabels({{ this.rows }}, {{ this.options }});
         {% endmacro %}
         """
     )
 
-    def __init__(self, rows: list[list[object]], *, name: str, show: bool = True) -> None:
+    def __init__(self, rows: list[list[object]], *, name: str, show: bool = True,
+                 options: dict[str, Any] | None = None) -> None:
         super().__init__(name=name, overlay=True, control=True, show=show)
         self._name = "GsLabels"
         self.rows = js_json(rows)
+        self.options = js_json(options or {})
 
 
 def grid_layer(
@@ -377,7 +392,7 @@ def grid_layer(
         lon = np.round(shapely.get_x(where.geometry.values), 6)
         order = np.argsort(-shapely.area(np.asarray(grids.geometry.values)), kind="stable")
         label_rows = [[float(lat[i]), float(lon[i]), str(label_names.iloc[i])] for i in order]
-        GridLabels(label_rows, name=t("grid_labels", lang)).add_to(m)
+        Labels(label_rows, name=t("grid_labels", lang)).add_to(m)
     if legend:
         _grid_legend(m, classes, metric, values, lang)
     return add_layer_control(m)

@@ -34,6 +34,7 @@ from gridservice.metrics.lineloss import line_loss, loss_history
 from gridservice.metrics.period import Period, as_period, month
 from gridservice.model import ServiceArea
 from gridservice.privacy import mask_phones_in_text
+from gridservice.webfont import font_face_css
 
 #: Chinese column headers of the report's tables.
 LABELS_ZH: dict[str, str] = {
@@ -362,7 +363,7 @@ def _html_table(df: pd.DataFrame, *, limit: int = 200) -> str:
 
 
 _CSS = """
-body{font-family:"Noto Sans CJK SC","Microsoft YaHei",sans-serif;margin:24px;color:#222}
+body{font-family:"Noto Sans SC Variable","Noto Sans CJK SC","Microsoft YaHei",sans-serif;margin:24px;color:#222}
 h1{font-size:22px}h2{font-size:18px;margin-top:28px;border-bottom:1px solid #ccc}
 .charts{display:flex;flex-wrap:wrap;gap:12px}
 svg{background:#fafafa;border:1px solid #e3e3e3}
@@ -397,8 +398,10 @@ def render_html(report: Report, *, highlights: Mapping[str, str] | None = None) 
     ]
     for title, text in (highlights or {}).items():
         sections.append(f"<h2>{html.escape(title)}</h2><p>{html.escape(text)}</p>")
+    body = "".join(sections)
+    # the Chinese web font's slices this page needs, embedded: readable with no CJK font installed
     return (f"<!DOCTYPE html><html lang='zh-CN'><head><meta charset='utf-8'><title>{html.escape(report.title)}"
-            f"</title><style>{_CSS}</style></head><body>{''.join(sections)}</body></html>")
+            f"</title><style>{font_face_css(report.title + body)}{_CSS}</style></head><body>{body}</body></html>")
 
 
 def write_report(

@@ -23,16 +23,19 @@ def html_map(
     user: CurrentUser,
     metric: Annotated[str | None, Query(description="KPI to colour grids by (coverage), 'none' for outlines")] = None,
     period: Annotated[str | None, Query(description="Month YYYY-MM (default: the latest with data)")] = None,
-    basemap: Annotated[str | None, Query(description="osm, gcj02, none or the server's configured basemap "
+    basemap: Annotated[str | None, Query(description="local, none, osm, gcj02 or the server's configured basemap "
                                                      "(default: the configured one)")] = None,
     lang: Annotated[Literal["zh", "en"], Query()] = "zh",
 ) -> HTMLResponse:
     """A map page; scripts and styles load from this server (no internet needed)."""
     configured = request.app.state.settings.basemap
-    allowed = [*BASEMAPS, "none", configured]
+    # Any URL would make the page fetch tiles from anywhere and cache a page per URL; a file is the
+    # server's setting (the default), never named by a client.
+    allowed = ["local", "none", *BASEMAPS]
+    if not configured.strip().lower().endswith(".mbtiles"):
+        allowed.append(configured)
     if basemap is not None and basemap not in allowed:
-        # Any URL would make the page fetch tiles from anywhere, and cache one page per URL.
-        msg = f"basemap {basemap!r}: use one of {', '.join(dict.fromkeys(allowed))}"
+        msg = f"basemap {basemap!r}: use one of {', '.join(dict.fromkeys(allowed))} (or leave it out)"
         raise DataError(msg)
     options: dict[str, object] = {"period": period, "basemap": configured if basemap is None else basemap,
                                   "lang": lang}

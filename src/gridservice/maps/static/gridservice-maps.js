@@ -134,24 +134,35 @@
     return layer;
   };
 
-  /* One marker per row of [lat, lon, text]: grid names at a point inside each grid. */
+  /* One marker per row of [lat, lon, text, minZoom?, className?]: grid and place names. */
   L.gsLabels = function (rows, options) {
     var opts = L.extend({className: "gs-label", pane: "gsLabels"}, options || {});
     if (!opts.pane) opts.pane = "markerPane";
     var group = L.featureGroup();
     rows.forEach(function (r) {
-      var icon = L.divIcon({className: opts.className, html: "<span></span>", iconSize: null});
+      var cls = opts.className + (r[4] ? " " + r[4] : "");
+      var icon = L.divIcon({className: cls, html: "<span></span>", iconSize: null});
       var m = L.marker([r[0], r[1]], {icon: icon, interactive: false, keyboard: false, pane: opts.pane});
+      m.gsMinZoom = r[3] || 0;
       m.on("add", function () { var el = m.getElement(); if (el) el.firstChild.textContent = r[2]; });
       group.addLayer(m);
     });
-    // Rows come largest grid first: a label that would overlap one already shown is hidden.
+    // Rows come most important first: a label that would overlap one already shown is hidden,
+    // and so is a row below its zoom (villages in a county view).
     function declutter() {
       var shown = [];
+      var zoom = group._map ? group._map.getZoom() : 0;
+      // opts.avoid: labels of another layer that win (place names give way to grid names)
+      if (opts.avoid && group._map) {
+        group._map.getContainer().querySelectorAll(opts.avoid).forEach(function (el) {
+          if (el.style.visibility !== "hidden") shown.push(el.getBoundingClientRect());
+        });
+      }
       group.eachLayer(function (m) {
         var el = m.getElement();
         if (!el) return;
         var span = el.firstChild;
+        if (zoom < m.gsMinZoom) { span.style.visibility = "hidden"; return; }
         span.style.visibility = "visible";
         var r = span.getBoundingClientRect();
         var hit = shown.some(function (s) {
@@ -162,9 +173,10 @@
     }
     group.on("add", function () {
       var map = group._map;
-      setTimeout(declutter, 0);
-      map.on("zoomend", declutter);
-      group.once("remove", function () { map.off("zoomend", declutter); });
+      var later = function () { setTimeout(declutter, opts.avoid ? 50 : 0); };  // after the labels it avoids
+      later();
+      map.on("zoomend", later);
+      group.once("remove", function () { map.off("zoomend", later); });
     });
     return group;
   };
