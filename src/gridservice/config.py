@@ -76,6 +76,11 @@ class Settings(BaseSettings):
     token_minutes: int = Field(15, description="How long an access token is valid")
     refresh_minutes: int = Field(480, description="How long a login lasts through refreshes (one shift)")
     search_per_minute: int = Field(60, description="Customer lookups (search, card) per user and minute")
+    max_body_mb: float = Field(20, gt=0, description="Largest request body the server reads (413 above)")
+    max_plan_features: int = Field(5_000, ge=1, description="Most grids one plan request may carry (422 above)")
+    max_plan_vertices: int = Field(250_000, ge=4, description="Most polygon vertices one plan request may carry")
+    heavy_requests: int = Field(2, ge=1, description="Plan checks, previews, proposals and commits run at once; "
+                                                     "more get 503 with Retry-After")
     rules: Rules = Field(default_factory=Rules)
 
 

@@ -105,3 +105,30 @@ def test_a_write_by_another_process_is_seen(write_client: TestClient, small_copy
     save_new_work_order(store, order, user="cli")
     after = write_client.get("/api/v1/work-orders", headers=headers("supervisor")).json()
     assert after["numberMatched"] == before + 1 and order.index[0] in {f["id"] for f in after["features"]}
+
+
+def test_a_retry_with_the_same_idempotency_key_returns_the_first_order(write_client: TestClient, small_copy) -> None:
+    from api_helpers import SETTINGS
+
+    from gridservice.api import create_app
+
+    order = {"kind": "repair", "customer_id": "C3", "channel": "95598"}
+    key = {"Idempotency-Key": "95598-call-20261207-0042"}
+    first = write_client.post("/api/v1/work-orders", headers={**headers("dispatcher"), **key}, json=order)
+    retry = write_client.post("/api/v1/work-orders", headers={**headers("dispatcher"), **key}, json=order)
+    assert first.status_code == retry.status_code == 201
+    assert retry.json()["id"] == first.json()["id"]
+    assert {k: retry.json()["properties"][k] for k in first.json()["properties"]} == first.json()["properties"]
+    assert len(GeoPackageStore(small_copy).read_layer("work_orders")) == 2  # WO1 and this one, not a third
+    # Durable: a restarted server still knows the key.
+    with TestClient(create_app(str(small_copy), settings=SETTINGS, web=False)) as restarted:
+        again = restarted.post("/api/v1/work-orders", headers={**headers("dispatcher"), **key}, json=order)
+        assert again.status_code == 201 and again.json()["id"] == first.json()["id"]
+        # Keys are per user: an admin's key of the same text opens its own order; no key, a new order.
+        other = restarted.post("/api/v1/work-orders", headers={**headers("admin"), **key}, json=order)
+        plain = restarted.post("/api/v1/work-orders", headers=headers("dispatcher"), json=order)
+        assert len({first.json()["id"], other.json()["id"], plain.json()["id"]}) == 3
+    assert len(GeoPackageStore(small_copy).read_layer("work_orders")) == 4
+    bad = write_client.post("/api/v1/work-orders", headers={**headers("dispatcher"), "Idempotency-Key": "a b"},
+                            json=order)
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "header.idempotency-key"

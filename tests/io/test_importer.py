@@ -256,3 +256,34 @@ def test_empty_files_and_bad_reading_periods_write_nothing(tiny_store: GeoPackag
     with pytest.raises(DataError, match=r"'period' must be a month YYYY-MM or a day YYYY-MM-DD — row 3"):
         import_layer(tiny_store, "energy_readings", bad)
     assert digest(tiny_store.path) == before
+
+
+AUDIT_HEADER = "log_id,at,user,action,layer,feature_id,detail\n"
+
+
+def _audit_csv(path: Path, ids: list[str]) -> Path:
+    rows = [f"{i},2026-11-02T09:00:00+08:00,archive,import,customers,,from the old system" for i in ids]
+    path.write_text(AUDIT_HEADER + "\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+def test_the_audit_log_is_append_only_for_every_writer(tiny_store: GeoPackageStore, tmp_path: Path) -> None:
+    import_layer(tiny_store, "customers", customers_csv(tmp_path / "c.csv", GOOD))  # one entry in the log
+    runner = CliRunner()
+    before = digest(tiny_store.path)
+    res = runner.invoke(app, ["import", "audit_log", str(_audit_csv(tmp_path / "a.csv", ["L1", "L2"])),
+                              "--data", str(tiny_store.path), "--replace"])
+    assert res.exit_code != 0 and digest(tiny_store.path) == before
+    assert "audit_log is append-only: --replace is refused" in str(res.exception) + res.output
+    # Without --replace the rows are added, and the message counts what the layer really holds:
+    # 1 entry + 2 imported + this import's own entry.
+    ok = runner.invoke(app, ["import", "audit_log", str(tmp_path / "a.csv"), "--data", str(tiny_store.path)])
+    assert ok.exit_code == 0, ok.output
+    assert "audit_log: added 2 rows (4 in layer)" in ok.output
+    assert len(tiny_store.read_layer("audit_log")) == 4
+    # Any other whole-layer write that would drop audit rows is refused by the store itself.
+    log = tiny_store.read_layer("audit_log")
+    with pytest.raises(DataError, match="audit_log is append-only: this write would drop 3 of its 4 rows"):
+        tiny_store.write({"audit_log": log.head(1)})
+    tiny_store.write({"audit_log": log})  # the same rows: fine
+    assert len(tiny_store.read_layer("audit_log")) == 4

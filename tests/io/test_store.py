@@ -117,3 +117,57 @@ def test_a_file_that_is_not_a_geopackage_is_refused_and_left_alone(tmp_path: Pat
         with pytest.raises(StoreError, match="not a GeoPackage"):
             store.write({"users": pd.DataFrame({"username": ["bob"]})})
         assert path.read_bytes() == before
+
+
+def test_a_whole_layer_write_keeps_the_file_mode(tiny_store: GeoPackageStore) -> None:
+    tiny_store.path.chmod(0o664)  # shared with a group (QGIS users, the API's service account)
+    tiny_store.write({"grids": tiny_store.read_layer("grids")})
+    assert tiny_store.path.stat().st_mode & 0o777 == 0o664
+    tiny_store.append("audit_log", tiny_store.read_layer("audit_log").head(0))
+    tiny_store._write_new_layer("extra_notes", pd.DataFrame({"note": ["x"]}))
+    assert tiny_store.path.stat().st_mode & 0o777 == 0o664
+
+
+def _stale_copy(store: GeoPackageStore) -> Path:
+    stale = store.path.parent / f".{store.path.name}.k9x_1.tmp.gpkg"
+    stale.write_bytes(b"half a copy")  # what kill -9 mid-import leaves
+    (stale.parent / f"{stale.name}-journal").write_bytes(b"")
+    return stale
+
+
+def test_copies_a_killed_writer_left_are_removed_at_open(tiny_store: GeoPackageStore) -> None:
+    stale = _stale_copy(tiny_store)
+    other = tiny_store.path.parent / ".other.gpkg.k9x_1.tmp.gpkg"  # another store's: not ours to remove
+    other.write_bytes(b"")
+    GeoPackageStore(tiny_store.path)
+    assert not stale.exists() and not (stale.parent / f"{stale.name}-journal").exists()
+    assert other.exists() and tiny_store.path.is_file()
+
+
+def test_the_copy_of_a_live_writer_is_left_alone(tiny_store: GeoPackageStore) -> None:
+    stale = _stale_copy(tiny_store)
+    with tiny_store.lock():  # a writer (another process, in real life) is at work
+        GeoPackageStore(tiny_store.path)
+        assert stale.exists()
+    GeoPackageStore(tiny_store.path)
+    assert not stale.exists()
+
+
+def test_the_directory_is_fsynced_after_the_rename(tiny_store: GeoPackageStore,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    synced: list[str] = []
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real_fsync(fd)
+
+    renamed: list[str] = []
+    real_replace = os.replace
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "replace", lambda a, b: (renamed.append(str(b)), real_replace(a, b)))
+    tiny_store.write({"grids": tiny_store.read_layer("grids")})
+    assert renamed == [str(tiny_store.path)]
+    assert synced[-1] == str(tiny_store.path.parent.resolve())  # after the file: its directory

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import importlib
 import logging
-from typing import Any
+import threading
 
 from fastapi import APIRouter, FastAPI
 from fastapi_offline import FastAPIOffline
 
 from gridservice import __version__
 from gridservice.api import errors
+from gridservice.api.headers import SecurityHeaders
+from gridservice.api.limits import BodyLimit
 from gridservice.api.security import AuditTrail, BasicCache, LoginGuard, RateLimit, Tokens, audit
 from gridservice.api.state import AreaHolder
 from gridservice.auth import new_secret
@@ -51,6 +53,8 @@ def create_app(data: str | Store, *, settings: Settings | None = None, web: bool
     holder = AreaHolder(data)
     area = holder.get()
     app.state.holder = holder
+    app.state.settings = settings
+    app.state.heavy = threading.BoundedSemaphore(settings.heavy_requests)
     app.state.tokens = tokens
     app.state.guard = LoginGuard(on_failure=lambda **entry: audit(holder, **entry))
     app.state.basic_cache = BasicCache(app.state.guard)
@@ -58,13 +62,13 @@ def create_app(data: str | Store, *, settings: Settings | None = None, web: bool
     app.state.trail = AuditTrail(holder)
     app.state.skipped = []
     errors.install(app)
+    app.add_middleware(BodyLimit, max_bytes=int(settings.max_body_mb * 2**20))
+    app.add_middleware(SecurityHeaders, basemap=settings.basemap)
 
     @app.get(f"{API}/health", tags=["service"])
-    def health() -> dict[str, Any]:
-        """Liveness, without login: the service area's name and size."""
-        current = holder.get()
-        return {"status": "ok", "version": __version__, "service_area": current.name,
-                "grids": len(current.grids), "customers": len(current.customers)}
+    def health() -> dict[str, str]:
+        """Liveness, without login: nothing about the data (the area's name and size need a login)."""
+        return {"status": "ok", "version": __version__}
 
     for name in ROUTERS:
         router = _router(f"gridservice.api.routes.{name}")

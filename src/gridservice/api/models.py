@@ -4,12 +4,13 @@ a ``…Public`` model for what it gets back."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from gridservice import clock
+from gridservice.metrics.period import YEARS
 from gridservice.schema import OUTAGE_KINDS, TIMEZONE, WORK_ORDER_KINDS, WORK_ORDER_STATUSES
 
 Role = Literal["planner", "dispatcher", "supervisor", "admin"]
@@ -25,8 +26,20 @@ def local_time(value: datetime | None) -> pd.Timestamp:
     return ts.floor("ms").as_unit("ms")
 
 
+def _in_years(value: datetime) -> datetime:
+    if not YEARS[0] <= value.year <= YEARS[1]:
+        msg = f"the year must lie in {YEARS[0]}–{YEARS[1]}"
+        raise ValueError(msg)
+    return value
+
+
+#: A client's time: years the server can compute with (pandas timestamps end in 2262).
+Timestamp = Annotated[datetime, AfterValidator(_in_years)]
+
+
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Python's JSON reader takes NaN and Infinity; no field of ours means them.
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class LoginRequest(_Strict):
@@ -73,7 +86,7 @@ class WorkOrderCreate(_Strict):
     location: Point | None = None
     channel: str | None = Field(None, max_length=50, examples=["95598"])
     description: str | None = Field(None, max_length=2000)
-    received_at: datetime | None = Field(None, description="Default: now. Naive times are Asia/Shanghai.")
+    received_at: Timestamp | None = Field(None, description="Default: now. Naive times are Asia/Shanghai.")
 
     @model_validator(mode="after")
     def _who_or_where(self) -> WorkOrderCreate:
@@ -85,19 +98,19 @@ class WorkOrderCreate(_Strict):
 
 class StatusChange(_Strict):
     status: WorkOrderStatus
-    at: datetime | None = Field(None, description="When it happened (default: now)")
+    at: Timestamp | None = Field(None, description="When it happened (default: now)")
 
 
 class OutageCreate(_Strict):
     device_id: str = Field(min_length=1, max_length=64)
     kind: OutageKind
-    start_at: datetime | None = Field(None, description="Default: now")
-    end_at: datetime | None = None
+    start_at: Timestamp | None = Field(None, description="Default: now")
+    end_at: Timestamp | None = None
     cause: str | None = Field(None, max_length=500)
 
 
 class OutageClose(_Strict):
-    end_at: datetime | None = Field(None, description="Default: now")
+    end_at: Timestamp | None = Field(None, description="Default: now")
 
 
 class Call(_Strict):
@@ -105,7 +118,7 @@ class Call(_Strict):
 
     call_id: str | None = Field(None, max_length=64)
     customer_id: str = Field(min_length=1, max_length=64)
-    received_at: datetime | None = Field(None, description="Default: now")
+    received_at: Timestamp | None = Field(None, description="Default: now")
 
 
 class CallGroupRequest(_Strict):
@@ -139,14 +152,15 @@ class ProposeRequest(_Strict):
     Give ``grids`` or ``households_per_member``.
     """
 
-    grids: int | None = Field(None, ge=1, description="Number of grids, locked ones included")
-    households_per_member: float | None = Field(None, gt=0, description="Instead of grids: households per member")
-    lock: list[str] = Field(default_factory=list, description="Grid ids kept exactly as they are")
+    grids: int | None = Field(None, ge=1, le=100_000, description="Number of grids, locked ones included")
+    households_per_member: float | None = Field(None, ge=1, le=1_000_000,
+                                                description="Instead of grids: households per member")
+    lock: list[str] = Field(default_factory=list, max_length=100_000, description="Grid ids kept exactly as they are")
     within_stations: bool = Field(False, description="Keep station boundaries")
-    max_households: int | None = Field(None, ge=1, description="Hard cap on households per grid")
-    weights: dict[str, float] | None = Field(
+    max_households: int | None = Field(None, ge=1, le=10**9, description="Hard cap on households per grid")
+    weights: dict[str, Annotated[float, Field(ge=0, le=1_000_000)]] | None = Field(
         None, description="Workload weights, e.g. {\"households\": 1, \"work_orders\": 0.3, \"area\": 0.1}")
-    seed: int = Field(0, ge=0, description="Same seed, same proposal")
+    seed: int = Field(0, ge=0, le=2**32 - 1, description="Same seed, same proposal")
 
 
 class PlanCommit(PlanBody):

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -27,6 +28,9 @@ from gridservice.schema import DEVICE_LAYERS
 from gridservice.workspace import derive
 
 T = TypeVar("T")
+
+#: How many variants of a page (a map per option set, ~1.5 MB each) are kept.
+LRU_SIZE = 16
 
 #: Caches the domain keeps on an area object, each valid while these layers are the same objects.
 _AREA_CACHES: dict[str, tuple[str, ...]] = {
@@ -52,6 +56,7 @@ class AreaHolder:
         self._version: object = None
         self._area: ServiceArea | None = None
         self._cache: dict[str, tuple[tuple[pd.DataFrame, ...], Any]] = {}
+        self._lru: OrderedDict[str, tuple[tuple[pd.DataFrame, ...], Any]] = OrderedDict()
 
     def get(self) -> ServiceArea:
         """The current area (reloaded if another writer changed the store)."""
@@ -99,23 +104,34 @@ class AreaHolder:
         with self._lock:
             self._version = None
 
-    def cached(self, name: str, inputs: Iterable[pd.DataFrame], build: Callable[[], T]) -> T:
-        """``build()``'s result, kept while the ``inputs`` frames are the same objects."""
+    def cached(self, name: str, inputs: Iterable[pd.DataFrame], build: Callable[[], T], *, lru: bool = False) -> T:
+        """``build()``'s result, kept while the ``inputs`` frames are the same objects.
+
+        ``lru``: one of many variants (a map page per option set), kept among the
+        :data:`LRU_SIZE` most recently used ones only.
+        """
         frames = tuple(inputs)
+        cache = self._lru if lru else self._cache
 
         def valid(hit: tuple[tuple[pd.DataFrame, ...], Any] | None) -> bool:
             return hit is not None and len(hit[0]) == len(frames) and all(
                 a is b for a, b in zip(hit[0], frames, strict=True))
 
-        hit = self._cache.get(name)
-        if valid(hit):
+        hit = cache.get(name)
+        if valid(hit) and not lru:
             return hit[1]  # type: ignore[index]
         with self._lock:
-            hit = self._cache.get(name)
+            hit = cache.get(name)
             if valid(hit):
+                if lru:
+                    self._lru.move_to_end(name)
                 return hit[1]  # type: ignore[index]
             value = build()
-            self._cache[name] = (frames, value)  # holds the frames: their ids cannot be reused
+            cache[name] = (frames, value)  # holds the frames: their ids cannot be reused
+            if lru:
+                self._lru.move_to_end(name)
+                while len(self._lru) > LRU_SIZE:
+                    self._lru.popitem(last=False)
             return value
 
 

@@ -5,9 +5,16 @@ order and one of its audit record. A status change re-reads the order under
 the store's write lock, validates the step against what is stored (so two
 dispatchers advancing the same order cannot both win) and updates the row
 and appends the audit record in one SQLite transaction.
+
+A client may name a creation with an idempotency key: the key (hashed with
+the user's name, so each user has their own keys) becomes the ``log_id`` of
+the order's audit record, so a retry finds the order it already made, even
+after a restart.
 """
 
 from __future__ import annotations
+
+import hashlib
 
 import pandas as pd
 
@@ -17,14 +24,35 @@ from gridservice.io import Store
 from gridservice.io.tables import to_storage
 
 
-def save_new_work_order(store: Store, order: pd.DataFrame, *, user: str) -> None:
-    """Append a new order (from :func:`create_work_order`) and its audit record."""
+def idempotency_log_id(user: str, key: str) -> str:
+    """The audit ``log_id`` of the creation ``user`` named ``key``.
+
+    >>> idempotency_log_id("dispatcher", "retry-1") == idempotency_log_id("dispatcher", "retry-1")
+    True
+    >>> idempotency_log_id("dispatcher", "retry-1") == idempotency_log_id("planner", "retry-1")
+    False
+    """
+    return "K" + hashlib.sha256(f"{user}\n{key}".encode()).hexdigest()[:32]
+
+
+def created_with_key(store: Store, *, user: str, key: str) -> str | None:
+    """The id of the work order ``user`` created with idempotency ``key``, or ``None``."""
+    if not store.exists() or "audit_log" not in store.layers():
+        return None
+    found = store.read_layer("audit_log", where=f"log_id = '{idempotency_log_id(user, key)}'")
+    return str(found["feature_id"].iloc[0]) if len(found) else None
+
+
+def save_new_work_order(store: Store, order: pd.DataFrame, *, user: str, idempotency_key: str | None = None) -> None:
+    """Append a new order (from :func:`create_work_order`) and its audit record (named by ``idempotency_key``)."""
     oid = str(order.index[0])
     store.append("work_orders", declared(order))
     row = order.iloc[0]
     detail = f"{row['kind']} order for grid {row['grid_id']}, assigned {row['assignee_id']}"
-    store.append("audit_log", audit_record(user=user, action="create", layer="work_orders", feature_id=oid,
-                                           detail=detail))
+    record = audit_record(user=user, action="create", layer="work_orders", feature_id=oid, detail=detail)
+    if idempotency_key is not None:
+        record["log_id"] = idempotency_log_id(user, idempotency_key)
+    store.append("audit_log", record)
 
 
 def save_transition(store: Store, work_order_id: str, status: str, at: object, *, user: str,
@@ -75,4 +103,4 @@ def save_transition(store: Store, work_order_id: str, status: str, at: object, *
     return updated
 
 
-__all__ = ["save_new_work_order", "save_transition"]
+__all__ = ["created_with_key", "idempotency_log_id", "save_new_work_order", "save_transition"]

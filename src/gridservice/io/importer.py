@@ -34,7 +34,7 @@ from pyproj.exceptions import CRSError
 
 from gridservice import coords
 from gridservice.errors import CoordinateSystemError, DataError
-from gridservice.io.store import GeoPackageStore
+from gridservice.io.store import APPEND_ONLY, GeoPackageStore
 from gridservice.io.tables import conform, layer, to_storage
 from gridservice.lookup import contains
 from gridservice.schema import CRS, LAYERS, TIMEZONE
@@ -507,6 +507,9 @@ def import_layer(
     if store.exists() and "service_area" in store.layers() and name != "service_area":
         sa = store.read_layer("service_area")
         territory = shapely.union_all(sa.geometry.to_numpy()) if len(sa) else None
+    if replace and name in APPEND_ONLY:
+        msg = f"{name} is append-only: --replace is refused (import without it to add the file's rows)"
+        raise DataError(msg)
     df = read_source(path, name, crs=crs, encoding=encoding, territory=territory, source_layer=source_layer)
     if not len(df):
         msg = f"{path}: no rows to import into {name}" + (" (--replace would empty the layer)" if replace else "")
@@ -530,12 +533,14 @@ def import_layer(
         "detail": [json.dumps({"file": str(path), "rows": len(df), "replace": replace}, ensure_ascii=False)],
     })
     frames: dict[str, pd.DataFrame] = {name: combined}
-    if store.exists() and "audit_log" in store.layers():
+    if name == "audit_log":  # the imported rows and this import's own entry
+        frames["audit_log"] = pd.concat([combined, conform("audit_log", log)])
+    elif store.exists() and "audit_log" in store.layers():
         frames["audit_log"] = pd.concat([store.read_layer("audit_log"), conform("audit_log", log)])
     else:
         frames["audit_log"] = conform("audit_log", log)
     store.write(frames)
-    return ImportResult(layer=name, rows=len(df), replaced=replace, total=len(combined))
+    return ImportResult(layer=name, rows=len(df), replaced=replace, total=len(frames[name]))
 
 
 def export_layer(df: pd.DataFrame, name: str, out: str | Path) -> int:

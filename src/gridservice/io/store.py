@@ -11,18 +11,25 @@ file as it is. Reads go through pyogrio with Arrow. Writes are transactional:
 
 Both take an exclusive lock on a sidecar ``.lock`` file, so concurrent
 writers (several API workers, a CLI import) queue instead of losing rows.
+The audit log is append-only: a write that would drop one of its rows is
+refused. A whole-file write keeps the file's permissions and fsyncs the directory
+after the rename, so the new file survives a power cut. The copy it writes
+(``.NAME.*.tmp.gpkg``) exists only while its writer holds the lock: one a
+killed writer left behind is removed when the store is next opened.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import glob
 import os
 import shutil
 import sqlite3
+import stat
 import struct
 import tempfile
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 
 import numpy as np
@@ -30,9 +37,15 @@ import pandas as pd
 import pyogrio
 import shapely
 
-from gridservice.errors import StoreError
+from gridservice.errors import DataError, StoreError
 from gridservice.io.tables import conform, to_storage
 from gridservice.schema import LAYERS, TIMEZONE
+
+#: Layers whose rows are never rewritten away: the audit trail.
+APPEND_ONLY = frozenset({"audit_log"})
+
+#: The suffix of the copy a whole-file write builds (GDAL may add -journal or -wal to it).
+_TMP_SUFFIX = ".tmp.gpkg"
 
 #: GeoPackage stores UTC timestamps with a ``Z`` suffix.
 _ISO = "%Y-%m-%dT%H:%M:%S.%fZ"
@@ -54,6 +67,28 @@ class GeoPackageStore:
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
+        self._remove_stale_copies()
+
+    def _remove_stale_copies(self) -> None:
+        """Remove the copies a writer killed mid-write left (none is being written while we hold the lock)."""
+        stale = list(self.path.parent.glob(f"{glob.escape(self._tmp_prefix)}*{_TMP_SUFFIX}*"))
+        if not stale:
+            return
+        with open(f"{self.path}.lock", "a+b") as fh:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:  # a live writer: its copy is not stale
+                return
+            try:
+                for path in self.path.parent.glob(f"{glob.escape(self._tmp_prefix)}*{_TMP_SUFFIX}*"):
+                    with contextlib.suppress(FileNotFoundError):
+                        path.unlink()
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
+    @property
+    def _tmp_prefix(self) -> str:
+        return f".{self.path.name}."
 
     def __repr__(self) -> str:
         return f"GeoPackageStore({str(self.path)!r})"
@@ -170,15 +205,46 @@ class GeoPackageStore:
         """
         if not create and self.path.exists():
             self._require_geopackage()  # never turn some other file into a GeoPackage
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp.gpkg", dir=self.path.parent)
-        os.close(fd)
-        try:
-            if create or not self.path.exists():
-                os.remove(tmp)
-            else:
-                shutil.copyfile(self.path, tmp)
+            if APPEND_ONLY & frames.keys():
+                self._refuse_dropped_rows(frames)
+
+        def build(tmp: str) -> None:
             for name, df in frames.items():
                 _write_layer(tmp, name, to_storage(name, df))
+
+        self._replace(build, copy=not create and self.path.exists())
+
+    def _refuse_dropped_rows(self, frames: Mapping[str, pd.DataFrame]) -> None:
+        """An append-only layer (the audit log) may gain rows in a whole-layer write, never lose one."""
+        present = self.layers()
+        for name in APPEND_ONLY & frames.keys():
+            if name not in present:
+                continue
+            key = LAYERS[name].key
+            kept = pyogrio.read_dataframe(self.path, layer=name, columns=[key], read_geometry=False)[key]
+            df = frames[name]
+            written = df.index if df.index.name == key else df.get(key, pd.Series(dtype=object))
+            dropped = int((~kept.isin(pd.Index(written))).sum())
+            if dropped:
+                msg = f"{name} is append-only: this write would drop {dropped:,} of its {len(kept):,} rows"
+                raise DataError(msg)
+
+    def _replace(self, build: Callable[[str], None], *, copy: bool) -> None:
+        """Write a copy of the file (``copy``) or a new one with ``build(path)``, then rename it over the file.
+
+        The caller holds :meth:`lock`. The file keeps its permissions (the copy
+        would be 0600); the directory is fsynced so the rename itself is durable.
+        """
+        fd, tmp = tempfile.mkstemp(prefix=self._tmp_prefix, suffix=_TMP_SUFFIX, dir=self.path.parent)
+        os.close(fd)
+        try:
+            if copy:
+                shutil.copyfile(self.path, tmp)
+            else:
+                os.remove(tmp)  # GDAL creates it, with the process's default permissions
+            build(tmp)
+            if self.path.exists():
+                os.chmod(tmp, stat.S_IMODE(self.path.stat().st_mode))
             with open(tmp, "rb+") as fh:
                 os.fsync(fh.fileno())
             os.replace(tmp, self.path)
@@ -186,6 +252,11 @@ class GeoPackageStore:
             with contextlib.suppress(FileNotFoundError):
                 os.remove(tmp)
             raise
+        directory = os.open(self.path.parent, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
 
     def append(self, name: str, rows: pd.DataFrame) -> None:
         """Append records to an existing layer in one SQLite transaction.
@@ -219,16 +290,7 @@ class GeoPackageStore:
 
     def _write_new_layer(self, name: str, df: pd.DataFrame) -> None:
         # A layer that does not exist yet: append through a whole-file write.
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp.gpkg", dir=self.path.parent)
-        os.close(fd)
-        try:
-            shutil.copyfile(self.path, tmp)
-            _write_layer(tmp, name, df)
-            os.replace(tmp, self.path)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.remove(tmp)
-            raise
+        self._replace(lambda tmp: _write_layer(tmp, name, df), copy=True)
 
 
 def _write_layer(path: str, name: str, df: pd.DataFrame) -> None:

@@ -9,14 +9,16 @@ import geopandas as gpd
 import shapely
 import shapely.errors
 import shapely.geometry
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from gridservice.api.deps import AreaDep, CurrentUser, HolderDep, Planner
 from gridservice.api.geojson import feature_collection, records
+from gridservice.api.limits import HEAVY
 from gridservice.api.models import PlanBody, PlanCommit, ProposeRequest
 from gridservice.api.routes.grids import COUNT_COLUMNS
+from gridservice.config import Settings
 from gridservice.errors import DataError
 from gridservice.model import ServiceArea
 from gridservice.schema import CRS
@@ -24,16 +26,33 @@ from gridservice.spatial.plan import check_plan, plan_frame
 from gridservice.spatial.propose import propose_plan
 from gridservice.spatial.redraw import commit_plan, plan_history, preview_plan, revert_plan, version_grids
 
-router = APIRouter(prefix="/plans", tags=["plans"])
-
 GEOJSON = "application/geo+json"
 _MOVES_SHOWN = 1000
 
 
-def plan_of(body: PlanBody, area: ServiceArea) -> gpd.GeoDataFrame:
-    """The plan's grids from the request's FeatureCollection (checked by :func:`plan_frame`)."""
+def get_settings(request: Request) -> Settings:
+    """The app's settings (the plan limits)."""
+    return request.app.state.settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+router = APIRouter(prefix="/plans", tags=["plans"])
+
+
+def plan_of(body: PlanBody, area: ServiceArea, settings: Settings) -> gpd.GeoDataFrame:
+    """The plan's grids from the request's FeatureCollection (checked by :func:`plan_frame`).
+
+    A plan over ``max_plan_features`` grids or ``max_plan_vertices`` vertices is refused.
+    """
+    features = body.grids["features"]
+    if len(features) > settings.max_plan_features:
+        msg = (f"grids: {len(features):,} features; a plan request may carry at most "
+               f"{settings.max_plan_features:,} (setting max_plan_features)")
+        raise DataError(msg)
     rows, geoms = [], []
-    for i, f in enumerate(body.grids["features"], start=1):
+    vertices = 0
+    for i, f in enumerate(features, start=1):
         if not isinstance(f, dict) or f.get("type") != "Feature":
             msg = f"grids: feature {i} is not a GeoJSON Feature"
             raise DataError(msg)
@@ -43,6 +62,11 @@ def plan_of(body: PlanBody, area: ServiceArea) -> gpd.GeoDataFrame:
             props["grid_id"] = str(f["id"])
         rows.append(props)
         geoms.append(_geometry(f.get("geometry"), f"grids: feature {i} ({props.get('grid_id', 'no grid_id')})"))
+        vertices += int(shapely.get_num_coordinates(geoms[-1])) if geoms[-1] is not None else 0
+        if vertices > settings.max_plan_vertices:
+            msg = (f"grids: more than {settings.max_plan_vertices:,} vertices by feature {i}; a plan request may "
+                   f"carry at most {settings.max_plan_vertices:,} (setting max_plan_vertices)")
+            raise DataError(msg)
     frame = gpd.GeoDataFrame(rows, geometry=geoms, crs=CRS) if rows else gpd.GeoDataFrame(geometry=[], crs=CRS)
     return plan_frame(frame, area, source="grids")
 
@@ -65,16 +89,16 @@ def _findings(found: gpd.GeoDataFrame) -> dict[str, Any]:
     return {"errors": errors, "warnings": len(found) - errors, "findings": feature_collection(found)}
 
 
-@router.post("/check")
-def check(body: PlanBody, area: AreaDep, user: CurrentUser) -> dict[str, Any]:
+@router.post("/check", dependencies=HEAVY)
+def check(body: PlanBody, area: AreaDep, user: CurrentUser, settings: SettingsDep) -> dict[str, Any]:
     """Validate a plan: invalid rings, overlaps, gaps, slivers, split transformer areas, staffing."""
-    return _findings(check_plan(area, plan_of(body, area), complete=body.complete))
+    return _findings(check_plan(area, plan_of(body, area, settings), complete=body.complete))
 
 
-@router.post("/preview")
-def preview(body: PlanBody, area: AreaDep, user: CurrentUser) -> dict[str, Any]:
+@router.post("/preview", dependencies=HEAVY)
+def preview(body: PlanBody, area: AreaDep, user: CurrentUser, settings: SettingsDep) -> dict[str, Any]:
     """What a plan moves (customers, transformers, open work orders) and each grid before and after."""
-    result = preview_plan(area, plan_of(body, area), complete=body.complete)
+    result = preview_plan(area, plan_of(body, area, settings), complete=body.complete)
     moves = result.moves
     return {
         "changed_grids": result.changed,
@@ -86,7 +110,7 @@ def preview(body: PlanBody, area: AreaDep, user: CurrentUser) -> dict[str, Any]:
     }
 
 
-@router.post("/propose")
+@router.post("/propose", dependencies=HEAVY)
 async def propose(body: ProposeRequest, area: AreaDep, user: Planner) -> dict[str, Any]:
     """A balanced, compact draft plan of whole transformer areas, scored beside the current plan.
 
@@ -109,14 +133,14 @@ async def propose(body: ProposeRequest, area: AreaDep, user: Planner) -> dict[st
     return await run_in_threadpool(work)
 
 
-@router.post("/commit", status_code=201)
-async def commit(body: PlanCommit, holder: HolderDep, user: Planner) -> dict[str, Any]:
+@router.post("/commit", status_code=201, dependencies=HEAVY)
+async def commit(body: PlanCommit, holder: HolderDep, user: Planner, settings: SettingsDep) -> dict[str, Any]:
     """Save the plan as the next version; 409 if ``base_version`` is stale, 422 with the problems if invalid."""
 
     def work() -> dict[str, Any]:
         with holder.writing() as changes:
             area = holder.get()
-            result = commit_plan(area, plan_of(body, area), author=user.username, note=body.note or "",
+            result = commit_plan(area, plan_of(body, area, settings), author=user.username, note=body.note or "",
                                  base_version=body.base_version, force_reason=body.forced_reason,
                                  complete=body.complete, store=holder.store)
             changes.reload = True  # grids changed: every grid_id is derived anew
@@ -133,13 +157,13 @@ def history(area: AreaDep, user: CurrentUser) -> dict[str, Any]:
     return {"current_version": latest_grid_version(area), "versions": records(plan_history(area), index=False)}
 
 
-@router.get("/{version}", response_class=JSONResponse, responses={200: {"content": {GEOJSON: {}}}})
+@router.get("/{version:int}", response_class=JSONResponse, responses={200: {"content": {GEOJSON: {}}}})
 def grids_of_version(version: int, area: AreaDep, user: CurrentUser) -> JSONResponse:
     """The grids of a saved version."""
     return JSONResponse(feature_collection(version_grids(area, version)), media_type=GEOJSON)
 
 
-@router.post("/{version}/revert", status_code=201)
+@router.post("/{version:int}/revert", status_code=201, dependencies=HEAVY)
 async def revert(version: int, holder: HolderDep, user: Planner,
                  base_version: Annotated[int, Query(description="The version in force (optimistic lock)")],
                  note: Annotated[str | None, Query(max_length=2000)] = None,

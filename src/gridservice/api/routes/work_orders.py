@@ -6,7 +6,7 @@ from typing import Annotated
 
 import geopandas as gpd
 import pandas as pd
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Header, Query
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
@@ -16,7 +16,7 @@ from gridservice.api.models import StatusChange, WorkOrderCreate, WorkOrderKind,
 from gridservice.api.state import AreaHolder
 from gridservice.auth import require
 from gridservice.errors import NotFoundError
-from gridservice.events.records import save_new_work_order, save_transition
+from gridservice.events.records import created_with_key, save_new_work_order, save_transition
 from gridservice.events.work_orders import create_work_order, declared, orders_summary
 from gridservice.model import ServiceArea
 
@@ -32,16 +32,28 @@ def summary(holder: AreaHolder, area: ServiceArea) -> pd.DataFrame:
 
 
 @router.post("", status_code=201, response_class=JSONResponse, responses={201: {"content": {GEOJSON: {}}}})
-async def create(body: WorkOrderCreate, holder: HolderDep, user: Dispatcher) -> JSONResponse:
+async def create(
+    body: WorkOrderCreate,
+    holder: HolderDep,
+    user: Dispatcher,
+    idempotency_key: Annotated[str | None, Header(
+        min_length=1, max_length=200, pattern=r"^[\x21-\x7e]+$",
+        description="Names this creation: a retry with the same key (by the same user) returns the order "
+                    "the first request made instead of opening a second one")] = None,
+) -> JSONResponse:
     """Open a work order: routed to the grid's staff, with its due times (SLA clock)."""
 
     def work() -> pd.DataFrame:
-        with holder.writing() as changes:
+        with holder.writing() as changes:  # serialised: a retry sees the first request's order
+            if idempotency_key is not None:
+                made = created_with_key(holder.store, user=user.username, key=idempotency_key)
+                if made is not None:
+                    return _with_due_times(holder, holder.get(), made)
             point = (body.location.lon, body.location.lat) if body.location else None
             order = create_work_order(holder.get(), kind=body.kind, customer_id=body.customer_id, point=point,
                                       channel=body.channel, description=body.description,
                                       received_at=local_time(body.received_at))
-            save_new_work_order(holder.store, order, user=user.username)
+            save_new_work_order(holder.store, order, user=user.username, idempotency_key=idempotency_key)
             changes.upsert("work_orders", declared(order))
         return order
 
@@ -93,10 +105,12 @@ def get_order(work_order_id: str, area: AreaDep, holder: HolderDep, user: Curren
     if work_order_id not in area.work_orders.index:
         msg = f"no work order {work_order_id!r}"
         raise NotFoundError(msg)
+    return JSONResponse(feature(_with_due_times(holder, area, work_order_id)), media_type=GEOJSON)
+
+
+def _with_due_times(holder: AreaHolder, area: ServiceArea, work_order_id: str) -> gpd.GeoDataFrame:
     info = summary(holder, area).loc[[work_order_id]]
-    frame = gpd.GeoDataFrame(info, geometry=area.work_orders.loc[[work_order_id]].geometry,
-                             crs=area.work_orders.crs)
-    return JSONResponse(feature(frame), media_type=GEOJSON)
+    return gpd.GeoDataFrame(info, geometry=area.work_orders.loc[[work_order_id]].geometry, crs=area.work_orders.crs)
 
 
 @router.post("/{work_order_id}/status", response_class=JSONResponse, responses={200: {"content": {GEOJSON: {}}}})
