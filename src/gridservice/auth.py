@@ -203,9 +203,7 @@ def add_user(store: Store, username: str, role: str, password: str, *, display_n
         if name in users.index and not replace:
             msg = f"user {name!r} already exists"
             raise ConflictError(msg)
-        users = pd.concat([users.drop(index=name, errors="ignore"), user_frame([made])])
-        store.write_locked({"users": users, "audit_log": _with_entry(store, user=by, action="user.add",
-                                                                     layer="users", feature_id=name, detail=role)})
+        _save(store, {"users": user_frame([made])}, user=by, action="user.add", feature_id=name, detail=role)
     return User(name, role, made["display_name"], made["token_version"])
 
 
@@ -220,9 +218,7 @@ def remove_user(store: Store, username: str, *, by: str = "cli") -> None:
         if list(admins) == [username]:
             msg = f"{username!r} is the last admin: add another admin before removing it"
             raise ConflictError(msg)
-        store.write_locked({"users": users.drop(index=username),
-                            "audit_log": _with_entry(store, user=by, action="user.remove", layer="users",
-                                                     feature_id=username)})
+        _save(store, {}, delete=[username], user=by, action="user.remove", feature_id=username)
 
 
 def end_logins(store: Store, username: str, *, by: str) -> None:
@@ -232,10 +228,8 @@ def end_logins(store: Store, username: str, *, by: str) -> None:
         if username not in users.index:
             msg = f"no user {username!r}"
             raise NotFoundError(msg)
-        users = users.copy()
-        users.loc[username, "token_version"] = _new_token_version()
-        store.write_locked({"users": users, "audit_log": _with_entry(store, user=by, action="auth.logout",
-                                                                     layer="users", feature_id=username)})
+        changed = users.loc[[username]].assign(token_version=_new_token_version())
+        _save(store, {"users": changed}, user=by, action="auth.logout", feature_id=username)
 
 
 def _users(store: Store) -> pd.DataFrame:
@@ -291,11 +285,19 @@ def record(store: Store, *, user: str, action: str, layer: str | None = None, fe
     return str(row.index[0])
 
 
-def _with_entry(store: Store, **entry: str | None) -> pd.DataFrame:
-    """The store's audit log with one more entry (for a whole-layer write under the lock)."""
+def _save(store: Store, frames: dict[str, pd.DataFrame], *, delete: list[str] | None = None, user: str, action: str,
+          feature_id: str, detail: str | None = None) -> None:
+    """Users' rows changed with their audit-log entry, in one transaction (rows only where the layers exist)."""
+    entry = audit_entry(user=user, action=action, layer="users", feature_id=feature_id, detail=detail)
+    if store.exists() and {"users", "audit_log"} <= set(store.layers()):
+        store.upsert({**frames, "audit_log": entry}, delete={"users": delete or []})
+        return
+    users = _users(store)  # a store without these layers yet: write them whole
+    users = pd.concat([users.drop(index=[*(delete or []), *frames.get("users", users.iloc[:0]).index]),
+                       *frames.values()])
     present = store.exists() and "audit_log" in store.layers()
     log = store.read_layer("audit_log") if present else conform("audit_log", pd.DataFrame())
-    return pd.concat([log, audit_entry(**entry)])  # type: ignore[arg-type]
+    store.write_locked({"users": users, "audit_log": pd.concat([log, entry])})
 
 
 def new_secret() -> str:

@@ -171,3 +171,51 @@ def test_the_directory_is_fsynced_after_the_rename(tiny_store: GeoPackageStore,
     tiny_store.write({"grids": tiny_store.read_layer("grids")})
     assert renamed == [str(tiny_store.path)]
     assert synced[-1] == str(tiny_store.path.parent.resolve())  # after the file: its directory
+
+
+def _visit(visit_id: str, staff: str) -> pd.DataFrame:
+    return conform("visits", pd.DataFrame({"visit_id": [visit_id], "staff_id": [staff], "customer_id": ["C1"],
+                                           "at": [pd.Timestamp("2026-11-01 09:00", tz="Asia/Shanghai")],
+                                           "kind": ["home"]}))
+
+
+def _entry(log_id: str) -> pd.DataFrame:
+    return conform("audit_log", pd.DataFrame({"log_id": [log_id], "at": [pd.Timestamp("2026-11-01", tz="UTC")],
+                                              "user": ["t"], "action": ["x"]}))
+
+
+def test_upsert_replaces_by_key_deletes_and_appends_in_place(tiny_store: GeoPackageStore) -> None:
+    tiny_store.append("visits", pd.concat([_visit("V1", "P1"), _visit("V2", "P1")]))
+    inode = tiny_store.path.stat().st_ino
+    tiny_store.upsert({"visits": pd.concat([_visit("V1", "P2"), _visit("V3", "P3")]), "audit_log": _entry("L1")},
+                      delete={"visits": ["V2"]})
+    visits = tiny_store.read_layer("visits")
+    assert visits["staff_id"].sort_index().to_dict() == {"V1": "P2", "V3": "P3"}  # V1 replaced, V2 gone, V3 new
+    assert "L1" in tiny_store.read_layer("audit_log").index
+    assert tiny_store.path.stat().st_ino == inode  # rows written in place, not a rewritten file
+
+
+def test_a_failed_upsert_changes_no_layer(tiny_store: GeoPackageStore) -> None:
+    tiny_store.append("visits", _visit("V1", "P1"))
+    before = digest(tiny_store.path)
+    bad = pd.DataFrame({"log_id": ["L1"], "no_such_column": [1]})
+    with pytest.raises(StoreError, match="no_such_column"):
+        tiny_store.upsert({"visits": _visit("V1", "P9"), "audit_log": bad}, delete={"visits": ["V1"]})
+    assert digest(tiny_store.path) == before
+
+
+def test_upsert_never_deletes_audit_rows(tiny_store: GeoPackageStore) -> None:
+    tiny_store.append("audit_log", _entry("L1"))
+    with pytest.raises(StoreError, match="append-only"):
+        tiny_store.upsert({}, delete={"audit_log": ["L1"]})
+    tiny_store.upsert({"audit_log": _entry("L1")})  # the same id again is a second row, never a replacement
+    assert list(tiny_store.read_layer("audit_log").index).count("L1") == 2
+
+
+def test_a_thread_holding_the_lock_may_write(tiny_store: GeoPackageStore) -> None:
+    """A read-check-write holds the lock and then writes: the lock is re-entrant for its thread."""
+    with tiny_store.lock():
+        tiny_store.append("visits", _visit("V1", "P1"))
+        with tiny_store.lock():
+            tiny_store.upsert({"visits": _visit("V1", "P2")})
+    assert tiny_store.read_layer("visits").loc["V1", "staff_id"] == "P2"

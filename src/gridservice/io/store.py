@@ -29,6 +29,7 @@ import sqlite3
 import stat
 import struct
 import tempfile
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 
@@ -67,6 +68,7 @@ class GeoPackageStore:
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
+        self._held = threading.local()  # how deep this thread holds the lock
         self._remove_stale_copies()
 
     def _remove_stale_copies(self) -> None:
@@ -175,13 +177,24 @@ class GeoPackageStore:
 
     @contextlib.contextmanager
     def lock(self) -> Iterator[None]:
-        """Hold the store's write lock (blocks until other writers finish)."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(f"{self.path}.lock", "a+b") as fh:
-            fcntl.flock(fh, fcntl.LOCK_EX)
+        """Hold the store's write lock (blocks until other writers finish; a thread
+        that holds it already may take it again, so a read-check-write can call
+        the writing methods)."""
+        if getattr(self._held, "depth", 0):
+            self._held.depth += 1
             try:
                 yield
             finally:
+                self._held.depth -= 1
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(f"{self.path}.lock", "a+b") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            self._held.depth = 1
+            try:
+                yield
+            finally:
+                self._held.depth = 0
                 fcntl.flock(fh, fcntl.LOCK_UN)
 
     def write(self, frames: Mapping[str, pd.DataFrame], *, create: bool = False) -> None:
@@ -264,33 +277,73 @@ class GeoPackageStore:
         Safe under concurrent writers: the store lock serialises them and
         SQLite's transaction makes the insert all-or-nothing.
         """
-        df = to_storage(name, rows)
+        self._apply({name: rows}, {}, replace=False)
+
+    def upsert(self, frames: Mapping[str, pd.DataFrame], *, delete: Mapping[str, Iterable[str]] | None = None) -> None:
+        """Write a few records of several layers in one SQLite transaction: each row
+        replaces the row with its key (rows of an append-only layer are only added),
+        and the keys in ``delete`` are removed. A user's new password and its audit
+        entry land together, without rewriting the file.
+        """
+        delete = {name: [str(k) for k in keys] for name, keys in (delete or {}).items()}
+        refused = sorted(APPEND_ONLY & {name for name, keys in delete.items() if keys})
+        if refused:
+            msg = f"{self.path}: layer {refused[0]!r} is append-only: its rows are never deleted"
+            raise StoreError(msg)
+        self._apply(frames, delete, replace=True)
+
+    def _apply(self, frames: Mapping[str, pd.DataFrame], delete: Mapping[str, list[str]], *, replace: bool) -> None:
+        stored = {name: to_storage(name, rows) for name, rows in frames.items()}
         with self.lock():
             self._require()
             con = _connect(self.path)
             try:
-                cols = [r[1] for r in con.execute(f'PRAGMA table_info("{name}")')]
-                if not cols:
+                missing = [n for n in {*stored, *delete} if not con.execute(f'PRAGMA table_info("{n}")').fetchone()]
+                if missing and not delete and len(stored) == 1:  # a layer that does not exist yet
                     con.close()
-                    self._write_new_layer(name, df)
+                    self._write_new_layer(missing[0], stored[missing[0]])
                     return
-                geom_col = _geometry_column_name(con, name)
-                srs = _srs_id(con, name) if geom_col else 0
-                unknown = [c for c in df.columns if c not in cols and c != "geometry"]
-                if unknown:
-                    msg = f"{self.path}: layer {name!r} has no column(s) {', '.join(unknown)}"
+                if missing:
+                    msg = f"{self.path}: no layer {missing[0]!r}"
                     raise StoreError(msg)
-                names, values = _sql_values(df, geom_col, srs)
-                placeholders = ", ".join("?" * len(names))
-                quoted = ", ".join(f'"{c}"' for c in names)
-                with con:  # one transaction: all rows or none
-                    con.executemany(f'INSERT INTO "{name}" ({quoted}) VALUES ({placeholders})', values)
+                with con:  # one transaction: every layer's rows or none
+                    for name, keys in delete.items():
+                        self._delete(con, name, keys)
+                    for name, df in stored.items():
+                        if replace and name not in APPEND_ONLY:
+                            self._delete(con, name, df[_key(name)].astype("str").tolist())
+                        self._insert(con, name, df)
             finally:
                 con.close()
+
+    def _delete(self, con: sqlite3.Connection, name: str, keys: list[str]) -> None:
+        if keys:
+            con.executemany(f'DELETE FROM "{name}" WHERE "{_key(name)}" = ?', [(k,) for k in keys])
+
+    def _insert(self, con: sqlite3.Connection, name: str, df: pd.DataFrame) -> None:
+        cols = [r[1] for r in con.execute(f'PRAGMA table_info("{name}")')]
+        geom_col = _geometry_column_name(con, name)
+        srs = _srs_id(con, name) if geom_col else 0
+        unknown = [c for c in df.columns if c not in cols and c != "geometry"]
+        if unknown:
+            msg = f"{self.path}: layer {name!r} has no column(s) {', '.join(unknown)}"
+            raise StoreError(msg)
+        names, values = _sql_values(df, geom_col, srs)
+        placeholders = ", ".join("?" * len(names))
+        quoted = ", ".join(f'"{c}"' for c in names)
+        con.executemany(f'INSERT INTO "{name}" ({quoted}) VALUES ({placeholders})', values)
 
     def _write_new_layer(self, name: str, df: pd.DataFrame) -> None:
         # A layer that does not exist yet: append through a whole-file write.
         self._replace(lambda tmp: _write_layer(tmp, name, df), copy=True)
+
+
+def _key(name: str) -> str:
+    spec = LAYERS.get(name)
+    if spec is None or not spec.key:
+        msg = f"layer {name!r} has no key: its rows cannot be replaced one by one"
+        raise StoreError(msg)
+    return spec.key
 
 
 def _write_layer(path: str, name: str, df: pd.DataFrame) -> None:
