@@ -7,4 +7,12 @@ The pipeline, left to right (imports run one way)::
 
 from __future__ import annotations
 
+import pandas as pd
+
+if int(pd.__version__.split(".")[0]) < 3:
+    # The code is written for pandas 3's semantics: Arrow-backed ``str`` columns whose missing
+    # values stay missing, and copy-on-write. pandas 2.3 ships both as opt-ins.
+    pd.options.future.infer_string = True
+    pd.options.mode.copy_on_write = True
+
 __version__ = "0.1.0"
