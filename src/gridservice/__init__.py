@@ -11,8 +11,9 @@ import pandas as pd
 
 if int(pd.__version__.split(".")[0]) < 3:
     # The code is written for pandas 3's semantics: Arrow-backed ``str`` columns whose missing
-    # values stay missing, and copy-on-write. pandas 2.3 ships both as opt-ins.
+    # values stay missing, copy-on-write, no silent downcasting. pandas 2.3 ships them as opt-ins.
     pd.options.future.infer_string = True
+    pd.options.future.no_silent_downcasting = True
     pd.options.mode.copy_on_write = True
 
 __version__ = "0.1.0"
