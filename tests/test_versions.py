@@ -31,8 +31,9 @@ def test_a_column_taken_from_a_frame_is_a_copy_on_write() -> None:
 
 
 def test_wrap_makes_a_str_index_from_arrow_strings() -> None:
-    chunks = pa.chunked_array([pa.array(["T1", None], type=pa.large_string()), pa.array(["T2"], type=pa.large_string())])
-    for arr in (pa.array(["T1", None, "T2"], type=pa.large_string()), chunks):
+    text = pa.large_string()
+    chunks = pa.chunked_array([pa.array(["T1", None], type=text), pa.array(["T2"], type=text)])
+    for arr in (pa.array(["T1", None, "T2"], type=text), chunks):
         ids = _wrap(arr, name="device_id")
         assert ids.dtype == pd.Index([], dtype="str").dtype
         assert ids.name == "device_id"
