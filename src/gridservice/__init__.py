@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import pandas as pd
 
-__version__ = "0.1.0"
-
-# gridservice's text columns are pandas' "str" dtype, whose missing value is NaN. pandas 3 has it by
-# default; pandas 2.3 only with this switch, and without it astype("str") turns a missing value into
-# the text "nan" (or "None") — a meter without an access point then points at access point "nan".
-if pd.__version__.startswith("2."):
+if int(pd.__version__.split(".")[0]) < 3:
+    # The code is written for pandas 3's semantics: Arrow-backed ``str`` columns whose missing
+    # values stay missing, copy-on-write, no silent downcasting. pandas 2.3 ships them as opt-ins.
     pd.options.future.infer_string = True
+    pd.options.future.no_silent_downcasting = True
+    pd.options.mode.copy_on_write = True
+
+__version__ = "0.1.0"

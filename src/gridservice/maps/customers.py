@@ -99,7 +99,7 @@ def unpack_points(packed: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, np.nd
 
 def category_codes(categories: pd.Series) -> np.ndarray:
     """Customer categories as 0..3 in :data:`CUSTOMER_CATEGORIES` order, 4 for anything else."""
-    codes = pd.Index(CUSTOMER_CATEGORIES).get_indexer(pd.Series(categories).astype(object))
+    codes = pd.Index(CUSTOMER_CATEGORIES).get_indexer(pd.Series(categories).to_numpy(dtype=object))
     return np.where(codes < 0, len(CUSTOMER_CATEGORIES), codes).astype(np.uint8)
 
 

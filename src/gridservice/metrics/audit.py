@@ -336,7 +336,7 @@ def _wo_late(flag: str, due: str, done: str, what: str) -> Callable[[AuditContex
         done_at = sla[done] if done in sla.columns else wo[done]
         happened = done_at[ids]
         text = pd.Series(np.where(happened.notna(), "at " + _fmt_time(happened).fillna(""),
-                                  f"not yet (as of {ctx.as_of:%Y-%m-%d %H:%M})"), index=ids)
+                                  f"not yet (as of {ctx.as_of:%Y-%m-%d %H:%M})"), index=ids, dtype="str")
         msg = ("work order " + pd.Series(ids, index=ids) + " (" + _text(wo.loc[ids, "kind"]) + f"): {what} "
                + text + ", due " + _fmt_time(sla.loc[ids, due]))
         return _rows(ids, msg, ctx.order_grid, ctx.order_geometry)

@@ -89,8 +89,8 @@ def isin(values: pd.Index | pd.Series | np.ndarray, pool: pd.Index | pd.Series |
 
 
 def _wrap(arr: pa.Array | pa.ChunkedArray, name: str | None = None) -> pd.Index:
-    """An Arrow string array as a pandas ``str`` Index, without copying."""
-    return pd.Index(pd.arrays.ArrowStringArray(arr, dtype=_STR), name=name)
+    """An Arrow string array as a pandas ``str`` Index (without copying on pandas 3)."""
+    return pd.Index(pd.array(arr, dtype=_STR), name=name)
 
 
 @dataclass(frozen=True)
