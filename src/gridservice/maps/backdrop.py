@@ -87,7 +87,7 @@ def places(customers: pd.DataFrame, *, min_customers: int = MIN_CUSTOMERS) -> gp
     villages = frame.dropna(subset=["village"]).groupby(["town", "village"])
     vil = villages[["lon", "lat"]].median().assign(customers=villages.size(), kind="village")
     vil = vil.reset_index(level="town", drop=True)
-    out = pd.concat([towns, vil]).rename_axis("name").reset_index()
+    out = pd.concat([part for part in (towns, vil) if len(part)]).rename_axis("name").reset_index()
     out = out[out["customers"] >= min_customers]
     out = out.assign(is_village=out["kind"] == "village").sort_values(
         ["is_village", "customers", "name"], ascending=[True, False, True], ignore_index=True)
