@@ -312,8 +312,7 @@ def _series(values: np.ndarray, index: pd.Index) -> pd.Series:
 def assign_grids(area: ServiceArea, grids: gpd.GeoDataFrame | None = None) -> dict[str, pd.Series]:
     """The grid of every customer, transformer, access point and work order.
 
-    Work orders with a located customer take the customer's grid; the others
-    take their own point's.
+    Work orders follow :func:`work_order_grids`.
 
     Parameters
     ----------
@@ -328,16 +327,41 @@ def assign_grids(area: ServiceArea, grids: gpd.GeoDataFrame | None = None) -> di
         Layer name → ``grid_id`` Series aligned to the layer (NaN outside).
     """
     loc = locator(area, grids)
-    out: dict[str, pd.Series] = {}
-    for name in POINT_LAYERS:
-        df = area.layers[name]
-        geoms = df.geometry if isinstance(df, gpd.GeoDataFrame) else gpd.GeoSeries([None] * len(df), index=df.index)
-        out[name] = _series(loc.grid_ids_of(geoms), df.index)
-    orders = area.work_orders
-    if len(orders):
-        by_customer = orders["customer_id"].map(out["customers"]).astype("str")
-        out["work_orders"] = by_customer.where(by_customer.notna(), out["work_orders"]).rename("grid_id")
+    out = {name: _series(loc.grid_ids_of(_points(area.layers[name])), area.layers[name].index)
+           for name in POINT_LAYERS if name != "work_orders"}
+    out["work_orders"] = work_order_grids(area, customer_grids=out["customers"], grids=grids)
     return out
+
+
+def work_order_grids(area: ServiceArea, orders: pd.DataFrame | None = None, *,
+                     customer_grids: pd.Series | None = None, grids: gpd.GeoDataFrame | None = None) -> pd.Series:
+    """Each work order's grid: its customer's, else the grid holding its own point (NaN when neither).
+
+    The one rule for a work order's derived ``grid_id``: :func:`assign_grids`
+    applies it to the layer, a new order and the server's in-memory update
+    to their rows.
+
+    Parameters
+    ----------
+    area
+        The service area.
+    orders
+        Work orders (default: ``area.work_orders``), new ones too.
+    customer_grids
+        Each customer's grid (default: the derived ``area.customers["grid_id"]``).
+    grids
+        Grids to locate points in instead of ``area.grids`` (a plan being previewed).
+    """
+    orders = area.work_orders if orders is None else orders
+    customer_grids = area.customers["grid_id"] if customer_grids is None else customer_grids
+    by_customer = orders["customer_id"].map(customer_grids).astype("str")
+    own = _series(locator(area, grids).grid_ids_of(_points(orders)), orders.index)
+    return by_customer.where(by_customer.notna(), own).rename("grid_id")
+
+
+def _points(df: pd.DataFrame) -> gpd.GeoSeries:
+    """A layer's points (all missing for a layer without geometry)."""
+    return df.geometry if isinstance(df, gpd.GeoDataFrame) else gpd.GeoSeries([None] * len(df), index=df.index)
 
 
 def derive_grids(area: ServiceArea) -> ServiceArea:
@@ -484,4 +508,5 @@ __all__ = [
     "locate_customer",
     "locate_point",
     "locator",
+    "work_order_grids",
 ]
