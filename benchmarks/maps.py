@@ -25,10 +25,10 @@ from pathlib import Path
 import folium
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
 
 from gridservice.maps import build_coverage_map, map_html, write_map
-from gridservice.maps.data import simple_kpis
 from gridservice.model import ServiceArea
 
 CATEGORIES = np.array(["residential", "commercial", "industrial", "agricultural"])
@@ -129,7 +129,7 @@ def main() -> None:
           f"({time.perf_counter() - t0:.1f} s to make)")
 
     t0 = time.perf_counter()
-    kpis = simple_kpis(area)
+    kpis = pd.DataFrame({"customers": area.customers["grid_id"].value_counts().reindex(area.grids.index, fill_value=0)})
     t_kpi = time.perf_counter() - t0
 
     t0 = time.perf_counter()
