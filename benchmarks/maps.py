@@ -145,7 +145,7 @@ def main() -> None:
     naive_s, naive_bytes = naive_map(area.customers, args.naive)
     scale = len(area.customers) / args.naive
 
-    print(f"customers per grid (stand-in KPIs): {t_kpi:.2f} s (not counted below)")
+    print(f"customers per grid (derived grid_id): {t_kpi:.2f} s (not counted below)")
     print(f"ours   {len(area.customers):>9,} customers: build {t_build:6.2f} s + render {t_render:5.2f} s"
           f" = {ours_s:6.2f} s, {ours_bytes / 1e6:6.2f} MB -> {args.out}")
     print(f"naive  {args.naive:>9,} markers:   {naive_s:6.2f} s, {naive_bytes / 1e6:6.2f} MB"
