@@ -76,6 +76,13 @@ def steps(kind: str) -> tuple[str, ...]:
     return REPAIR_STEPS if kind == "repair" else OTHER_STEPS
 
 
+def vocabulary() -> dict[str, object]:
+    """What a client needs to offer work orders: the kinds, each kind's steps in order, and the
+    timestamps that count as the first contact (:data:`CONTACT_COLUMNS`)."""
+    return {"kinds": list(WORK_ORDER_KINDS), "steps": {kind: list(steps(kind)) for kind in WORK_ORDER_KINDS},
+            "contact_columns": list(CONTACT_COLUMNS)}
+
+
 def _rules(rules: Rules | None) -> Rules:
     return rules if rules is not None else get_settings().rules
 
@@ -469,4 +476,5 @@ __all__ = [
     "sla_status",
     "steps",
     "timestamp",
+    "vocabulary",
 ]
