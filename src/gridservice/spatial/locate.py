@@ -300,11 +300,6 @@ def locator(area: ServiceArea, grids: gpd.GeoDataFrame | None = None) -> GridLoc
     return loc
 
 
-def grid_ids_of_points(area: ServiceArea, geoms: gpd.GeoSeries | Iterable[shapely.Geometry]) -> np.ndarray:
-    """The ``grid_id`` holding each point of ``geoms`` under ``area``'s grids (NaN outside)."""
-    return locator(area).grid_ids_of(geoms)
-
-
 def _series(values: np.ndarray, index: pd.Index) -> pd.Series:
     return pd.Series(values, index=index, dtype="str", name="grid_id")
 
@@ -504,7 +499,6 @@ __all__ = [
     "assign_grids",
     "check_unlocated",
     "derive_grids",
-    "grid_ids_of_points",
     "locate_customer",
     "locate_point",
     "locator",
