@@ -324,33 +324,30 @@ def assign_grids(area: ServiceArea, grids: gpd.GeoDataFrame | None = None) -> di
     loc = locator(area, grids)
     out = {name: _series(loc.grid_ids_of(_points(area.layers[name])), area.layers[name].index)
            for name in POINT_LAYERS if name != "work_orders"}
-    out["work_orders"] = work_order_grids(area, customer_grids=out["customers"], grids=grids)
+    out["work_orders"] = _work_order_grids(area.work_orders, out["customers"], loc)
     return out
 
 
-def work_order_grids(area: ServiceArea, orders: pd.DataFrame | None = None, *,
-                     customer_grids: pd.Series | None = None, grids: gpd.GeoDataFrame | None = None) -> pd.Series:
+def work_order_grids(area: ServiceArea, orders: pd.DataFrame) -> pd.Series:
     """Each work order's grid: its customer's, else the grid holding its own point (NaN when neither).
 
     The one rule for a work order's derived ``grid_id``: :func:`assign_grids`
-    applies it to the layer, a new order and the server's in-memory update
-    to their rows.
+    applies it to the layer; a new order and the server's in-memory update
+    apply it to their rows.
 
     Parameters
     ----------
     area
-        The service area.
+        The service area (its customers' derived ``grid_id`` and its grids).
     orders
-        Work orders (default: ``area.work_orders``), new ones too.
-    customer_grids
-        Each customer's grid (default: the derived ``area.customers["grid_id"]``).
-    grids
-        Grids to locate points in instead of ``area.grids`` (a plan being previewed).
+        Work orders, new ones too (a ``customer_id`` column and, in a GeoDataFrame, their points).
     """
-    orders = area.work_orders if orders is None else orders
-    customer_grids = area.customers["grid_id"] if customer_grids is None else customer_grids
+    return _work_order_grids(orders, area.customers["grid_id"], locator(area))
+
+
+def _work_order_grids(orders: pd.DataFrame, customer_grids: pd.Series, loc: GridLocator) -> pd.Series:
     by_customer = orders["customer_id"].map(customer_grids).astype("str")
-    own = _series(locator(area, grids).grid_ids_of(_points(orders)), orders.index)
+    own = _series(loc.grid_ids_of(_points(orders)), orders.index)
     return by_customer.where(by_customer.notna(), own).rename("grid_id")
 
 
