@@ -78,8 +78,13 @@ def as_of() -> pd.Timestamp:
 
 @pytest.fixture(scope="session")
 def tiny_shared():
-    """One five-customer area shared by a session's read-only tests: do not modify it."""
-    return tiny_area.build_tiny_area()
+    """One five-customer area shared by a session's read-only tests: do not modify it.
+
+    Derived as ``open_area`` derives a loaded area (every point layer's ``grid_id``); a
+    variant that moves points is derived again: ``derive(tiny.replace(...))``."""
+    from gridservice.workspace import derive
+
+    return derive(tiny_area.build_tiny_area())
 
 
 @pytest.fixture(scope="session")

@@ -80,6 +80,11 @@ class User:
         return self.role in PERMISSIONS.get(action, frozenset(ROLES))
 
     @property
+    def permissions(self) -> list[str]:
+        """The guarded actions (:data:`PERMISSIONS`) this user may perform."""
+        return [action for action in PERMISSIONS if self.can(action)]
+
+    @property
     def sees_personal_data(self) -> bool:
         """Whether names and phones are shown unmasked to this user."""
         return self.role in SEES_PERSONAL_DATA

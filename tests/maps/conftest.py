@@ -7,12 +7,13 @@ import pytest
 from mapdata import map_frames
 
 from gridservice.model import ServiceArea
+from gridservice.workspace import derive
 
 
 @pytest.fixture(scope="session")
 def map_area() -> ServiceArea:
-    """The map-test area (read-only)."""
-    return ServiceArea(map_frames())
+    """The map-test area (read-only), derived as ``open_area`` derives a loaded one."""
+    return derive(ServiceArea(map_frames()))
 
 
 @pytest.fixture(scope="session")

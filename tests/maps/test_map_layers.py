@@ -28,7 +28,7 @@ from gridservice.maps import (
     resolve_basemap,
     transformer_layer,
 )
-from gridservice.maps.data import simple_kpis
+from gridservice.maps.data import grid_kpis
 from gridservice.maps.layers import LOSS_COLORS, CompactHeat, Labels, display_grids
 from gridservice.maps.legend import Legend
 
@@ -49,23 +49,13 @@ def legends(m: folium.Map) -> list[Legend]:
 # ---------------------------------------------------------------- grids
 
 
-@pytest.fixture(params=["installed", "stand-in"])
-def analyses(request, monkeypatch) -> str:
-    """Run a test with the other packages' analyses, and again with the maps' own stand-ins."""
-    if request.param == "stand-in":
-        import gridservice.maps.data as data
-
-        monkeypatch.setattr(data, "_optional", lambda module, name: None)
-    return request.param
-
-
-def test_simple_kpis_count_customers_per_grid_like_a_spatial_join(map_area, analyses):
-    kpis = simple_kpis(map_area, "2026-03")
+def test_grid_kpis_count_customers_per_grid_like_a_spatial_join(map_area):
+    kpis = grid_kpis(map_area, "2026-03")
     joined = gpd.sjoin(map_area.customers[["geometry"]], map_area.grids[["geometry"]], predicate="within")
     by_sjoin = joined["grid_id"].value_counts().reindex(map_area.grids.index, fill_value=0)
     assert kpis["customers"].to_dict() == CUSTOMERS_PER_GRID == by_sjoin.to_dict()
     # March complaints: W1 (C001, G1) and W2 (C002, G1); W5 is in February.
-    assert kpis["complaints"].to_dict() == {"G1": 2, "G2": 0, "G3": 0, "G4": 0, "G5": 0}
+    assert kpis["work_orders_complaint"].to_dict() == {"G1": 2, "G2": 0, "G3": 0, "G4": 0, "G5": 0}
     assert kpis.loc["G1", "complaints_per_10k"] == pytest.approx(2 / 6 * 10_000)
     # G1 has one grid member (P2) for 6 customers; G4 has none.
     assert kpis.loc["G1", "households_per_member"] == 6.0
@@ -206,7 +196,7 @@ def test_transformers_are_coloured_by_loss_class(map_area, lineloss_frame):
     assert {f["_k"] for f in props(geojson_layers(m2)["台区"])} == {"gs-loss-not-computable"}
 
 
-def test_outage_area_covers_exactly_the_customers_below_the_device(map_area, analyses):
+def test_outage_area_covers_exactly_the_customers_below_the_device(map_area):
     areas = outage_areas(map_area)
     assert set(areas.index) == {"O1", "O2"}
     c = map_area.customers
@@ -240,7 +230,7 @@ def test_heat_sums_points_per_cell():
     assert got == [(27.2, 116.5, 2.0), (27.3, 116.6, 1.0)]
 
 
-def test_plan_problems_find_the_planted_overlap_and_gap(map_area, analyses):
+def test_plan_problems_find_the_planted_overlap_and_gap(map_area):
     found = plan_problems(map_area)
     metric = map_area.metric_crs
     # Independent: geopandas overlay of G4 and G5, and the territory minus the grids.

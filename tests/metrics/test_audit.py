@@ -22,6 +22,7 @@ from shapely.geometry import Point
 from gridservice.config import Rules
 from gridservice.errors import DataError, NotFoundError
 from gridservice.metrics.audit import RULES, audit, findings_by_grid, population, rules_table, sample
+from gridservice.workspace import derive
 
 EXPECTED = {
     "CUST_PHONE_MISSING": {"C3"},
@@ -134,7 +135,7 @@ def _case(tiny, name):
 def test_each_other_rule_fires_on_its_problem(tiny, as_of, rule) -> None:
     assert rule not in EXPECTED
     area, rules, feature = _case(tiny, rule)
-    found = audit(area, rule_ids=[rule], rules=rules, as_of=as_of)
+    found = audit(derive(area), rule_ids=[rule], rules=rules, as_of=as_of)
     assert feature in set(found["feature_id"]), found["message"].tolist()
     assert set(found["check"]) == {rule}
     if rule == "METER_NO_CUSTOMER":  # placed in the grid of its transformer T2

@@ -1,4 +1,4 @@
-"""The ``kpi``, ``lineloss``, ``audit``, ``report`` and ``orders`` commands on the five-customer area."""
+"""The ``kpi``, ``lineloss``, ``audit``, ``report``, ``customer`` and ``orders`` commands on the five-customer area."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from gridservice.cli import app
-from gridservice.errors import TransitionError
+from gridservice.errors import NotFoundError, TransitionError
 from gridservice.io import GeoPackageStore
 from gridservice.metrics.audit import RULE_IDS
 
@@ -149,3 +149,18 @@ def test_unknown_audit_rule_is_one_line_naming_the_valid_ids(gpkg) -> None:
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and "repair_arrival_late" in lines[0]
     assert all(rule in lines[0] for rule in RULE_IDS)
+
+
+def test_customer_card_as_json_and_masked_for_a_supervisor(gpkg) -> None:
+    result = run("customer", "C4", "--data", str(gpkg), "--format", "json")
+    assert result.exit_code == 0, result.output
+    card = json.loads(result.stdout)
+    assert (card["customer"]["name"], card["grid"]["grid_id"]) == ("李四", "G2")
+    assert [p["device_id"] for p in card["supply_path"]] == ["M4", "T2", "F1", "SUB1"]
+    assert [w["work_order_id"] for w in card["history"]["work_orders"]] == ["W9", "W2"]
+    masked = json.loads(run("customer", "C4", "--data", str(gpkg), "--role", "supervisor", "--format", "json").stdout)
+    assert (masked["customer"]["name"], masked["customer"]["phone"]) == ("李*", "****45")
+    table = run("customer", "C4", "--data", str(gpkg), "--role", "planner")
+    assert table.exit_code == 0 and "李*" in table.stdout and "李四" not in table.stdout and "白舍网格" in table.stdout
+    unknown = run("customer", "C9", "--data", str(gpkg))  # main() turns it into one red line
+    assert isinstance(unknown.exception, NotFoundError) and "no customer 'C9'" in str(unknown.exception)

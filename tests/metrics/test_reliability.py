@@ -32,6 +32,7 @@ from shapely.geometry import Point
 from gridservice.config import Rules
 from gridservice.metrics.period import period_between
 from gridservice.metrics.reliability import outage_impacts, reliability
+from gridservice.workspace import derive
 
 
 def test_grid_indices_by_hand(tiny, as_of) -> None:
@@ -131,21 +132,11 @@ def test_outage_customers_follow_the_trace_with_open_switches(tiny, as_of) -> No
     assert r.loc["G2", "saifi_planned"] == pytest.approx(1 / 3)
 
 
-def test_foreign_key_fallback_gives_the_same_figures(tiny, as_of, monkeypatch) -> None:
-    from gridservice.events import links
-
-    traced = reliability(tiny, "2026-03", rules=Rules(), as_of=as_of)
-    monkeypatch.setattr(links, "_network", lambda area: None)
-    chained = reliability(tiny, "2026-03", rules=Rules(), as_of=as_of)
-    pd.testing.assert_frame_equal(traced, chained)
-    assert chained.loc["G2", "saidi_min"] == pytest.approx(310.0)
-
-
 def test_customers_outside_every_grid_count_for_the_area_only(tiny, as_of) -> None:
     # Move C5 out of every grid: G2 loses it, the area keeps it (O2 and O4 still cut it off).
     c = tiny.customers.copy()
     c.loc["C5", "geometry"] = Point(117.5, 28.5)
-    area = tiny.replace(customers=c)
+    area = derive(tiny.replace(customers=c))
     g2 = reliability(area, "2026-03", rules=Rules(), as_of=as_of).loc["G2"]
     assert g2["customers_served"] == 2
     assert g2["saifi"] == pytest.approx(3 / 2)  # O1 (C3) + O2 (C3, C4) = 3 over 2 customers; O4 hit only C5

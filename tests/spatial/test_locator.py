@@ -16,7 +16,6 @@ from gridservice.spatial.locate import (
     assign_grids,
     check_unlocated,
     derive_grids,
-    grid_ids_of_points,
     locate_customer,
     locate_point,
     locator,
@@ -225,6 +224,5 @@ def test_demo_matches_sjoin_on_random_boundary_overlap_and_outside_points(demo_a
 def test_demo_derived_grid_ids_match_sjoin(demo_area: ServiceArea) -> None:
     expected = sjoin_rule(demo_area.customers.geometry, demo_area.grids)
     assert (demo_area.customers["grid_id"].fillna("-").to_numpy() == expected.fillna("-").to_numpy()).all()
-    got = grid_ids_of_points(demo_area, demo_area.transformers.geometry)
     exp_tx = sjoin_rule(demo_area.transformers.geometry, demo_area.grids)
-    assert (pd.Series(got).fillna("-").to_numpy() == exp_tx.fillna("-").to_numpy()).all()
+    assert (demo_area.transformers["grid_id"].fillna("-").to_numpy() == exp_tx.fillna("-").to_numpy()).all()

@@ -47,7 +47,13 @@ def test_app_modules_import_only_local_files() -> None:
 
 def test_config_tells_the_basemap_and_the_month(client: TestClient) -> None:
     body = client.get("/web-config.json").json()
-    assert set(body) == {"basemap", "language", "timezone", "default_month", "default_week"}
+    assert set(body) == {"basemap", "language", "timezone", "default_month", "default_week", "work_orders"}
+    # The work-order words the dispatcher offers come from the domain: a repair has an "arrived" step, others not.
+    orders = body["work_orders"]
+    assert orders["kinds"] == ["repair", "complaint", "report", "opinion", "consultation", "service_request"]
+    assert orders["steps"]["repair"] == ["received", "dispatched", "arrived", "resolved", "replied", "closed"]
+    assert orders["steps"]["complaint"] == ["received", "dispatched", "resolved", "replied", "closed"]
+    assert orders["contact_columns"] == ["arrived_at", "resolved_at", "replied_at", "closed_at"]
     assert body["default_month"] is None and body["default_week"] is None  # no service area behind this bare app
 
 

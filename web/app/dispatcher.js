@@ -7,25 +7,20 @@ import { debounce, el, fill, num, toast, when } from "./util.js";
 
 const L = window.L;
 const POLL_MS = 15000;
-const ORDER_KINDS = ["repair", "complaint", "report", "opinion", "consultation", "service_request"];
-const STATUSES = ["received", "dispatched", "arrived", "resolved", "replied", "closed"];
-/** Only repair orders have an "arrived" step. */
-const nextStatus = (o) => {
-  const steps = o.kind === "repair" ? STATUSES : STATUSES.filter((x) => x !== "arrived");
+/** The order's next status among the steps of its kind (the server's vocabulary, /web-config.json). */
+const nextStatus = (o, vocabulary) => {
+  const steps = vocabulary.steps[o.kind] || [];
   const i = steps.indexOf(o.status);
   return i >= 0 && i < steps.length - 1 ? steps[i + 1] : null;
 };
 /** An order is overdue when one of its clocks has run out (the API's on-time flags are false). */
 const isOverdue = (o) => [o.arrival_on_time, o.contact_on_time, o.close_on_time].some((v) => v === false);
 /** The due time that matters now: arrival for repairs, else contact, then closing. */
-const nextDue = (o) => {
+const nextDue = (o, vocabulary) => {
   if (o.kind === "repair") return o.arrived_at ? null : o.arrival_due_at;
-  const contacted = o.arrived_at || o.resolved_at || o.replied_at || o.closed_at;
+  const contacted = vocabulary.contact_columns.some((c) => o[c]);
   return contacted ? o.close_due_at : o.contact_due_at || o.close_due_at;
 };
-
-/** Roles the server lets create and move work orders and outages. */
-const WRITERS = ["dispatcher", "admin"];
 
 /** Mount the dispatcher in `root`; returns the clean-up function. */
 export function mount(root, ctx) {
@@ -35,8 +30,10 @@ export function mount(root, ctx) {
 
   const view = createMap(mapDiv, ctx.config);
   const { map } = view;
-  const canWrite = WRITERS.includes(ctx.user.role);
-  const readOnly = canWrite ? {} : { disabled: true, "data-i18n-title": "dispatcher.read_only", title: t("dispatcher.read_only") };
+  // What the server lets this user do (GET /auth/me) and the work-order words it uses (/web-config.json).
+  const vocabulary = ctx.config.work_orders;
+  const allowed = (action) =>
+    ctx.user.permissions.includes(action) ? {} : { disabled: true, "data-i18n-title": "dispatcher.read_only", title: t("dispatcher.read_only") };
   const gridLayer = L.featureGroup().addTo(map);
   const impactLayer = L.featureGroup().addTo(map);
   const focusLayer = L.featureGroup().addTo(map);
@@ -216,7 +213,7 @@ export function mount(root, ctx) {
         el(
           "div",
           { class: "toolbar" },
-          el("button", { type: "button", class: "primary", id: "new-order", onclick: () => orderForm(c), ...readOnly }, tl("dispatcher.new_order")),
+          el("button", { type: "button", class: "primary", id: "new-order", onclick: () => orderForm(c), ...allowed("work_order.create") }, tl("dispatcher.new_order")),
           transformer ? el("button", { type: "button", id: "outage-here", onclick: () => prefillOutage(transformer.device_id) }, tl("dispatcher.outage_here")) : null,
         ),
         el("div", { id: "order-form-box" }),
@@ -227,7 +224,7 @@ export function mount(root, ctx) {
   // ---- work orders -------------------------------------------------------------
   function orderForm(customer) {
     const box = document.getElementById("order-form-box");
-    const kind = el("select", { id: "order-kind" }, ORDER_KINDS.map((k) => el("option", { value: k, "data-i18n": `kind.${k}` }, label("kind", k))));
+    const kind = el("select", { id: "order-kind" }, vocabulary.kinds.map((k) => el("option", { value: k, "data-i18n": `kind.${k}` }, label("kind", k))));
     const description = el("textarea", { id: "order-description", rows: 2, "data-i18n-ph": "dispatcher.description", placeholder: t("dispatcher.description") });
     const submit = el("button", { type: "submit", class: "primary", id: "order-submit" }, tl("dispatcher.create_order"));
     const form = el(
@@ -292,7 +289,7 @@ export function mount(root, ctx) {
           {},
           orders.map((o) => {
             const overdue = isOverdue(o);
-            const next = nextStatus(o);
+            const next = nextStatus(o, vocabulary);
             const grid = grids.get(o.grid_id);
             return el(
               "tr",
@@ -306,10 +303,10 @@ export function mount(root, ctx) {
               el("td", {}, label("kind", o.kind)),
               compact ? null : el("td", {}, grid ? grid.feature.properties.code : o.grid_id || "–"),
               el("td", {}, el("span", { class: `pill ${overdue ? "overdue" : ""}` }, overdue ? t("orders.overdue") : label("status", o.status))),
-              el("td", {}, when(compact ? o.received_at : nextDue(o))),
+              el("td", {}, when(compact ? o.received_at : nextDue(o, vocabulary))),
               compact
                 ? null
-                : el("td", {}, next ? el("button", { type: "button", class: "advance", onclick: (e) => { e.stopPropagation(); advance(o, next); }, ...readOnly }, label("action", next)) : null),
+                : el("td", {}, next ? el("button", { type: "button", class: "advance", onclick: (e) => { e.stopPropagation(); advance(o, next); }, ...allowed("work_order.update") }, label("action", next)) : null),
             );
           }),
         ),
@@ -351,7 +348,7 @@ export function mount(root, ctx) {
     const kind = el("select", { id: "outage-kind" }, ["unplanned", "planned"].map((k) => el("option", { value: k, "data-i18n": `outage.${k}` }, label("outage", k))));
     const cause = el("input", { id: "outage-cause", "data-i18n-ph": "dispatcher.cause", placeholder: t("dispatcher.cause") });
     const check = el("button", { type: "button", id: "outage-check" }, tl("dispatcher.impact"));
-    const declare = el("button", { type: "submit", class: "danger", id: "outage-declare", ...readOnly }, tl("dispatcher.declare"));
+    const declare = el("button", { type: "submit", class: "danger", id: "outage-declare", ...allowed("outage.create") }, tl("dispatcher.declare"));
     const form = el("form", { class: "stack", id: "outage-form" }, el("div", { class: "row nowrap" }, device, kind), cause, el("div", { class: "toolbar" }, check, declare));
     check.addEventListener("click", async () => {
       if (!device.value.trim()) return device.focus();

@@ -30,9 +30,6 @@ const EDIT_OPTIONS = {
   removeLayerBelowMinVertexCount: false,
 };
 
-/** Roles the server lets commit and revert plans. */
-const WRITERS = ["planner", "admin"];
-
 /** Mount the planner in `root`; returns the clean-up function. */
 export function mount(root, ctx) {
   const mapDiv = el("div", { class: "map", id: "planner-map" });
@@ -42,7 +39,7 @@ export function mount(root, ctx) {
   const view = createMap(mapDiv, ctx.config);
   const { map } = view;
   // other roles may explore edits and their preview (reads), but not commit
-  const canCommit = WRITERS.includes(ctx.user.role);
+  const canCommit = ctx.user.permissions.includes("plan.commit");
   // Only grid polygons are editable; problem shapes opt out of Geoman and snapping.
   L.PM.setOptIn(false);
   map.pm.setGlobalOptions(EDIT_OPTIONS);

@@ -1,22 +1,22 @@
 """The FastAPI application: ``/api/v1``, the OGC API at ``/ogc``, maps and the browser app.
 
-One router per resource lives in :mod:`gridservice.api.routes`; a router whose
-domain package is not installed is left out rather than stubbed.
+One router per resource lives in :mod:`gridservice.api.routes`, named in
+:data:`ROUTERS`.
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
 import threading
 
-from fastapi import APIRouter, FastAPI
+from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
 from gridservice import __version__
-from gridservice.api import errors
+from gridservice.api import errors, ogc
 from gridservice.api.headers import SecurityHeaders
 from gridservice.api.limits import BodyLimit
+from gridservice.api.routes import auth, customers, grids, maps, metrics, network, outages, plans, users, work_orders
 from gridservice.api.security import AuditTrail, BasicCache, LoginGuard, RateLimit, Tokens, audit
 from gridservice.api.state import AreaHolder
 from gridservice.auth import new_secret
@@ -28,7 +28,8 @@ log = logging.getLogger("gridservice.api")
 API = "/api/v1"
 
 #: Routers of /api/v1, in the order the docs list them.
-ROUTERS = ("auth", "users", "grids", "customers", "network", "outages", "work_orders", "metrics", "plans")
+ROUTERS = (auth.router, users.router, grids.router, customers.router, network.router, outages.router,
+           work_orders.router, metrics.router, plans.router)
 
 
 def create_app(data: str | Store, *, settings: Settings | None = None, web: bool = True) -> FastAPI:
@@ -60,7 +61,6 @@ def create_app(data: str | Store, *, settings: Settings | None = None, web: bool
     app.state.basic_cache = BasicCache(app.state.guard)
     app.state.lookups = RateLimit(settings.search_per_minute)
     app.state.trail = AuditTrail(holder)
-    app.state.skipped = []
     errors.install(app)
     app.add_middleware(BodyLimit, max_bytes=int(settings.max_body_mb * 2**20))
     app.add_middleware(SecurityHeaders, basemap=settings.basemap)
@@ -70,44 +70,18 @@ def create_app(data: str | Store, *, settings: Settings | None = None, web: bool
         """Liveness, without login: nothing about the data (the area's name and size need a login)."""
         return {"status": "ok", "version": __version__}
 
-    for name in ROUTERS:
-        router = _router(f"gridservice.api.routes.{name}")
-        if router is None:
-            app.state.skipped.append(name)
-            continue
+    for router in ROUTERS:
         app.include_router(router, prefix=API)
-    ogc = _router("gridservice.api.ogc")
-    if ogc is not None:
-        app.include_router(ogc, prefix="/ogc")
-    maps = _router("gridservice.api.routes.maps")
-    if maps is not None:
-        _mount_map_assets(app)
-        app.include_router(maps)
-    else:
-        app.state.skipped.append("maps")
+    app.include_router(ogc.router, prefix="/ogc")
+    _mount_map_assets(app)
+    app.include_router(maps.router)
 
-    from gridservice.api.routes.customers import customer_index
-
-    customer_index(holder, area)  # build now, not on the first search
+    customers.customer_index(holder, area)  # build now, not on the first search
     if web:
         from gridservice.api.web import mount_web
 
         mount_web(app)
     return app
-
-
-def _router(module: str) -> APIRouter | None:
-    """A module's ``router``, or ``None`` when the domain package it needs is missing."""
-    try:
-        mod = importlib.import_module(module)
-    except ImportError as exc:
-        if exc.name and exc.name.startswith("gridservice.") and exc.name != module:
-            log.info("%s left out: %s is not available", module, exc.name)
-            return None
-        if exc.name == module:
-            return None
-        raise
-    return getattr(mod, "router", None)
 
 
 def _mount_map_assets(app: FastAPI) -> None:

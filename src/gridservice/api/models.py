@@ -10,6 +10,7 @@ import pandas as pd
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from gridservice import clock
+from gridservice.auth import User
 from gridservice.metrics.period import YEARS
 from gridservice.schema import OUTAGE_KINDS, TIMEZONE, WORK_ORDER_KINDS, WORK_ORDER_STATUSES
 
@@ -51,6 +52,14 @@ class UserPublic(BaseModel):
     username: str
     role: str = Field(description="planner, dispatcher, supervisor or admin")
     display_name: str | None = None
+    permissions: list[str] = Field(default_factory=list, description="The guarded actions this user may "
+                                   "perform (``plan.commit``, ``work_order.create``, …): what the browser offers")
+
+    @classmethod
+    def of(cls, user: User) -> UserPublic:
+        """What the API shows of ``user``."""
+        return cls(username=user.username, role=user.role, display_name=user.display_name,
+                   permissions=user.permissions)
 
 
 class UserCreate(_Strict):

@@ -25,6 +25,7 @@ import pandas as pd
 from gridservice.io import Store, open_store
 from gridservice.model import ServiceArea
 from gridservice.schema import DEVICE_LAYERS
+from gridservice.spatial.locate import work_order_grids
 from gridservice.workspace import derive
 
 T = TypeVar("T")
@@ -93,11 +94,10 @@ class AreaHolder:
             with self.store.lock():
                 version = self.store.version()
                 fresh = {name: self.store.read_layer(name) for name in changes.reread}
-            merged = {name: _upsert(area.layers[name], rows) for name, rows in changes.rows.items()}
-            updated = _replaced(area, {**merged, **fresh})
-            if "work_orders" in merged or "work_orders" in fresh:
-                updated.layers["work_orders"] = _work_order_grids(updated)
-            self._area, self._version = updated, version
+            merged = {name: _upsert(area.layers[name], _derived(area, name, rows))
+                      for name, rows in changes.rows.items()}
+            fresh = {name: _derived(area, name, rows) for name, rows in fresh.items()}
+            self._area, self._version = _replaced(area, {**merged, **fresh}), version
 
     def invalidate(self) -> None:
         """Forget the area: the next request reloads it (after a whole-layer write)."""
@@ -165,6 +165,11 @@ def _replaced(area: ServiceArea, layers: dict[str, pd.DataFrame]) -> ServiceArea
     return new
 
 
+def _derived(area: ServiceArea, layer: str, rows: pd.DataFrame) -> pd.DataFrame:
+    """Written work orders with their derived ``grid_id`` (the rule of :func:`~gridservice.workspace.derive`)."""
+    return rows.assign(grid_id=work_order_grids(area, rows)) if layer == "work_orders" else rows
+
+
 def _upsert(current: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
     rows = conform_rows(current, rows)
     kept = current.drop(index=rows.index, errors="ignore")
@@ -180,15 +185,3 @@ def conform_rows(current: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
         if c != "geometry" and out[c].dtype != current[c].dtype:
             out[c] = out[c].astype(current[c].dtype)
     return out
-
-
-def _work_order_grids(area: ServiceArea) -> pd.DataFrame:
-    """Work orders whose stored grid is missing take their customer's (the derived rule)."""
-    wo = area.work_orders
-    if not len(wo) or "grid_id" not in wo.columns or "grid_id" not in area.customers.columns:
-        return wo
-    missing = wo["grid_id"].isna()
-    if not missing.any():
-        return wo
-    by_customer = wo["customer_id"].map(area.customers["grid_id"]).astype("str")
-    return wo.assign(grid_id=wo["grid_id"].where(~missing, by_customer))

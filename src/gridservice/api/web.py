@@ -11,7 +11,8 @@ Routes added by :func:`mount_web`:
 ``/``                       the app shell (``web/index.html``)
 ``/app/...``                the app's own modules and styles (``web/app/``)
 ``/vendor/<package>/...``   the ``dist`` folder of each npm package the app uses
-``/web-config.json``        what the app needs before login: basemap, language, time zone
+``/web-config.json``        what the app needs before login: basemap, language, time zone, the
+                            work-order kinds and steps
 ``/web-basemap.json``       the ``local`` basemap (land and place names of the area), after login
 ``/tiles/{z}/{x}/{y}``      tiles of an MBTiles basemap (``GRIDSERVICE_BASEMAP=/path/county.mbtiles``)
 """
@@ -28,6 +29,7 @@ from fastapi.staticfiles import StaticFiles
 
 from gridservice.api.deps import AreaDep, CurrentUser, HolderDep
 from gridservice.config import get_settings, web_root
+from gridservice.events.work_orders import vocabulary
 from gridservice.maps.backdrop import PLACE_KINDS_EN, VILLAGE_MIN_ZOOM, places
 from gridservice.maps.base import resolve_basemap
 from gridservice.maps.layers import roman_name
@@ -109,7 +111,7 @@ def mount_web(app: FastAPI) -> None:
     def web_config() -> JSONResponse:
         settings = get_settings()
         body = {"basemap": basemap_config(settings.basemap), "language": settings.language,
-                "timezone": settings.timezone, **_default_periods(app)}
+                "timezone": settings.timezone, "work_orders": vocabulary(), **_default_periods(app)}
         return JSONResponse(body, headers={"Cache-Control": "no-store"})
 
     @app.get("/tiles/{z}/{x}/{y}", include_in_schema=False)

@@ -1,4 +1,4 @@
-"""Supervisor and dispatcher verbs: ``kpi``, ``lineloss``, ``audit``, ``report`` and ``orders …``."""
+"""Supervisor and dispatcher verbs: ``kpi``, ``lineloss``, ``audit``, ``report``, ``customer`` and ``orders …``."""
 
 from __future__ import annotations
 
@@ -12,7 +12,18 @@ import pandas as pd
 import typer
 
 from gridservice import clock
-from gridservice.cli.common import DataOpt, Format, FormatOpt, app, console, data_path, emit, fail, progress_bar
+from gridservice.cli.common import (
+    DataOpt,
+    Format,
+    FormatOpt,
+    app,
+    console,
+    data_path,
+    emit,
+    fail,
+    frame_table,
+    progress_bar,
+)
 from gridservice.errors import DataError
 
 
@@ -200,6 +211,51 @@ def report(
         paths = write_report(area, p, out, as_of=as_of, months=months)
     for path in paths:
         console.print(f"wrote [bold]{path}[/]")
+
+
+# -- the customer card ----------------------------------------------------------------
+
+
+@app.command("customer")
+def customer(
+    customer_id: Annotated[str, typer.Argument(help="Customer account number (户号).")],
+    data: DataOpt = None,
+    role: Annotated[str, typer.Option("--role", help="Show the card as this role sees it: planner and supervisor "
+                                                     "see names, phones and addresses masked, as in the API.")]
+    = "admin",
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """The customer card: grid and staff, supply path, active outages, open work orders, history."""
+    from gridservice.auth import ROLES, User
+    from gridservice.events.card import customer_card
+
+    if role not in ROLES:
+        msg = f"--role {role!r}: expected one of {', '.join(ROLES)}"
+        raise DataError(msg)
+    if fmt is Format.csv:
+        fail("the customer card is not one table: use --format table or json")
+    card = customer_card(_area(data), customer_id, viewer=User(username="cli", role=role))
+    if fmt is Format.json:
+        emit(card.to_dict(), fmt)
+        return
+    who = {k: v for k, v in card.customer.reset_index().iloc[0].items() if not pd.isna(v)}
+    lines = [f"[bold]{customer_id}[/] {who.get('name', '')}  {who.get('phone', '')}".rstrip(), who.get("address")]
+    if card.location:
+        lines.append(f"at {card.location['lon']:.6f}, {card.location['lat']:.6f}")
+    g, s = card.grid, card.station
+    lines.append(f"grid {g['code']} {g['name']} ({g['grid_id']})" + (f", station {s['name']}" if s else "")
+                 if g else "[yellow]outside every grid[/]")
+    console.print("\n".join(str(line) for line in lines if line))
+    orders = ["work_order_id", "kind", "status", "received_at", "closed_at", "assignee_id"]
+    outages = ["outage_id", "device_id", "kind", "start_at", "end_at"]
+    sections = {"staff": (pd.DataFrame(card.staff), None), "supply path": (pd.DataFrame(card.supply_path), None),
+                "active outages": (card.active_outages, outages), "open work orders": (card.open_work_orders, orders),
+                "work orders": (card.work_orders, orders), "past outages": (card.outages, outages),
+                "visits": (card.visits, ["visit_id", "at", "kind", "staff_id"])}
+    for title, (frame, cols) in sections.items():
+        if len(frame):
+            frame = frame.reset_index() if frame.index.name else frame
+            console.print(frame_table(frame[cols] if cols else frame, title=title))
 
 
 # -- work orders -------------------------------------------------------------------

@@ -67,10 +67,8 @@ def trace(
     if fmt is Format.json:
         emit(down.to_dict(), fmt)
     elif fmt is Format.csv:
-        from gridservice.topology.network import customer_grids
-
         emit(pd.DataFrame({"customer_id": down.customers,
-                           "grid_id": customer_grids(area).reindex(down.customers).to_numpy()}), fmt)
+                           "grid_id": area.customers["grid_id"].reindex(down.customers).to_numpy()}), fmt)
     else:
         state = "" if down.energised else " [yellow](not supplied now)[/]"
         console.print(f"[bold]{device_id}[/]{state}: {len(down.devices):,} devices, {len(down.meters):,} meters, "

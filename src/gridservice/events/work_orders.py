@@ -50,10 +50,11 @@ from gridservice.clock import timestamp
 from gridservice.config import Rules, get_settings
 from gridservice.errors import DataError, NotFoundError, TransitionError
 from gridservice.events.calendar import work_calendar
-from gridservice.events.links import grid_of_feature, grid_of_points, transformer_of_customer, work_order_grids
+from gridservice.events.links import transformer_of_customer
 from gridservice.io.tables import conform
 from gridservice.model import ServiceArea
 from gridservice.schema import CRS, TIMEZONE, WORK_ORDER_KINDS, WORK_ORDER_STATUSES
+from gridservice.spatial.locate import work_order_grids
 
 #: The steps of each kind, in order.
 REPAIR_STEPS: tuple[str, ...] = WORK_ORDER_STATUSES
@@ -73,6 +74,13 @@ def steps(kind: str) -> tuple[str, ...]:
         msg = f"unknown work-order kind {kind!r}; kinds are {', '.join(WORK_ORDER_KINDS)}"
         raise DataError(msg)
     return REPAIR_STEPS if kind == "repair" else OTHER_STEPS
+
+
+def vocabulary() -> dict[str, object]:
+    """What a client needs to offer work orders: the kinds, each kind's steps in order, and the
+    timestamps that count as the first contact (:data:`CONTACT_COLUMNS`)."""
+    return {"kinds": list(WORK_ORDER_KINDS), "steps": {kind: list(steps(kind)) for kind in WORK_ORDER_KINDS},
+            "contact_columns": list(CONTACT_COLUMNS)}
 
 
 def _rules(rules: Rules | None) -> Rules:
@@ -101,7 +109,7 @@ def due_times(area: ServiceArea, orders: pd.DataFrame | None = None, *, rules: R
     received = orders["received_at"]
     kind = orders["kind"].astype("str")
     repair = (kind == "repair").to_numpy()
-    area_class = work_order_grids(area, orders).map(area.grids["area_class"])
+    area_class = orders["grid_id"].map(area.grids["area_class"])
     strictest = min(rules.repair_arrival_min.values()) if rules.repair_arrival_min else 0
     minutes = area_class.map(rules.repair_arrival_min).astype("float64").fillna(strictest)
     out = pd.DataFrame(index=orders.index)
@@ -236,8 +244,8 @@ def route(area: ServiceArea, *, grid_id: str | None, kind: str, transformer_id: 
             named = tx.get("area_manager_id")
             if named is not None and not pd.isna(named) and named in area.staff.index:
                 return str(named)
-            tx_grid = grid_of_feature(area, "transformers", transformer_id)
-            choice = _least_loaded(staff(tx_grid if tx_grid is not None else grid_id, "area_manager"), load)
+            tx_grid = tx["grid_id"]
+            choice = _least_loaded(staff(grid_id if pd.isna(tx_grid) else tx_grid, "area_manager"), load)
         choice = choice or _least_loaded(staff(grid_id, "repair"), load)
         choice = choice or _least_loaded(staff(grid_id, "grid_manager"), load)
     elif kind in ("complaint", "report"):
@@ -323,7 +331,6 @@ def create_work_order(
         if not (-180 <= geom.x <= 180 and -90 <= geom.y <= 90):
             msg = f"work order {work_order_id}: point ({geom.x}, {geom.y}) is not a lon/lat position"
             raise DataError(msg)
-    grid_id: str | None = None
     if customer_id is not None:
         if customer_id not in area.customers.index:
             msg = f"work order {work_order_id}: unknown customer {customer_id!r}"
@@ -331,10 +338,8 @@ def create_work_order(
         customer = area.customers.loc[customer_id]
         geom = geom if geom is not None else customer.geometry
         transformer_id = transformer_of_customer(area, customer_id)
-        grid_id = grid_of_feature(area, "customers", customer_id)
-    if grid_id is None and geom is not None:
-        located = grid_of_points(area, gpd.GeoSeries([geom], crs=CRS)).iloc[0]
-        grid_id = None if pd.isna(located) else str(located)
+    located = work_order_grids(area, gpd.GeoDataFrame({"customer_id": [customer_id]}, geometry=[geom], crs=CRS)).iloc[0]
+    grid_id = None if pd.isna(located) else str(located)
     assignee = route(area, grid_id=grid_id, kind=kind, transformer_id=transformer_id)
     row = {
         "work_order_id": work_order_id, "kind": kind, "channel": channel, "description": description,
@@ -446,7 +451,6 @@ def orders_summary(area: ServiceArea, *, rules: Rules | None = None, as_of: obje
     """Every order with its grid, due times, on-time flags and repeat-complaint flag."""
     wo = area.work_orders
     out = pd.DataFrame(wo.drop(columns="geometry", errors="ignore"))
-    out["grid_id"] = work_order_grids(area)
     sla = sla_status(area, rules=rules, as_of=as_of)
     for c in sla.columns:
         out[c] = sla[c]
@@ -472,4 +476,5 @@ __all__ = [
     "sla_status",
     "steps",
     "timestamp",
+    "vocabulary",
 ]

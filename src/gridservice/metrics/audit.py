@@ -31,7 +31,7 @@ import pyarrow.compute as pc
 
 from gridservice.config import Rules, get_settings
 from gridservice.errors import DataError, NotFoundError
-from gridservice.events.links import customer_transformer, with_grids, work_order_grids
+from gridservice.events.links import customer_transformer
 from gridservice.events.work_orders import (
     REPAIR_STEPS,
     STEP_COLUMNS,
@@ -94,11 +94,11 @@ class AuditContext:
 
     @cached_property
     def customer_grid(self) -> pd.Series:
-        return with_grids(self.area, "customers")
+        return self.area.customers["grid_id"]
 
     @cached_property
     def transformer_grid(self) -> pd.Series:
-        return with_grids(self.area, "transformers")
+        return self.area.transformers["grid_id"]
 
     @cached_property
     def customer_tx(self) -> pd.Series:
@@ -106,7 +106,7 @@ class AuditContext:
 
     @cached_property
     def order_grid(self) -> pd.Series:
-        return work_order_grids(self.area)
+        return self.area.work_orders["grid_id"]
 
     @cached_property
     def sla(self) -> pd.DataFrame:

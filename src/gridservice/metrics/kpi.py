@@ -40,7 +40,6 @@ from __future__ import annotations
 import pandas as pd
 
 from gridservice.config import Rules, get_settings
-from gridservice.events.links import with_grids, work_order_grids
 from gridservice.events.work_orders import first_contact_resolved, repeat_complaints, sla_status
 from gridservice.metrics.lineloss import CLASSES, line_loss
 from gridservice.metrics.period import Period, as_period
@@ -107,8 +106,7 @@ def kpis(
         out["station_id"] = area.grids["station_id"].reindex(index).astype("str")
         out["area_class"] = area.grids["area_class"].reindex(index).astype("str")
 
-    customer_grid = with_grids(area, "customers")
-    served = served_customers(area, period, customer_grid=customer_grid)
+    served = served_customers(area, period)
     customer_units = units_of(area, served["grid_id"], by)
     out["customers"] = _count(customer_units, index)
 
@@ -118,7 +116,7 @@ def kpis(
 
     out = out.assign(**_work_order_kpis(area, period, by, index, out["customers"], rules=rules, as_of=as_of))
 
-    rel = reliability(area, period, by=by, rules=rules, as_of=as_of, customer_grid=customer_grid)
+    rel = reliability(area, period, by=by, rules=rules, as_of=as_of)
     for suffix in SPLITS:
         out[f"outages{suffix}"] = rel[f"outages{suffix}"]
     for metric in ("saifi", "saidi_min", "caidi_min", "rs1_pct"):
@@ -156,7 +154,7 @@ def _work_order_kpis(area: ServiceArea, period: Period, by: str, index: pd.Index
     wo = area.work_orders
     in_period = period.contains(wo["received_at"]).to_numpy()
     orders = wo[in_period]
-    order_units = units_of(area, work_order_grids(area, orders), by)
+    order_units = units_of(area, orders["grid_id"], by)
     cols["work_orders"] = _count(order_units, index)
     for kind in WORK_ORDER_KINDS:
         cols[f"work_orders_{kind}"] = _count(order_units[(orders["kind"] == kind).to_numpy()], index)
@@ -206,9 +204,4 @@ def station_kpis(area: ServiceArea, period: Period | str, **kw: object) -> pd.Da
     return kpis(area, period, by="station", **kw)  # type: ignore[arg-type]
 
 
-def customer_grids(area: ServiceArea) -> pd.Series:
-    """Each customer's grid (located where the derived column is empty)."""
-    return with_grids(area, "customers")
-
-
-__all__ = ["customer_grids", "grid_kpis", "kpis", "station_kpis", "visit_covered"]
+__all__ = ["grid_kpis", "kpis", "station_kpis", "visit_covered"]

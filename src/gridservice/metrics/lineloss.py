@@ -37,7 +37,7 @@ import pandas as pd
 
 from gridservice.config import Rules, get_settings
 from gridservice.errors import DataError
-from gridservice.events.links import meter_transformer_positions, with_grids
+from gridservice.events.links import meter_transformer_positions
 from gridservice.lookup import positions
 from gridservice.metrics.period import Period, as_period
 from gridservice.model import ServiceArea
@@ -261,7 +261,7 @@ def line_loss(
 
     ids = history.transformer_ids
     out = pd.DataFrame(index=pd.Index(ids, name="transformer_id"))
-    grid = with_grids(area, "transformers").reindex(ids)
+    grid = area.transformers["grid_id"].reindex(ids)
     out["grid_id"] = grid.to_numpy()
     out["period"] = period.label
     out["supply_kwh"] = np.where(supply_read, supply, np.nan)

@@ -29,7 +29,7 @@ import pandas as pd
 
 from gridservice.clock import timestamp
 from gridservice.config import Rules, get_settings
-from gridservice.events.links import customer_positions_of_devices, with_grids
+from gridservice.events.links import customer_positions_of_devices
 from gridservice.metrics.period import Period, as_period
 from gridservice.metrics.units import check_by, unit_index, units_of
 from gridservice.model import ServiceArea
@@ -37,14 +37,10 @@ from gridservice.model import ServiceArea
 SPLITS = ("", "_planned", "_unplanned")
 
 
-def served_customers(area: ServiceArea, period: Period, *, customer_grid: pd.Series | None = None) -> pd.DataFrame:
-    """Customers connected by the period's end, with their ``grid_id``.
-
-    ``customer_grid`` is every customer's grid when already known
-    (:func:`~gridservice.events.links.with_grids`).
-    """
+def served_customers(area: ServiceArea, period: Period) -> pd.DataFrame:
+    """Customers connected by the period's end, with their ``grid_id``."""
     c = area.customers
-    grid = with_grids(area, "customers") if customer_grid is None else customer_grid
+    grid = c["grid_id"]
     connected = c["connected_at"].isna() | (c["connected_at"] < period.end)
     return pd.DataFrame({"grid_id": grid[connected]}, index=c.index[connected.to_numpy()])
 
@@ -55,7 +51,6 @@ def outage_impacts(
     *,
     rules: Rules | None = None,
     as_of: object | None = None,
-    customer_grid: pd.Series | None = None,
 ) -> pd.DataFrame:
     """Each sustained outage touching the period, per grid it cuts off.
 
@@ -90,7 +85,7 @@ def outage_impacts(
     })
     # Customers cut off per (device, grid), counting only customers served in the period.
     c = area.customers
-    grid = with_grids(area, "customers") if customer_grid is None else customer_grid
+    grid = c["grid_id"]
     served = (c["connected_at"].isna() | (c["connected_at"] < period.end)).to_numpy()
     # Customers outside every grid keep a code of their own: they count for the whole area.
     grid_code, grid_labels = pd.factorize(grid, use_na_sentinel=False)
@@ -124,11 +119,8 @@ def reliability(
     by: str = "grid",
     rules: Rules | None = None,
     as_of: object | None = None,
-    customer_grid: pd.Series | None = None,
 ) -> pd.DataFrame:
     """SAIFI, SAIDI, CAIDI and RS-1 per unit for a period (see the module doc).
-
-    ``customer_grid`` is every customer's grid when the caller already has it.
 
     Returns
     -------
@@ -142,10 +134,9 @@ def reliability(
     period = as_period(period)
     key = check_by(by)
     index = unit_index(area, by)
-    customer_grid = with_grids(area, "customers") if customer_grid is None else customer_grid
-    served = served_customers(area, period, customer_grid=customer_grid)
+    served = served_customers(area, period)
     n = units_of(area, served["grid_id"], by).value_counts().reindex(index, fill_value=0).astype("int64")
-    imp = outage_impacts(area, period, rules=rules, as_of=as_of, customer_grid=customer_grid)
+    imp = outage_impacts(area, period, rules=rules, as_of=as_of)
     imp["unit"] = units_of(area, imp["grid_id"], by).to_numpy() if len(imp) else pd.Series(dtype="str")
     out = pd.DataFrame(index=index)
     out["customers_served"] = n

@@ -300,11 +300,6 @@ def locator(area: ServiceArea, grids: gpd.GeoDataFrame | None = None) -> GridLoc
     return loc
 
 
-def grid_ids_of_points(area: ServiceArea, geoms: gpd.GeoSeries | Iterable[shapely.Geometry]) -> np.ndarray:
-    """The ``grid_id`` holding each point of ``geoms`` under ``area``'s grids (NaN outside)."""
-    return locator(area).grid_ids_of(geoms)
-
-
 def _series(values: np.ndarray, index: pd.Index) -> pd.Series:
     return pd.Series(values, index=index, dtype="str", name="grid_id")
 
@@ -312,8 +307,7 @@ def _series(values: np.ndarray, index: pd.Index) -> pd.Series:
 def assign_grids(area: ServiceArea, grids: gpd.GeoDataFrame | None = None) -> dict[str, pd.Series]:
     """The grid of every customer, transformer, access point and work order.
 
-    Work orders with a located customer take the customer's grid; the others
-    take their own point's.
+    Work orders follow :func:`work_order_grids`.
 
     Parameters
     ----------
@@ -328,16 +322,38 @@ def assign_grids(area: ServiceArea, grids: gpd.GeoDataFrame | None = None) -> di
         Layer name → ``grid_id`` Series aligned to the layer (NaN outside).
     """
     loc = locator(area, grids)
-    out: dict[str, pd.Series] = {}
-    for name in POINT_LAYERS:
-        df = area.layers[name]
-        geoms = df.geometry if isinstance(df, gpd.GeoDataFrame) else gpd.GeoSeries([None] * len(df), index=df.index)
-        out[name] = _series(loc.grid_ids_of(geoms), df.index)
-    orders = area.work_orders
-    if len(orders):
-        by_customer = orders["customer_id"].map(out["customers"]).astype("str")
-        out["work_orders"] = by_customer.where(by_customer.notna(), out["work_orders"]).rename("grid_id")
+    out = {name: _series(loc.grid_ids_of(_points(area.layers[name])), area.layers[name].index)
+           for name in POINT_LAYERS if name != "work_orders"}
+    out["work_orders"] = _work_order_grids(area.work_orders, out["customers"], loc)
     return out
+
+
+def work_order_grids(area: ServiceArea, orders: pd.DataFrame) -> pd.Series:
+    """Each work order's grid: its customer's, else the grid holding its own point (NaN when neither).
+
+    The one rule for a work order's derived ``grid_id``: :func:`assign_grids`
+    applies it to the layer; a new order and the server's in-memory update
+    apply it to their rows.
+
+    Parameters
+    ----------
+    area
+        The service area (its customers' derived ``grid_id`` and its grids).
+    orders
+        Work orders, new ones too (a ``customer_id`` column and, in a GeoDataFrame, their points).
+    """
+    return _work_order_grids(orders, area.customers["grid_id"], locator(area))
+
+
+def _work_order_grids(orders: pd.DataFrame, customer_grids: pd.Series, loc: GridLocator) -> pd.Series:
+    by_customer = orders["customer_id"].map(customer_grids).astype("str")
+    own = _series(loc.grid_ids_of(_points(orders)), orders.index)
+    return by_customer.where(by_customer.notna(), own).rename("grid_id")
+
+
+def _points(df: pd.DataFrame) -> gpd.GeoSeries:
+    """A layer's points (all missing for a layer without geometry)."""
+    return df.geometry if isinstance(df, gpd.GeoDataFrame) else gpd.GeoSeries([None] * len(df), index=df.index)
 
 
 def derive_grids(area: ServiceArea) -> ServiceArea:
@@ -480,8 +496,8 @@ __all__ = [
     "assign_grids",
     "check_unlocated",
     "derive_grids",
-    "grid_ids_of_points",
     "locate_customer",
     "locate_point",
     "locator",
+    "work_order_grids",
 ]

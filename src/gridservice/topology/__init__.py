@@ -7,7 +7,7 @@ index every other function here uses.
 from __future__ import annotations
 
 from gridservice.topology.calls import group_calls, read_calls
-from gridservice.topology.network import KIND, Downstream, Network, customer_grids, network_of
+from gridservice.topology.network import KIND, Downstream, Network, network_of
 from gridservice.topology.outages import (
     OutageImpact,
     active_outages,
@@ -24,7 +24,6 @@ __all__ = [
     "OutageImpact",
     "active_outages",
     "create_outage",
-    "customer_grids",
     "group_calls",
     "important_customers",
     "network_of",

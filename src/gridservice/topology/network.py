@@ -28,12 +28,10 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import shapely
 from scipy.sparse import coo_array
 from scipy.sparse.csgraph import connected_components
 
@@ -639,7 +637,7 @@ class Network:
     @cached_property
     def _grid_codes(self) -> tuple[np.ndarray, pd.Index]:
         """Grid code of every customer node (-1: none) and the grid labels, sorted."""
-        codes, labels = pd.factorize(customer_grids(self.area), sort=True)
+        codes, labels = pd.factorize(self.area.customers["grid_id"], sort=True)
         full = np.full(self.n, -1, dtype=np.int32)
         full[self.offsets[CUSTOMER]:self.offsets[CUSTOMER + 1]] = codes
         return full, pd.Index(labels, dtype=_STR, name="grid_id")
@@ -801,28 +799,6 @@ def _preorder(n: int, pred: np.ndarray, roots: np.ndarray, levels: list[np.ndarr
     return size, pos
 
 
-def customer_grids(area: ServiceArea) -> pd.Series:
-    """Each customer's ``grid_id``: the derived column, else located in the grid polygons.
-
-    Customers outside every grid (or with no point) get NaN.
-    """
-    c = area.customers
-    grid = c["grid_id"].astype("str") if "grid_id" in c.columns else pd.Series(np.nan, index=c.index, dtype="str")
-    missing = grid.isna().to_numpy()
-    grids = area.grids
-    if missing.any() and len(grids) and isinstance(c, gpd.GeoDataFrame):
-        pts = c.geometry.to_numpy()[missing]
-        ok = ~(shapely.is_missing(pts) | shapely.is_empty(pts))
-        at = np.flatnonzero(ok)
-        if len(at):
-            hit_pt, hit_grid = grids.sindex.query(pts[at], predicate="within")
-            first = pd.Series(hit_grid).groupby(hit_pt).min()
-            rows = np.flatnonzero(missing)[at[first.index.to_numpy()]]
-            grid = grid.copy()
-            grid.iloc[rows] = grids.index.to_numpy()[first.to_numpy()]
-    return grid.rename("grid_id")
-
-
 def _cache_key(area: ServiceArea) -> tuple[object, ...]:
     frames = tuple(id(area.layers[n]) for n in (*DEVICE_LAYERS, "switches", "grids"))
     sw = area.layers["switches"]
@@ -845,4 +821,4 @@ def network_of(area: ServiceArea) -> Network:
     return net
 
 
-__all__ = ["KIND", "Downstream", "Network", "customer_grids", "isin", "network_of"]
+__all__ = ["KIND", "Downstream", "Network", "isin", "network_of"]

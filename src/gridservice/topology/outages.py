@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 
 from gridservice import clock
-from gridservice.errors import ConflictError, DataError
+from gridservice.auth import audit_entry
+from gridservice.errors import ConflictError, DataError, NotFoundError
 from gridservice.io.tables import conform, to_datetime
 from gridservice.schema import OUTAGE_KINDS
 from gridservice.topology.network import CUSTOMER, TRANSFORMER, network_of
@@ -299,6 +300,30 @@ def create_outage(
     return row
 
 
+def close_outage(store: Store, outage_id: str, *, end_at: pd.Timestamp, user: str) -> pd.DataFrame:
+    """Set an open outage's ``end_at`` (whole-layer write under the store lock) and log it."""
+    with store.lock():  # read-check-write: a concurrent append or close cannot be lost
+        outages = store.read_layer("outages")
+        if outage_id not in outages.index:
+            msg = f"no outage {outage_id!r}"
+            raise NotFoundError(msg)
+        row = outages.loc[outage_id]
+        if not pd.isna(row["end_at"]):
+            msg = f"outage {outage_id} already ended at {row['end_at']:%Y-%m-%d %H:%M}"
+            raise ConflictError(msg)
+        check_outage_times(row["start_at"], end_at, kind=row["kind"])
+        if end_at <= row["start_at"]:
+            msg = (f"outage {outage_id}: end_at {end_at:%Y-%m-%d %H:%M} is not after "
+                   f"start_at {row['start_at']:%Y-%m-%d %H:%M}")
+            raise DataError(msg)
+        outages.loc[outage_id, "end_at"] = end_at
+        log = store.read_layer("audit_log") if "audit_log" in store.layers() else None
+        entry = audit_entry(user=user, action="close", layer="outages", feature_id=outage_id,
+                            detail=f"end_at={end_at.isoformat()}")
+        store.write_locked({"outages": outages, "audit_log": entry if log is None else pd.concat([log, entry])})
+    return outages.loc[[outage_id]]
+
+
 def audit_row(*, user: str, action: str, layer: str, feature_id: str, detail: str = "") -> pd.DataFrame:
     """One audit_log row stamped now."""
     now = clock.now()
@@ -323,6 +348,7 @@ __all__ = [
     "OutageImpact",
     "active_outages",
     "audit_row",
+    "close_outage",
     "create_outage",
     "important_customers",
     "outage_impact",

@@ -82,7 +82,7 @@ def _access(request: Request, response: Response, tokens: Tokens, user: User, re
                         secure=request.url.scheme == "https", path="/")
     return TokenPublic(access_token=token, expires_at=expires, refresh_token=refresh,
                        refresh_expires_at=refresh_expires,
-                       user=UserPublic(username=user.username, role=user.role, display_name=user.display_name))
+                       user=UserPublic.of(user))
 
 
 @router.post("/logout", status_code=204)
@@ -105,4 +105,4 @@ def logout(request: Request, area: AreaDep, holder: HolderDep, tokens: TokensDep
 @router.get("/me", response_model=UserPublic)
 def me(user: CurrentUser) -> UserPublic:
     """Who is logged in, with their role."""
-    return UserPublic(username=user.username, role=user.role, display_name=user.display_name)
+    return UserPublic.of(user)

@@ -15,12 +15,11 @@ import pandas as pd
 from fastapi import APIRouter, BackgroundTasks, Query
 from fastapi.responses import JSONResponse
 
-from gridservice import clock
 from gridservice.api.deps import AreaDep, CurrentUser, HolderDep, LookupsDep, PageDep, TrailDep
 from gridservice.api.geojson import feature_collection, records
 from gridservice.api.state import AreaHolder
 from gridservice.auth import mask_personal
-from gridservice.errors import GridserviceError, NotFoundError
+from gridservice.events.card import customer_card
 from gridservice.model import ServiceArea
 from gridservice.search import CustomerIndex
 
@@ -117,106 +116,6 @@ def card(customer_id: str, area: AreaDep, user: CurrentUser, lookups: LookupsDep
     """The customer card: who, where, which grid and staff, the supply path,
     active outages on that path, open work orders and recent history."""
     lookups.take(user.username, what="customer lookups")
-    if customer_id not in area.customers.index:
-        msg = f"no customer {customer_id!r}"
-        raise NotFoundError(msg)
+    found = customer_card(area, customer_id, viewer=user)
     trail.note(background, user=user.username, action="customer.view", layer="customers", feature_id=customer_id)
-    from gridservice.spatial.locate import locate_customer
-
-    row = area.customers.loc[[customer_id]]
-    customer = records(mask_personal(row, user))[0]
-    geom = row.geometry.iloc[0]
-    location = None if geom is None or geom.is_empty else {"lon": float(geom.x), "lat": float(geom.y)}
-    try:
-        where = locate_customer(area, customer_id).to_dict()
-        grid, station, staff = where["grid"], where["station"], where["staff"]
-    except NotFoundError:  # outside every grid: the card still shows the rest
-        grid, station, staff = None, None, []
-    path = supply_path(area, customer_id)
-    devices = [p["device_id"] for p in path]
-    return {
-        "customer": customer,
-        "location": location,
-        "grid": grid,
-        "station": station,
-        "staff": staff,
-        "supply_path": path,
-        "active_outages": _outages(area, devices, active=True),
-        "open_work_orders": _orders(area, customer_id, open_only=True),
-        "history": {
-            "work_orders": _orders(area, customer_id, open_only=False),
-            "outages": _outages(area, devices, active=False),
-            "visits": _visits(area, customer_id),
-        },
-    }
-
-
-def supply_path(area: ServiceArea, customer_id: str) -> list[dict[str, Any]]:
-    """Customer → meter → access point → transformer → feeder → substation (the devices present)."""
-    try:
-        from gridservice.topology import network_of  # type: ignore[attr-defined]
-
-        net = network_of(area)
-        ids = list(net.upstream(customer_id))
-    except (ImportError, GridserviceError):  # no topology package, or a meshed section: follow the keys
-        ids = _chain(area, customer_id)
-    out = []
-    for device in ids:
-        try:
-            layer = area.device_layer(str(device))
-        except NotFoundError:
-            continue
-        name = area.layers[layer].loc[device].get("name") if "name" in area.layers[layer].columns else None
-        out.append({"device_id": str(device), "layer": layer,
-                    "name": None if name is None or pd.isna(name) else str(name)})
-    return [p for p in out if p["layer"] != "customers"]
-
-
-def _chain(area: ServiceArea, customer_id: str) -> list[str]:
-    ids: list[str] = []
-
-    def follow(layer: str, key: Any, column: str) -> Any:
-        df = area.layers[layer]
-        if key is None or pd.isna(key) or key not in df.index or column not in df.columns:
-            return None
-        return df.loc[key, column]
-
-    meter = follow("customers", customer_id, "meter_id")
-    ap = follow("meters", meter, "access_point_id")
-    tx = follow("meters", meter, "transformer_id")
-    if tx is None or pd.isna(tx):
-        tx = follow("access_points", ap, "transformer_id")
-    feeder = follow("transformers", tx, "feeder_id")
-    sub = follow("feeders", feeder, "substation_id")
-    for value in (meter, ap, tx, feeder, sub):
-        if value is not None and not pd.isna(value):
-            ids.append(str(value))
-    return ids
-
-
-def _outages(area: ServiceArea, devices: list[str], *, active: bool) -> list[dict[str, Any]]:
-    out = area.outages
-    if not len(out):
-        return []
-    now = clock.now()
-    on_path = out["device_id"].isin(devices)
-    running = (out["start_at"] <= now) & (out["end_at"].isna() | (out["end_at"] > now))
-    chosen = out[on_path & (running if active else ~running)].sort_values("start_at", ascending=False)
-    return records(chosen.head(_HISTORY))
-
-
-def _orders(area: ServiceArea, customer_id: str, *, open_only: bool) -> list[dict[str, Any]]:
-    wo = area.work_orders
-    if not len(wo):
-        return []
-    mine = wo[wo["customer_id"] == customer_id]
-    if open_only:
-        mine = mine[mine["status"] != "closed"]
-    return records(mine.sort_values("received_at", ascending=False).head(_HISTORY))
-
-
-def _visits(area: ServiceArea, customer_id: str) -> list[dict[str, Any]]:
-    v = area.visits
-    if not len(v):
-        return []
-    return records(v[v["customer_id"] == customer_id].sort_values("at", ascending=False).head(_HISTORY))
+    return found.to_dict()

@@ -12,11 +12,10 @@ from gridservice import clock
 from gridservice.api.deps import AreaDep, CurrentUser, HolderDep, OutageWriter, PageDep
 from gridservice.api.geojson import records
 from gridservice.api.models import CallGroupRequest, OutageClose, OutageCreate, local_time
-from gridservice.auth import audit_entry, mask_personal, require
-from gridservice.errors import ConflictError, DataError, NotFoundError
-from gridservice.io import Store
+from gridservice.auth import mask_personal, require
+from gridservice.errors import NotFoundError
 from gridservice.topology.calls import group_calls
-from gridservice.topology.outages import active_outages, check_outage_times, create_outage, outage_impact
+from gridservice.topology.outages import active_outages, close_outage, create_outage, outage_impact
 
 router = APIRouter(tags=["outages"])
 
@@ -102,36 +101,6 @@ async def close(outage_id: str, body: OutageClose, holder: HolderDep, user: Curr
         return row
 
     return records(await run_in_threadpool(work))[0]
-
-
-def close_outage(store: Store, outage_id: str, *, end_at: pd.Timestamp, user: str) -> pd.DataFrame:
-    """Set an open outage's ``end_at`` (whole-layer write under the store lock) and log it."""
-    try:  # prefer the domain's own version once the topology package provides one
-        from gridservice.topology.outages import close_outage as domain_close  # type: ignore[attr-defined]
-    except ImportError:
-        domain_close = None
-    if domain_close is not None:
-        return domain_close(store, outage_id, end_at=end_at, user=user)
-    with store.lock():  # read-check-write: a concurrent append or close cannot be lost
-        outages = store.read_layer("outages")
-        if outage_id not in outages.index:
-            msg = f"no outage {outage_id!r}"
-            raise NotFoundError(msg)
-        row = outages.loc[outage_id]
-        if not pd.isna(row["end_at"]):
-            msg = f"outage {outage_id} already ended at {row['end_at']:%Y-%m-%d %H:%M}"
-            raise ConflictError(msg)
-        check_outage_times(row["start_at"], end_at, kind=row["kind"])
-        if end_at <= row["start_at"]:
-            msg = (f"outage {outage_id}: end_at {end_at:%Y-%m-%d %H:%M} is not after "
-                   f"start_at {row['start_at']:%Y-%m-%d %H:%M}")
-            raise DataError(msg)
-        outages.loc[outage_id, "end_at"] = end_at
-        log = store.read_layer("audit_log") if "audit_log" in store.layers() else None
-        entry = audit_entry(user=user, action="close", layer="outages", feature_id=outage_id,
-                            detail=f"end_at={end_at.isoformat()}")
-        store.write_locked({"outages": outages, "audit_log": entry if log is None else pd.concat([log, entry])})
-    return outages.loc[[outage_id]]
 
 
 @router.post("/calls/group")

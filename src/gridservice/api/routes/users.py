@@ -31,7 +31,7 @@ async def create_user(body: UserCreate, holder: HolderDep, user: Admin) -> UserP
         return made
 
     made = await run_in_threadpool(work)
-    return UserPublic(username=made.username, role=made.role, display_name=made.display_name)
+    return UserPublic.of(made)
 
 
 @router.delete("/{username}", status_code=204)
