@@ -88,7 +88,7 @@ def create_app(data: str | Store, *, settings: Settings | None = None, web: bool
 
     from gridservice.api.routes.customers import customer_index
 
-    customer_index(holder, area)  # build now, not on the first search
+    customer_index(area)  # build now, not on the first search
     if web:
         from gridservice.api.web import mount_web
 

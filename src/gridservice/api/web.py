@@ -26,7 +26,7 @@ from fastapi import FastAPI
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from gridservice.api.deps import AreaDep, CurrentUser, HolderDep
+from gridservice.api.deps import AreaDep, CurrentUser
 from gridservice.config import get_settings, web_root
 from gridservice.maps.backdrop import PLACE_KINDS_EN, VILLAGE_MIN_ZOOM, places
 from gridservice.maps.base import resolve_basemap
@@ -123,9 +123,8 @@ def mount_web(app: FastAPI) -> None:
         return Response(tile, media_type=source.media_type, headers={"Cache-Control": "public, max-age=86400"})
 
     @app.get("/web-basemap.json", include_in_schema=False)
-    def web_basemap(area: AreaDep, holder: HolderDep, user: CurrentUser) -> JSONResponse:
-        body = holder.cached("web-basemap", (area.service_area, area.grids, area.customers),
-                             lambda: local_basemap(area))
+    def web_basemap(area: AreaDep, user: CurrentUser) -> JSONResponse:
+        body = area.cached("web-basemap", ("service_area", "grids", "customers"), lambda: local_basemap(area))
         return JSONResponse(body, headers={"Cache-Control": "private, no-cache"})
 
     missing = [pkg for pkg, sub in VENDOR.items() if not (modules / sub).is_dir()]

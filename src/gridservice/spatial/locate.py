@@ -292,12 +292,7 @@ def locator(area: ServiceArea, grids: gpd.GeoDataFrame | None = None) -> GridLoc
     """
     if grids is not None and grids is not area.grids:
         return GridLocator(grids)
-    cached = area.__dict__.get("_locator")
-    if cached is not None and cached[0] is area.grids:
-        return cached[1]
-    loc = GridLocator(area.grids)
-    area.__dict__["_locator"] = (area.grids, loc)
-    return loc
+    return area.cached("locator", ("grids",), lambda: GridLocator(area.grids))
 
 
 def grid_ids_of_points(area: ServiceArea, geoms: gpd.GeoSeries | Iterable[shapely.Geometry]) -> np.ndarray:

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
-from gridservice.api.deps import AreaDep, CurrentUser, HolderDep
+from gridservice.api.deps import AreaDep, CurrentUser
 from gridservice.errors import DataError
 from gridservice.maps import ASSET_URL_PREFIX, BASEMAPS, build_map, map_html
 
@@ -19,7 +19,6 @@ def html_map(
     request: Request,
     kind: Literal["coverage", "operations", "lineloss"],
     area: AreaDep,
-    holder: HolderDep,
     user: CurrentUser,
     metric: Annotated[str | None, Query(description="KPI to colour grids by (coverage), 'none' for outlines")] = None,
     period: Annotated[str | None, Query(description="Month YYYY-MM (default: the latest with data)")] = None,
@@ -44,7 +43,7 @@ def html_map(
     if kind == "coverage":  # the map with audit findings
         options["masked"] = not user.sees_personal_data
     key = f"map:{kind}:{sorted(options.items())}"
-    page = holder.cached(key, tuple(area.layers.values()),
-                         lambda: map_html(build_map(kind, area, **options), inline=False, prefix=ASSET_URL_PREFIX),
-                         lru=True)
+    page = area.cached(key, tuple(area.layers),
+                       lambda: map_html(build_map(kind, area, **options), inline=False, prefix=ASSET_URL_PREFIX),
+                       lru=True)
     return HTMLResponse(page)

@@ -12,9 +12,8 @@ from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse
 from starlette.background import BackgroundTask
 
-from gridservice.api.deps import AreaDep, CurrentUser, HolderDep, PageDep
+from gridservice.api.deps import AreaDep, CurrentUser, PageDep
 from gridservice.api.geojson import feature_collection, records
-from gridservice.api.state import AreaHolder
 from gridservice.errors import DataError
 from gridservice.metrics.audit import audit, findings_by_grid, rules_table
 from gridservice.metrics.kpi import kpis
@@ -37,21 +36,19 @@ def _period(area: ServiceArea, period: str | None) -> Period:
 
 
 @router.get("/kpis")
-def kpi_table(area: AreaDep, holder: HolderDep, user: CurrentUser, period: PeriodQuery = None,
+def kpi_table(area: AreaDep, user: CurrentUser, period: PeriodQuery = None,
               by: Annotated[Literal["grid", "station", "area"], Query()] = "grid") -> dict[str, Any]:
     """Service KPIs per grid, station or the whole area: orders and SLA, complaints,
     SAIFI/SAIDI/CAIDI/RS-1, line-loss classes, visit coverage."""
     p = _period(area, period)
-    table = holder.cached(f"kpis:{by}:{p.label}", (area.work_orders, area.outages, area.customers, area.visits,
-                                                   *_loss_inputs(area)),
-                          lambda: kpis(area, p, by=by, loss=_line_loss(area, holder, p)))
+    table = area.cached(f"kpis:{by}:{p.label}", ("work_orders", "outages", "customers", "visits", *_LOSS_INPUTS),
+                        lambda: kpis(area, p, by=by, loss=_line_loss(area, p)))
     return {"period": p.label, "by": by, "items": records(table)}
 
 
 @router.get("/line-loss")
 def loss_table(
     area: AreaDep,
-    holder: HolderDep,
     user: CurrentUser,
     page: PageDep,
     period: PeriodQuery = None,
@@ -68,7 +65,7 @@ def loss_table(
     if unknown:
         msg = f"unknown line-loss class(es) {', '.join(unknown)}: expected {', '.join(CLASSES)}"
         raise DataError(msg)
-    table = _line_loss(area, holder, p)
+    table = _line_loss(area, p)
     if klass:
         table = table[table["class"].isin(klass)]
     points = area.transformers.geometry.reindex(table.index)  # so a map can draw the rows
@@ -82,7 +79,6 @@ def loss_table(
 @router.get("/audit")
 def audit_findings(
     area: AreaDep,
-    holder: HolderDep,
     user: CurrentUser,
     page: PageDep,
     rule: Annotated[list[str] | None, Query(description="Rule ids (default: all)")] = None,
@@ -90,8 +86,7 @@ def audit_findings(
 ) -> dict[str, Any]:
     """Audit (稽查) findings as GeoJSON, with counts per grid and rule."""
     key = f"audit:{','.join(sorted(rule or []))}"
-    found = holder.cached(key, tuple(area.layers.values()),
-                          lambda: audit(area, rule_ids=rule, history=_loss_history(area, holder)))
+    found = area.cached(key, tuple(area.layers), lambda: audit(area, rule_ids=rule, history=_loss_history(area)))
     if grid_id is not None:
         found = found[found["grid_id"] == grid_id]
     chunk = found.iloc[page.offset : page.offset + page.limit]
@@ -106,25 +101,22 @@ def audit_findings(
     }
 
 
-def _loss_inputs(area: ServiceArea) -> tuple[pd.DataFrame, ...]:
-    """The layers a line-loss table is computed from."""
-    return (area.energy_readings, area.meters, area.access_points, area.transformers, area.grids, area.grid_staff,
-            area.staff)
+#: The layers a line-loss table is computed from.
+_LOSS_INPUTS = ("energy_readings", "meters", "access_points", "transformers", "grids", "grid_staff", "staff")
 
 
-def _loss_history(area: ServiceArea, holder: AreaHolder) -> LossHistory | None:
+def _loss_history(area: ServiceArea) -> LossHistory | None:
     """Supply and sales per transformer and month, summed once over all readings for every period."""
     def build() -> LossHistory | None:
         try:
             return loss_history(area)
         except DataError:  # no monthly or daily readings yet
             return None
-    return holder.cached("loss_history", _loss_inputs(area), build)
+    return area.cached("loss_history", _LOSS_INPUTS, build)
 
 
-def _line_loss(area: ServiceArea, holder: AreaHolder, p: Period) -> pd.DataFrame:
-    return holder.cached(f"lineloss:{p.label}", _loss_inputs(area),
-                         lambda: line_loss(area, p, history=_loss_history(area, holder)))
+def _line_loss(area: ServiceArea, p: Period) -> pd.DataFrame:
+    return area.cached(f"lineloss:{p.label}", _LOSS_INPUTS, lambda: line_loss(area, p, history=_loss_history(area)))
 
 
 @router.get("/audit/rules")
