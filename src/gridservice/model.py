@@ -35,7 +35,6 @@ from gridservice.io.tables import conform
 from gridservice.lookup import contains
 from gridservice.schema import CRS, DEVICE_LAYERS, LAYERS, TIMEZONE
 
-
 T = TypeVar("T")
 F = TypeVar("F", bound=pd.DataFrame)
 

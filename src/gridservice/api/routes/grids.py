@@ -92,7 +92,8 @@ def locate(
     if grid_id is None:
         return locate_point(area, lon, lat).to_dict()  # raises the domain's "outside every grid" error
     # What a grid answers (its station and staff) is the same for every point in it: built once per grid.
-    answers: dict[str, dict[str, Any]] = area.cached("locate_answers", ("grids", "grid_staff", "staff", "stations"), dict)
+    answers: dict[str, dict[str, Any]] = area.cached("locate_answers", ("grids", "grid_staff", "staff", "stations"),
+                                                     dict)
     answer = answers.get(grid_id)
     if answer is None:
         answer = answers[grid_id] = locate_point(area, lon, lat).to_dict()
