@@ -28,6 +28,7 @@ import shapely
 from pyproj import Transformer
 
 from gridservice import clock
+from gridservice.config import DEFAULT_RULES, Rules
 from gridservice.errors import DataError, NotFoundError
 from gridservice.findings import findings
 from gridservice.io import Store, open_store
@@ -301,8 +302,10 @@ class ServiceArea:
         return new
 
 
-def check_integrity(area: ServiceArea) -> gpd.GeoDataFrame:
+def check_integrity(area: ServiceArea, *, rules: Rules = DEFAULT_RULES) -> gpd.GeoDataFrame:
     """Schema, ids, foreign keys and geometry validity of every layer.
+
+    (``rules`` is not used: it is taken so that every check of ``validate`` has one signature.)
 
     Returns
     -------

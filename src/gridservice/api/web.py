@@ -26,14 +26,15 @@ from fastapi import FastAPI
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from gridservice.api.deps import AreaDep, CurrentUser
-from gridservice.config import get_settings, web_root
+from gridservice.api.deps import AreaDep, CurrentUser, SettingsDep
+from gridservice.config import web_root
 from gridservice.maps.backdrop import PLACE_KINDS_EN, VILLAGE_MIN_ZOOM, places
 from gridservice.maps.base import resolve_basemap
 from gridservice.maps.layers import roman_name
 from gridservice.maps.mbtiles import MBTiles
 from gridservice.metrics.period import latest_period
 from gridservice.model import ServiceArea
+from gridservice.schema import TIMEZONE
 
 __all__ = ["VENDOR", "basemap_config", "local_basemap", "mount_web", "web_root"]
 
@@ -106,16 +107,15 @@ def mount_web(app: FastAPI) -> None:
     modules = root / "node_modules"
 
     @app.get("/web-config.json", include_in_schema=False)
-    def web_config() -> JSONResponse:
-        settings = get_settings()
+    def web_config(settings: SettingsDep) -> JSONResponse:
         body = {"basemap": basemap_config(settings.basemap), "language": settings.language,
-                "timezone": settings.timezone, **_default_periods(app)}
+                "timezone": TIMEZONE, **_default_periods(app)}
         return JSONResponse(body, headers={"Cache-Control": "no-store"})
 
     @app.get("/tiles/{z}/{x}/{y}", include_in_schema=False)
-    def tiles(z: int, x: int, y: int) -> Response:
+    def tiles(z: int, x: int, y: int, settings: SettingsDep) -> Response:
         """Tiles of the configured MBTiles basemap (no login: Leaflet's image requests carry no token)."""
-        path = (resolve_basemap(get_settings().basemap) or {}).get("mbtiles")
+        path = (resolve_basemap(settings.basemap) or {}).get("mbtiles")
         source = MBTiles.open(path) if path else None
         tile = source.tile(z, x, y) if source else None
         if source is None or tile is None:

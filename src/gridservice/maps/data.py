@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from gridservice.config import DEFAULT_RULES, Rules
 from gridservice.errors import DataError
 from gridservice.findings import findings
 from gridservice.model import ServiceArea
@@ -110,12 +111,12 @@ def simple_kpis(area: ServiceArea, period: str | None = None) -> pd.DataFrame:
     return out
 
 
-def grid_kpis(area: ServiceArea, period: str) -> pd.DataFrame:
+def grid_kpis(area: ServiceArea, period: str, *, rules: Rules = DEFAULT_RULES) -> pd.DataFrame:
     """KPIs per grid for ``period``: :func:`gridservice.metrics.kpi.grid_kpis`, else :func:`simple_kpis`."""
     fn = _optional("gridservice.metrics.kpi", "grid_kpis")
     if fn is None:
         return simple_kpis(area, period)
-    out = fn(area, period)
+    out = fn(area, period, rules=rules)
     if "staff" not in out.columns and len(area.grid_staff):
         out["staff"] = area.grid_staff.groupby("grid_id")["staff_id"].nunique().reindex(out.index, fill_value=0)
     if "loss_high" in out.columns and "high_loss_transformers" not in out.columns:
@@ -123,20 +124,20 @@ def grid_kpis(area: ServiceArea, period: str) -> pd.DataFrame:
     return out
 
 
-def line_loss(area: ServiceArea, period: str) -> pd.DataFrame | None:
+def line_loss(area: ServiceArea, period: str, *, rules: Rules = DEFAULT_RULES) -> pd.DataFrame | None:
     """Line loss per transformer for ``period`` (``None`` when the metrics package is missing)."""
     fn = _optional("gridservice.metrics.lineloss", "line_loss")
     if fn is None or not len(area.transformers):
         return None
-    return fn(area, period)
+    return fn(area, period, rules=rules)
 
 
-def audit_findings(area: ServiceArea, period: str | None = None) -> gpd.GeoDataFrame:
+def audit_findings(area: ServiceArea, period: str | None = None, *, rules: Rules = DEFAULT_RULES) -> gpd.GeoDataFrame:
     """Audit findings with a geometry (empty when the audit package is missing)."""
     fn = _optional("gridservice.metrics.audit", "audit")
     if fn is None:
         return findings()
-    found = fn(area, period=period) if period else fn(area)
+    found = fn(area, period=period, rules=rules) if period else fn(area, rules=rules)
     if not isinstance(found, gpd.GeoDataFrame):
         return findings()
     return found[~(found.geometry.isna() | found.geometry.is_empty)]
@@ -146,7 +147,7 @@ def audit_findings(area: ServiceArea, period: str | None = None) -> gpd.GeoDataF
 SHAPE_CHECKS = ("overlap", "gap", "sliver", "outside_territory", "invalid_polygon", "grid_overlap", "grid_gap")
 
 
-def plan_problems(area: ServiceArea, *, min_area_m2: float = 1.0) -> gpd.GeoDataFrame:
+def plan_problems(area: ServiceArea, *, min_area_m2: float = 1.0, rules: Rules = DEFAULT_RULES) -> gpd.GeoDataFrame:
     """Gaps and overlaps of the grid plan, as findings with their polygons.
 
     Uses the plan checks of :mod:`gridservice.spatial` when installed (those in
@@ -156,7 +157,7 @@ def plan_problems(area: ServiceArea, *, min_area_m2: float = 1.0) -> gpd.GeoData
     """
     fn = _optional("gridservice.spatial.plan", "check_grids")
     if fn is not None:
-        found = fn(area)
+        found = fn(area, rules=rules)
         # Only the defects of the drawing itself: a "no manager" finding carries the whole grid
         # as its geometry and would paint over the KPI colours.
         shape = found["check"].isin(SHAPE_CHECKS).to_numpy()
