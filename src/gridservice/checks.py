@@ -1,18 +1,20 @@
 """Every check ``gridservice validate`` runs, in one list.
 
-Each check takes a :class:`~gridservice.model.ServiceArea` and returns a
+Each check takes a :class:`~gridservice.model.ServiceArea` and the rules in
+force (``rules=``, a :class:`~gridservice.config.Rules`) and returns a
 findings frame (:mod:`gridservice.findings`). A new check is added to
 :data:`CHECKS` and nowhere else.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from typing import Protocol
 
 import geopandas as gpd
 import pandas as pd
 import shapely
 
+from gridservice.config import DEFAULT_RULES, Rules
 from gridservice.findings import concat, findings
 from gridservice.metrics.audit import check_event_times
 from gridservice.model import ServiceArea, check_integrity
@@ -20,15 +22,21 @@ from gridservice.spatial.locate import check_unlocated
 from gridservice.spatial.plan import check_grids
 from gridservice.topology.checks import check_network
 
-Check = Callable[[ServiceArea], gpd.GeoDataFrame]
+
+class Check(Protocol):
+    """``check(area, rules=rules) → findings``."""
+
+    def __call__(self, area: ServiceArea, *, rules: Rules = ...) -> gpd.GeoDataFrame: ...
+
 
 #: Where a station's territory and its grids may differ without a finding (digitising noise), in m².
 TERRITORY_TOLERANCE_M2 = 10_000.0
 
 
-def check_station_territories(area: ServiceArea) -> gpd.GeoDataFrame:
+def check_station_territories(area: ServiceArea, *, rules: Rules = DEFAULT_RULES) -> gpd.GeoDataFrame:
     """Stations drawn as a territory (``stations.territory``) that do not match the union of
-    their grids: one warning per station, its geometry the area that differs."""
+    their grids: one warning per station, its geometry the area that differs. (``rules`` is
+    not used: it is taken so that every check has one signature.)"""
     stations = area.stations
     if "territory" not in stations.columns or not stations["territory"].notna().any():
         return findings()
@@ -59,6 +67,6 @@ CHECKS: list[Check] = [
 ]
 
 
-def validate(area: ServiceArea) -> gpd.GeoDataFrame:
-    """Run every check and stack the findings."""
-    return concat(check(area) for check in CHECKS)
+def validate(area: ServiceArea, *, rules: Rules = DEFAULT_RULES) -> gpd.GeoDataFrame:
+    """Run every check under ``rules`` and stack the findings."""
+    return concat(check(area, rules=rules) for check in CHECKS)

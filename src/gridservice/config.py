@@ -3,6 +3,10 @@
 Settings come from the environment with the ``GRIDSERVICE_`` prefix
 (``GRIDSERVICE_DATA=/srv/nanfeng.gpkg``); nested rules use ``__``
 (``GRIDSERVICE_RULES__LOSS_HIGH_PCT=8``).
+
+Only the faces (CLI, server) read the settings; they pass ``settings.rules``
+to every analysis, which takes it as its ``rules`` keyword and otherwise
+uses :data:`DEFAULT_RULES`, the SPEC §4 defaults.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -34,6 +38,8 @@ def web_root() -> Path:
 
 class Rules(BaseModel):
     """Service rules (SPEC §4); defaults follow State Grid practice."""
+
+    model_config = ConfigDict(frozen=True)
 
     repair_arrival_min: dict[str, int] = Field(default_factory=lambda: {"urban": 45, "rural": 90, "remote": 120})
     contact_within_hours: int = 24
@@ -59,6 +65,10 @@ class Rules(BaseModel):
     new_connection_months: int = 12
 
 
+#: The rules an analysis applies when it is not given any: the SPEC §4 defaults.
+DEFAULT_RULES = Rules()
+
+
 class Settings(BaseSettings):
     """Process settings: where the data is, how to serve and draw it."""
 
@@ -67,7 +77,6 @@ class Settings(BaseSettings):
     data: str = Field(default_factory=lambda: str(default_data_path()))
     host: str = "127.0.0.1"
     port: int = 8000
-    timezone: str = "Asia/Shanghai"
     language: str = "zh"
     basemap: str = Field("local", description="local (drawn from the service area, offline), none, or online "
                                               "tiles when chosen: osm, gcj02 or a tile URL template")

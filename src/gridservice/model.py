@@ -4,12 +4,22 @@ A :class:`ServiceArea` is what every analysis takes. Layers are
 GeoDataFrames (EPSG:4326) or DataFrames with the layer's key as the index, so
 ``area.customers.loc["C0000001"]`` finds one customer. Lengths and areas are
 computed in :attr:`ServiceArea.metric_crs`, the territory's UTM zone.
+
+What is built from the layers (the grid locator, the network, the territory,
+the server's tables) is kept with :meth:`ServiceArea.cached`, the one cache:
+an entry is named and declares the layers it is built from, and it holds
+while those layers are the same frames (or its declared token is unchanged).
+A copy with some layers replaced (:meth:`ServiceArea.replace`) keeps the
+entries whose inputs it did not touch.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from functools import cached_property
+import dataclasses
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterable, Mapping
+from typing import Any, Generic, TypeVar, overload
 
 import geopandas as gpd
 import numpy as np
@@ -18,12 +28,19 @@ import shapely
 from pyproj import Transformer
 
 from gridservice import clock
+from gridservice.config import DEFAULT_RULES, Rules
 from gridservice.errors import DataError, NotFoundError
 from gridservice.findings import findings
 from gridservice.io import Store, open_store
 from gridservice.io.tables import conform
 from gridservice.lookup import contains
 from gridservice.schema import CRS, DEVICE_LAYERS, LAYERS, TIMEZONE
+
+T = TypeVar("T")
+F = TypeVar("F", bound=pd.DataFrame)
+
+#: How many variants of one kind of result (a map page per option set, ~1.5 MB each) an area keeps.
+LRU_SIZE = 16
 
 
 def utm_crs(geometry: shapely.Geometry) -> str:
@@ -39,6 +56,39 @@ def utm_crs(geometry: shapely.Geometry) -> str:
     return f"EPSG:{32600 + zone if c.y >= 0 else 32700 + zone}"
 
 
+class _Layer(Generic[F]):
+    """A declared layer as an attribute: ``area.customers`` is ``area.layers["customers"]``."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, area: None, owner: type) -> _Layer[F]: ...
+    @overload
+    def __get__(self, area: ServiceArea, owner: type) -> F: ...
+    def __get__(self, area: ServiceArea | None, owner: type) -> F | _Layer[F]:
+        if area is None:
+            return self
+        return area.layers[self.name]  # type: ignore[return-value]
+
+
+_Geo = _Layer[gpd.GeoDataFrame]
+_Table = _Layer[pd.DataFrame]
+
+
+@dataclasses.dataclass(frozen=True)
+class _Entry:
+    """One cached result: the layers it was built from, those frames (held, so that their ids are
+    not reused while the entry lives), the token it was built at, and the value."""
+
+    inputs: tuple[str, ...]
+    frames: tuple[pd.DataFrame, ...]
+    token_of: Callable[[ServiceArea], Hashable] | None
+    token: Hashable
+    value: Any
+    lru: bool
+
+
 class ServiceArea:
     """A county company's service area held in memory.
 
@@ -51,6 +101,28 @@ class ServiceArea:
     store
         Where the area was read from, if anywhere.
     """
+
+    # The layers of schema.LAYERS (tests/test_model.py holds the two lists equal).
+    service_area = _Geo()
+    stations = _Geo()
+    grids = _Geo()
+    staff = _Geo()
+    grid_staff = _Table()
+    substations = _Geo()
+    feeders = _Geo()
+    switches = _Geo()
+    transformers = _Geo()
+    access_points = _Geo()
+    meters = _Table()
+    customers = _Geo()
+    work_orders = _Geo()
+    outages = _Table()
+    energy_readings = _Table()
+    visits = _Table()
+    plan_versions = _Table()
+    grid_history = _Geo()
+    audit_log = _Table()
+    users = _Table()
 
     def __init__(
         self, layers: Mapping[str, pd.DataFrame], *, store: Store | None = None, trusted: bool = False
@@ -66,6 +138,8 @@ class ServiceArea:
             self.layers[name] = conform(name, df, source=name, check_values=False)
         self.extra = {k: v for k, v in layers.items() if k not in LAYERS}
         self.store = store
+        self._cache: OrderedDict[str, _Entry] = OrderedDict()
+        self._cache_lock = threading.RLock()
 
     @classmethod
     def load(cls, data: str | Store) -> ServiceArea:
@@ -73,12 +147,6 @@ class ServiceArea:
         store = open_store(str(data)) if not isinstance(data, Store) else data
         frames = store.read()
         return cls(frames, store=store, trusted=True)
-
-    def __getattr__(self, name: str) -> pd.DataFrame:
-        layers = self.__dict__.get("layers")
-        if layers is not None and name in layers:
-            return layers[name]
-        raise AttributeError(name)
 
     def __repr__(self) -> str:
         counts = ", ".join(f"{k}={len(v)}" for k, v in self.layers.items() if len(v))
@@ -109,20 +177,96 @@ class ServiceArea:
         ``as_of`` are new data, not errors; only times after this are."""
         return max(self.as_of, clock.now())
 
-    @cached_property
+    @property
     def territory(self) -> shapely.Geometry:
         """The territory polygon: the service_area layer, or the union of grids."""
-        geoms = self.service_area.geometry if len(self.service_area) else self.grids.geometry
-        if len(geoms) == 0:
-            return shapely.Polygon()
-        return shapely.union_all(geoms.to_numpy())
 
-    @cached_property
+        def build() -> shapely.Geometry:
+            geoms = self.service_area.geometry if len(self.service_area) else self.grids.geometry
+            if len(geoms) == 0:
+                return shapely.Polygon()
+            return shapely.union_all(geoms.to_numpy())
+
+        return self.cached("territory", ("service_area", "grids"), build)
+
+    @property
     def metric_crs(self) -> str:
         """The UTM zone of the territory's centre, for metres and km²."""
-        if self.territory.is_empty:
-            return "EPSG:32650"
-        return utm_crs(self.territory)
+
+        def build() -> str:
+            return "EPSG:32650" if self.territory.is_empty else utm_crs(self.territory)
+
+        return self.cached("metric_crs", ("service_area", "grids"), build)
+
+    def cached(self, name: str, inputs: Iterable[str], build: Callable[[], T], *,
+               token: Callable[[ServiceArea], Hashable] | None = None, lru: bool = False) -> T:
+        """``build()``'s result, kept on this area while the layers it is built from are unchanged.
+
+        The key is ``name`` and the ``inputs`` layers: the entry holds while
+        those layers are the same frame objects. ``token``, when given,
+        replaces that identity test: a cheap function of the area (a digest
+        of the columns an index reads, a switch state) whose value is equal
+        exactly when the built result is still right. Such an entry also
+        survives a reload, where every frame is new (:meth:`adopt_cached`).
+        A copy made by :meth:`replace` keeps the entries none of whose
+        inputs it replaced (and those with a token, checked at next use).
+
+        ``lru``: the result is one of many variants (a map page per option
+        set); only the :data:`LRU_SIZE` most recently used of them are kept.
+
+        Examples
+        --------
+        >>> area = empty_area()
+        >>> area.cached("grid_count", ("grids",), lambda: len(area.grids))
+        0
+        """
+        inputs = tuple(inputs)
+        hit = self._cache.get(name)
+        if not lru and hit is not None and hit.inputs == inputs and self._holds(name, hit):
+            return hit.value  # type: ignore[no-any-return]  # a hit waits for no build
+        with self._cache_lock:
+            hit = self._cache.get(name)
+            if hit is not None and hit.inputs == inputs and self._holds(name, hit):
+                if lru:
+                    self._cache.move_to_end(name)
+                return hit.value  # type: ignore[no-any-return]
+            value = build()
+            self._cache[name] = _Entry(inputs, self._frames(inputs), token, token(self) if token else None,
+                                       value, lru)
+            self._cache.move_to_end(name)
+            if lru:
+                variants = [k for k, e in self._cache.items() if e.lru]
+                for old in variants[:-LRU_SIZE]:
+                    del self._cache[old]
+            return value
+
+    def adopt_cached(self, other: ServiceArea) -> None:
+        """Take over ``other``'s :meth:`cached` entries that declare a token.
+
+        The server calls this when it reloads a changed store, where every
+        frame is new: an entry whose token is unchanged at its next use (the
+        customer search index after a plan commit moved only grid ids) is
+        kept rather than rebuilt.
+        """
+        with self._cache_lock, other._cache_lock:
+            for name, entry in other._cache.items():
+                if entry.token_of is not None:
+                    self._cache.setdefault(name, entry)
+
+    def _frames(self, inputs: tuple[str, ...]) -> tuple[pd.DataFrame, ...]:
+        return tuple(self.layers[n] for n in inputs)
+
+    def _holds(self, name: str, entry: _Entry) -> bool:
+        """Whether the cached entry ``name`` is still right for this area's layers."""
+        if entry.token_of is None:
+            return all(self.layers[n] is f for n, f in zip(entry.inputs, entry.frames, strict=True))
+        if entry.token != entry.token_of(self):
+            return False
+        frames = self._frames(entry.inputs)
+        if any(a is not b for a, b in zip(frames, entry.frames, strict=True)):
+            # hold this area's frames, not the ones it was built from (entries may be shared with other areas)
+            self._cache[name] = dataclasses.replace(entry, frames=frames)
+        return True
 
     def to_metric(self, frame: gpd.GeoDataFrame | gpd.GeoSeries) -> gpd.GeoDataFrame | gpd.GeoSeries:
         """A frame reprojected to :attr:`metric_crs`."""
@@ -143,20 +287,28 @@ class ServiceArea:
         msg = f"unknown device id {device_id!r}"
         raise NotFoundError(msg)
 
-    def replace(self, **layers: pd.DataFrame) -> ServiceArea:
-        """A copy with some layers replaced (frames are shared, not copied)."""
-        merged = {**self.layers, **self.extra}
-        new = object.__new__(ServiceArea)  # skip __init__: the other layers are already conformed
-        new.store = self.store
-        new.layers = {**self.layers}
-        for name, df in layers.items():
-            new.layers[name] = conform(name, df, check_values=False)
-        new.extra = {k: v for k, v in merged.items() if k not in LAYERS}
+    def replace(self, *, trusted: bool = False, **layers: pd.DataFrame) -> ServiceArea:
+        """A copy with some layers replaced (frames are shared, not copied).
+
+        The replacements are conformed to their schema unless ``trusted``
+        (already in the layer's columns and dtypes). The copy keeps the
+        :meth:`cached` entries none of whose inputs are replaced, and those
+        with a token (checked at their next use).
+        """
+        new = ServiceArea({**self.layers, **layers, **self.extra}, store=self.store, trusted=True)
+        if not trusted:
+            for name, df in layers.items():
+                new.layers[name] = conform(name, df, check_values=False)
+        with self._cache_lock:
+            new._cache = OrderedDict((k, e) for k, e in self._cache.items()
+                                     if e.token_of is not None or not set(e.inputs) & set(layers))
         return new
 
 
-def check_integrity(area: ServiceArea) -> gpd.GeoDataFrame:
+def check_integrity(area: ServiceArea, *, rules: Rules = DEFAULT_RULES) -> gpd.GeoDataFrame:
     """Schema, ids, foreign keys and geometry validity of every layer.
+
+    (``rules`` is not used: it is taken so that every check of ``validate`` has one signature.)
 
     Returns
     -------

@@ -5,7 +5,8 @@ from __future__ import annotations
 from api_helpers import headers
 from fastapi.testclient import TestClient
 
-from gridservice.api.state import LRU_SIZE, AreaHolder
+from gridservice.api.state import AreaHolder
+from gridservice.model import LRU_SIZE
 
 
 def test_a_basemap_outside_the_allow_list_is_refused(client: TestClient) -> None:
@@ -19,12 +20,11 @@ def test_a_basemap_outside_the_allow_list_is_refused(client: TestClient) -> None
 
 
 def test_page_variants_are_kept_least_recently_used_first_out(small_gpkg) -> None:
-    holder = AreaHolder(str(small_gpkg))
-    frames = tuple(holder.get().layers.values())
+    area = AreaHolder(str(small_gpkg)).get()
     built: list[int] = []
 
     def page(i: int) -> str:
-        return holder.cached(f"page{i}", frames, lambda: built.append(i) or f"<html>{i}</html>", lru=True)
+        return area.cached(f"page{i}", tuple(area.layers), lambda: built.append(i) or f"<html>{i}</html>", lru=True)
 
     for i in range(LRU_SIZE):
         page(i)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import pandas as pd
-from api_helpers import NOW, headers
+from api_helpers import NOW, SETTINGS, headers, small_frames
 from fastapi.testclient import TestClient
 
+from gridservice.api import create_app
 from gridservice.io import GeoPackageStore
+from gridservice.model import ServiceArea
 
 
 def test_active_outages_and_impact(client: TestClient) -> None:
@@ -119,3 +121,16 @@ def test_line_loss_wants_a_month_and_known_classes(client: TestClient) -> None:
         assert r.status_code == 422, (query, r.text)
     assert "per month" in client.get("/api/v1/line-loss?period=2026-W03", headers=h).json()["detail"]
     assert client.get("/api/v1/line-loss?period=2026-01&class=high", headers=h).status_code == 200
+
+
+def test_active_outages_of_a_snapshot_are_those_at_its_as_of(tmp_path) -> None:
+    """A snapshot taken at NOW − 1 h: O1 (from NOW − 2 h) ended at NOW − 30 min, after the snapshot's
+    moment, so it was going on then — the domain's rule (``area.as_of``), not the wall clock's."""
+    frames = small_frames()
+    frames["service_area"] = frames["service_area"].assign(as_of=NOW - pd.Timedelta(hours=1))
+    frames["outages"] = frames["outages"].assign(end_at=NOW - pd.Timedelta(minutes=30))
+    path = tmp_path / "snapshot.gpkg"
+    GeoPackageStore(path).write(ServiceArea(frames).layers, create=True)
+    with TestClient(create_app(str(path), settings=SETTINGS, web=False)) as c:
+        active = c.get("/api/v1/outages?active=true", headers=headers("dispatcher")).json()
+    assert [o["outage_id"] for o in active["items"]] == ["O1"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from api_helpers import headers
 from fastapi.testclient import TestClient
 
+from gridservice.api.routes.customers import customer_index
 from gridservice.io import GeoPackageStore
 
 
@@ -35,13 +36,13 @@ def test_commit_then_a_stale_commit_is_409(write_client: TestClient, small_copy)
     h = headers("planner")
     write_client.get("/api/v1/customers/search?q=C1", headers=h)
     holder = write_client.app.state.holder  # type: ignore[attr-defined]
-    index = holder.__dict__["_customer_index"][1]
+    index = customer_index(holder.get())
     r = write_client.post("/api/v1/plans/commit", json={"grids": split_at(116.43), "base_version": 1,
                                                          "note": "move the edge"}, headers=h)
     assert r.status_code == 201 and r.json()["plan_version"] == 2
     # names, phones and addresses did not change: the reload keeps the search index
     hit = write_client.get("/api/v1/customers/search?q=C1", headers=h).json()["items"][0]
-    assert hit["grid_id"] == "G2" and holder.__dict__["_customer_index"][1] is index
+    assert hit["grid_id"] == "G2" and customer_index(holder.get()) is index
     # the server reloads: G2 now holds all four customers
     g2 = write_client.get("/api/v1/grids/G2", headers=h).json()["properties"]
     assert g2["customers"] == 4

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pandas as pd
-from api_helpers import NOW, headers
+from api_helpers import NOW, SETTINGS, headers
 from fastapi.testclient import TestClient
 
+from gridservice.api import create_app
+from gridservice.config import Rules
 from gridservice.io import GeoPackageStore
 
 
@@ -132,3 +134,12 @@ def test_a_retry_with_the_same_idempotency_key_returns_the_first_order(write_cli
     bad = write_client.post("/api/v1/work-orders", headers={**headers("dispatcher"), "Idempotency-Key": "a b"},
                             json=order)
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "header.idempotency-key"
+
+
+def test_the_rules_of_the_app_settings_reach_the_analyses(small_gpkg) -> None:
+    """The rules come from the settings ``create_app`` was given (not from the process's environment):
+    with contact due 2 h after the call, WO1 (received NOW − 3 h) was due at NOW − 1 h, not NOW + 21 h."""
+    settings = SETTINGS.model_copy(update={"rules": Rules(contact_within_hours=2)})
+    with TestClient(create_app(str(small_gpkg), settings=settings, web=False)) as c:
+        props = c.get("/api/v1/work-orders/WO1", headers=headers("planner")).json()["properties"]
+    assert pd.Timestamp(props["contact_due_at"]) == NOW - pd.Timedelta(hours=1)

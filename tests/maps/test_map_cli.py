@@ -40,6 +40,20 @@ def test_map_command_in_english_with_a_metric(map_gpkg, tmp_path):
     assert "Complaints per 10k customers" in html and "tile.openstreetmap.org" in html
 
 
+def test_the_basemap_comes_from_the_settings(map_gpkg, tmp_path, monkeypatch):
+    from gridservice.config import get_settings
+
+    out = tmp_path / "c.html"
+    monkeypatch.setenv("GRIDSERVICE_BASEMAP", "osm")
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(app, ["map", "coverage", "--data", str(map_gpkg), "--out", str(out)])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    assert "tile.openstreetmap.org" in out.read_text(encoding="utf-8")
+
+
 def test_unknown_metric_keeps_the_old_file(map_gpkg, tmp_path):
     out = tmp_path / "c.html"
     out.write_text("old", encoding="utf-8")

@@ -28,6 +28,7 @@ from gridservice.maps import (
     resolve_basemap,
     transformer_layer,
 )
+from gridservice.maps.base import LOCAL
 from gridservice.maps.data import grid_kpis
 from gridservice.maps.layers import LOSS_COLORS, CompactHeat, Labels, display_grids
 from gridservice.maps.legend import Legend
@@ -169,15 +170,9 @@ def test_basemap_that_is_no_template_is_refused():
         resolve_basemap("http://tiles.intranet.local/")
 
 
-def test_basemap_comes_from_the_settings(monkeypatch):
-    from gridservice.config import get_settings
-
-    get_settings.cache_clear()
-    monkeypatch.setenv("GRIDSERVICE_BASEMAP", "none")
-    try:
-        assert resolve_basemap(None) is None
-    finally:
-        get_settings.cache_clear()
+def test_no_basemap_named_is_the_local_one(monkeypatch):
+    monkeypatch.setenv("GRIDSERVICE_BASEMAP", "none")  # the faces read the settings, not the maps
+    assert resolve_basemap(None) == resolve_basemap("local") == {**LOCAL}
 
 
 # ---------------------------------------------------------------- network and events

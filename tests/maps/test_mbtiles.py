@@ -62,19 +62,16 @@ def test_served_maps_use_the_file_and_exported_maps_refuse_it(tmp_path):
 
 def test_the_server_hands_out_the_tiles(tmp_path, monkeypatch):
     from gridservice.api.web import mount_web
-    from gridservice.config import get_settings
+    from gridservice.config import Settings
 
     path = _mbtiles(tmp_path / "county.mbtiles")
     monkeypatch.setenv("GRIDSERVICE_BASEMAP", str(path))
-    get_settings.cache_clear()
-    try:
-        app = FastAPI()
-        mount_web(app)
-        client = TestClient(app)
-        config = client.get("/web-config.json").json()["basemap"]
-        assert (config["url"], config["max_zoom"], config["local"]) == (TILE_URL, 2, False)
-        hit = client.get("/tiles/1/1/1")
-        assert (hit.status_code, hit.content, hit.headers["content-type"]) == (200, TILE, "image/png")
-        assert client.get("/tiles/1/1/0").status_code == 404
-    finally:
-        get_settings.cache_clear()
+    app = FastAPI()
+    app.state.settings = Settings()  # what create_app sets: read from the environment
+    mount_web(app)
+    client = TestClient(app)
+    config = client.get("/web-config.json").json()["basemap"]
+    assert (config["url"], config["max_zoom"], config["local"]) == (TILE_URL, 2, False)
+    hit = client.get("/tiles/1/1/1")
+    assert (hit.status_code, hit.content, hit.headers["content-type"]) == (200, TILE, "image/png")
+    assert client.get("/tiles/1/1/0").status_code == 404

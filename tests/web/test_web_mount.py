@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from gridservice.api.web import VENDOR, basemap_config, mount_web, web_root
+from gridservice.config import Settings
 
 WEB = Path(__file__).resolve().parents[2] / "web"
 
@@ -19,6 +20,7 @@ def client() -> TestClient:
     if not (WEB / "node_modules" / "leaflet").is_dir():
         pytest.fail("web assets missing: run `npm install --prefix web` (scripts/install-test-deps does)")
     app = FastAPI()
+    app.state.settings = Settings()  # what create_app sets
     mount_web(app)
     return TestClient(app)
 
@@ -54,6 +56,7 @@ def test_config_tells_the_basemap_and_the_month(client: TestClient) -> None:
     assert orders["steps"]["repair"] == ["received", "dispatched", "arrived", "resolved", "replied", "closed"]
     assert orders["steps"]["complaint"] == ["received", "dispatched", "resolved", "replied", "closed"]
     assert orders["contact_columns"] == ["arrived_at", "resolved_at", "replied_at", "closed_at"]
+    assert body["timezone"] == "Asia/Shanghai"  # the server's own (schema.TIMEZONE): one zone for both
     assert body["default_month"] is None and body["default_week"] is None  # no service area behind this bare app
 
 
@@ -78,8 +81,6 @@ def test_local_basemap_has_no_tiles(setting: str) -> None:
 
 
 def test_the_default_basemap_is_local(monkeypatch: pytest.MonkeyPatch) -> None:
-    from gridservice.config import Settings
-
     monkeypatch.delenv("GRIDSERVICE_BASEMAP", raising=False)
     assert Settings().basemap == "local"
 

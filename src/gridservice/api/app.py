@@ -76,7 +76,7 @@ def create_app(data: str | Store, *, settings: Settings | None = None, web: bool
     _mount_map_assets(app)
     app.include_router(maps.router)
 
-    customers.customer_index(holder, area)  # build now, not on the first search
+    customers.customer_index(area)  # build now, not on the first search
     if web:
         from gridservice.api.web import mount_web
 

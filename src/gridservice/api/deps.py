@@ -33,6 +33,7 @@ from gridservice.api.security import (
 )
 from gridservice.api.state import AreaHolder
 from gridservice.auth import User, require
+from gridservice.config import Rules, Settings
 from gridservice.errors import AuthenticationError
 from gridservice.io import Store
 from gridservice.model import ServiceArea
@@ -40,6 +41,22 @@ from gridservice.model import ServiceArea
 # Declared for the OpenAPI docs ("Authorize" in /docs); the checks are below.
 _bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/login", auto_error=False)
 _basic = HTTPBasic(auto_error=False)
+
+
+def get_settings(request: Request) -> Settings:
+    """The app's settings (those :func:`~gridservice.api.create_app` was given)."""
+    return request.app.state.settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def get_rules(settings: SettingsDep) -> Rules:
+    """The rules every analysis a route runs is given."""
+    return settings.rules
+
+
+RulesDep = Annotated[Rules, Depends(get_rules)]
 
 
 def get_holder(request: Request) -> AreaHolder:

@@ -32,9 +32,8 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 
 from gridservice import clock
-from gridservice.api.deps import AreaDep, CurrentUser, HolderDep
+from gridservice.api.deps import AreaDep, CurrentUser
 from gridservice.api.geojson import feature_collection
-from gridservice.api.state import AreaHolder
 from gridservice.auth import User, mask_personal
 from gridservice.errors import NotFoundError
 from gridservice.model import ServiceArea
@@ -73,10 +72,14 @@ COLLECTIONS: dict[str, Collection] = {c.id: c for c in (
 )}
 
 
-def _frame(holder: AreaHolder, area: ServiceArea, cid: str) -> gpd.GeoDataFrame:
+def _inputs(cid: str) -> tuple[str, ...]:
+    """The layers a collection's features are read from."""
+    return ("outages", *DEVICE_LAYERS) if cid == "outages" else (cid,)
+
+
+def _frame(area: ServiceArea, cid: str) -> gpd.GeoDataFrame:
     if cid == "outages":
-        return holder.cached("ogc_outages", [area.outages, *(area.layers[n] for n in DEVICE_LAYERS)],
-                             lambda: outages_located(area))
+        return area.cached("ogc_outages", _inputs(cid), lambda: outages_located(area))
     return area.layers[cid]
 
 
@@ -106,10 +109,10 @@ def _extent(frame: gpd.GeoDataFrame) -> list[float]:
     return [float(v) for v in shapely.total_bounds(geoms[ok])]
 
 
-def _describe(request: Request, holder: AreaHolder, area: ServiceArea, c: Collection) -> dict[str, Any]:
+def _describe(request: Request, area: ServiceArea, c: Collection) -> dict[str, Any]:
     base = _base(request)
-    frame = _frame(holder, area, c.id)
-    bbox = holder.cached(f"ogc_extent_{c.id}", [frame], lambda: _extent(frame))
+    frame = _frame(area, c.id)
+    bbox = area.cached(f"ogc_extent_{c.id}", _inputs(c.id), lambda: _extent(frame))
     return {
         "id": c.id,
         "title": c.title,
@@ -169,20 +172,19 @@ def conformance(user: CurrentUser) -> dict[str, Any]:
 
 
 @router.get("/collections")
-def collections(request: Request, user: CurrentUser, area: AreaDep, holder: HolderDep) -> dict[str, Any]:
+def collections(request: Request, user: CurrentUser, area: AreaDep) -> dict[str, Any]:
     """Every collection with its extent and links."""
     base = _base(request)
     return {
         "links": [{"href": f"{base}/collections", "rel": "self", "type": JSON, "title": "the collections"}],
-        "collections": [_describe(request, holder, area, c) for c in COLLECTIONS.values()],
+        "collections": [_describe(request, area, c) for c in COLLECTIONS.values()],
     }
 
 
 @router.get("/collections/{collection_id}")
-def collection(collection_id: str, request: Request, user: CurrentUser, area: AreaDep,
-               holder: HolderDep) -> dict[str, Any]:
+def collection(collection_id: str, request: Request, user: CurrentUser, area: AreaDep) -> dict[str, Any]:
     """One collection."""
-    return _describe(request, holder, area, _collection(collection_id))
+    return _describe(request, area, _collection(collection_id))
 
 
 def parse_bbox(text: str) -> tuple[float, float, float, float]:
@@ -211,14 +213,13 @@ def items(
     request: Request,
     user: CurrentUser,
     area: AreaDep,
-    holder: HolderDep,
     limit: Annotated[int, Query(ge=1, description=f"Page size (at most {MAX_LIMIT})")] = DEFAULT_LIMIT,
     offset: Annotated[int, Query(ge=0)] = 0,
     bbox: Annotated[str | None, Query(description="minx,miny,maxx,maxy in CRS84")] = None,
 ) -> JSONResponse:
     """Features of a collection, optionally inside a bbox, a page at a time."""
     c = _collection(collection_id)
-    frame = _frame(holder, area, c.id)
+    frame = _frame(area, c.id)
     limit = min(limit, MAX_LIMIT)
     if bbox is not None:
         box = shapely.box(*parse_bbox(bbox))
@@ -249,11 +250,10 @@ def items(
 
 
 @router.get("/collections/{collection_id}/items/{feature_id}")
-def item(collection_id: str, feature_id: str, request: Request, user: CurrentUser, area: AreaDep,
-         holder: HolderDep) -> JSONResponse:
+def item(collection_id: str, feature_id: str, request: Request, user: CurrentUser, area: AreaDep) -> JSONResponse:
     """One feature."""
     c = _collection(collection_id)
-    frame = _frame(holder, area, c.id)
+    frame = _frame(area, c.id)
     if feature_id not in frame.index:
         msg = f"no feature {feature_id!r} in {c.id}"
         raise NotFoundError(msg)

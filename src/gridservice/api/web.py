@@ -27,8 +27,8 @@ from fastapi import FastAPI
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from gridservice.api.deps import AreaDep, CurrentUser, HolderDep
-from gridservice.config import get_settings, web_root
+from gridservice.api.deps import AreaDep, CurrentUser, SettingsDep
+from gridservice.config import web_root
 from gridservice.events.work_orders import vocabulary
 from gridservice.maps.backdrop import PLACE_KINDS_EN, VILLAGE_MIN_ZOOM, places
 from gridservice.maps.base import resolve_basemap
@@ -36,6 +36,7 @@ from gridservice.maps.layers import roman_name
 from gridservice.maps.mbtiles import MBTiles
 from gridservice.metrics.period import latest_period
 from gridservice.model import ServiceArea
+from gridservice.schema import TIMEZONE
 
 __all__ = ["VENDOR", "basemap_config", "local_basemap", "mount_web", "web_root"]
 
@@ -108,16 +109,15 @@ def mount_web(app: FastAPI) -> None:
     modules = root / "node_modules"
 
     @app.get("/web-config.json", include_in_schema=False)
-    def web_config() -> JSONResponse:
-        settings = get_settings()
+    def web_config(settings: SettingsDep) -> JSONResponse:
         body = {"basemap": basemap_config(settings.basemap), "language": settings.language,
-                "timezone": settings.timezone, "work_orders": vocabulary(), **_default_periods(app)}
+                "timezone": TIMEZONE, "work_orders": vocabulary(), **_default_periods(app)}
         return JSONResponse(body, headers={"Cache-Control": "no-store"})
 
     @app.get("/tiles/{z}/{x}/{y}", include_in_schema=False)
-    def tiles(z: int, x: int, y: int) -> Response:
+    def tiles(z: int, x: int, y: int, settings: SettingsDep) -> Response:
         """Tiles of the configured MBTiles basemap (no login: Leaflet's image requests carry no token)."""
-        path = (resolve_basemap(get_settings().basemap) or {}).get("mbtiles")
+        path = (resolve_basemap(settings.basemap) or {}).get("mbtiles")
         source = MBTiles.open(path) if path else None
         tile = source.tile(z, x, y) if source else None
         if source is None or tile is None:
@@ -125,9 +125,8 @@ def mount_web(app: FastAPI) -> None:
         return Response(tile, media_type=source.media_type, headers={"Cache-Control": "public, max-age=86400"})
 
     @app.get("/web-basemap.json", include_in_schema=False)
-    def web_basemap(area: AreaDep, holder: HolderDep, user: CurrentUser) -> JSONResponse:
-        body = holder.cached("web-basemap", (area.service_area, area.grids, area.customers),
-                             lambda: local_basemap(area))
+    def web_basemap(area: AreaDep, user: CurrentUser) -> JSONResponse:
+        body = area.cached("web-basemap", ("service_area", "grids", "customers"), lambda: local_basemap(area))
         return JSONResponse(body, headers={"Cache-Control": "private, no-cache"})
 
     missing = [pkg for pkg, sub in VENDOR.items() if not (modules / sub).is_dir()]

@@ -21,7 +21,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from typer.core import TyperGroup
 
-from gridservice.config import get_settings
+from gridservice.config import Rules, Settings, get_settings
 
 
 class Group(TyperGroup):
@@ -91,9 +91,19 @@ def output_file(out: Path, data: str | None, *, suffixes: tuple[str, ...], force
     return out
 
 
+def settings() -> Settings:
+    """This process's settings (``GRIDSERVICE_…`` variables): the CLI's one place to read them."""
+    return get_settings()
+
+
+def rules() -> Rules:
+    """The rules every verb passes to the analyses: ``GRIDSERVICE_RULES__…`` over the SPEC §4 defaults."""
+    return settings().rules
+
+
 def data_path(data: str | None) -> str:
     """The ``--data`` value, or the configured default."""
-    return data or get_settings().data
+    return data or settings().data
 
 
 def fail(message: str, *, code: int = 1) -> NoReturn:

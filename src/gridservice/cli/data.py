@@ -19,6 +19,7 @@ from gridservice.cli.common import (
     fail,
     output_file,
     progress_bar,
+    rules,
 )
 from gridservice.io import open_store
 from gridservice.io.importer import export_layer, import_layer
@@ -111,7 +112,7 @@ def validate(data: DataOpt = None, fmt: FormatOpt = Format.table) -> None:
     from gridservice.workspace import open_area
 
     area = open_area(data_path(data))
-    found = run_checks(area)
+    found = run_checks(area, rules=rules())
     errors = int((found["severity"] == "error").sum())
     if fmt is Format.table:
         if len(found):

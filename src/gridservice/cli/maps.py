@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from gridservice.cli.common import DataOpt, app, console, data_path, output_file, progress_bar
+from gridservice.cli.common import DataOpt, app, console, data_path, output_file, progress_bar, rules, settings
 
 
 class MapKind(StrEnum):
@@ -47,7 +47,8 @@ def map_(
     from gridservice.workspace import open_area
 
     output_file(out, data, suffixes=(".html", ".htm"))
-    options: dict[str, object] = {"period": period, "basemap": basemap, "lang": lang.value}
+    options: dict[str, object] = {"period": period, "basemap": settings().basemap if basemap is None else basemap,
+                                  "lang": lang.value, "rules": rules()}
     if metric is not None:
         options["metric"] = None if metric.lower() == "none" else metric
     with progress_bar(f"{kind.value} map") as progress:

@@ -23,6 +23,7 @@ from gridservice.cli.common import (
     fail,
     frame_table,
     progress_bar,
+    rules,
 )
 from gridservice.errors import DataError
 
@@ -101,7 +102,7 @@ def kpi(
 
     area = _area(data)
     p = _period(area, period, first, last)
-    table = kpis(area, p, by=by.value, as_of=as_of)
+    table = kpis(area, p, by=by.value, as_of=as_of, rules=rules())
     table = _rounded(table).reset_index()
     if fmt is Format.table:
         cols = [table.columns[0], "name", "customers", "households_per_member", "work_orders", "complaints_per_10k",
@@ -125,7 +126,7 @@ def lineloss(
 
     area = _area(data)
     p = _period(area, period)
-    table = line_loss(area, p)
+    table = line_loss(area, p, rules=rules())
     if klass:
         table = table[table["class"].isin([k.value for k in klass])]
     if grid:
@@ -169,12 +170,12 @@ def audit_cmd(
         fail("--population needs --sample PCT")
     area = _area(data)
     if population:
-        members = population_of(area, population, as_of=as_of)
+        members = population_of(area, population, as_of=as_of, rules=rules())
         drawn = sample(members, pct=sample_pct, seed=seed)  # type: ignore[arg-type]
         emit(_rounded(drawn.reset_index()), fmt,
              title=f"{population}: {len(drawn)} of {len(members)} drawn ({sample_pct:g} %, seed {seed})")
         return
-    found = audit(area, rule_ids=rule, as_of=as_of, period=period)
+    found = audit(area, rule_ids=rule, as_of=as_of, period=period, rules=rules())
     if summary:
         emit(findings_by_grid(found).reset_index(), fmt, title="audit findings per grid")
         return
@@ -208,7 +209,7 @@ def report(
         area = _area(data)
         p = _period(area, period)
         progress(f"computing {p.label}", 0.4)
-        paths = write_report(area, p, out, as_of=as_of, months=months)
+        paths = write_report(area, p, out, as_of=as_of, months=months, rules=rules())
     for path in paths:
         console.print(f"wrote [bold]{path}[/]")
 
@@ -345,7 +346,8 @@ def orders_status(
     if work_order_id not in area.work_orders.index:
         msg = f"unknown work order {work_order_id!r}"
         raise NotFoundError(msg)
-    summary = orders_summary(area.replace(work_orders=area.work_orders.loc[[work_order_id]]), as_of=as_of)
+    summary = orders_summary(area.replace(work_orders=area.work_orders.loc[[work_order_id]]), as_of=as_of,
+                             rules=rules())
     _show(summary, fmt)
 
 
@@ -366,7 +368,7 @@ def orders_list(
     from gridservice.events.work_orders import orders_summary
 
     area = _area(data)
-    table = orders_summary(area, as_of=as_of)
+    table = orders_summary(area, as_of=as_of, rules=rules())
     if period:
         p = _period(area, period)
         table = table[p.contains(table["received_at"]).to_numpy()]

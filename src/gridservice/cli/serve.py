@@ -7,7 +7,8 @@ from typing import Annotated
 import typer
 
 from gridservice.cli.common import DataOpt, app, console, data_path
-from gridservice.config import default_data_path, get_settings
+from gridservice.cli.common import settings as cli_settings
+from gridservice.config import default_data_path
 
 
 @app.command()
@@ -28,7 +29,7 @@ def serve(
     from gridservice.cli.data import write_demo
     from gridservice.io import open_store
 
-    settings = get_settings()
+    settings = cli_settings()
     target = data_path(data)
     if not open_store(target).exists() and target == str(default_data_path()):
         console.print("no data yet: generating the Nanfeng demo first")

@@ -28,6 +28,7 @@ from gridservice.cli.common import (
     frame_table,
     output_file,
     records,
+    rules,
 )
 from gridservice.errors import DataError, InvalidPlanError
 
@@ -154,7 +155,7 @@ def plan_check(
     if out is not None:
         output_file(out, data, force=force, suffixes=(".geojson", ".json", ".gpkg"))
     area = _area(data)
-    found = check_plan(area, read_plan(file, area), complete=complete)
+    found = check_plan(area, read_plan(file, area), complete=complete, rules=rules())
     if out is not None:
         export_layer(found, "plan_findings", out)  # written whole, then renamed
     errors, warnings = _counts(found)
@@ -177,7 +178,7 @@ def plan_preview(
     from gridservice.spatial.redraw import preview_plan
 
     area = _area(data)
-    preview = preview_plan(area, read_plan(file, area), complete=complete)
+    preview = preview_plan(area, read_plan(file, area), complete=complete, rules=rules())
     summary = preview.summary.reset_index()
     if fmt is Format.json:
         emit({"grids": records(summary), "move_counts": preview.move_counts(), "moves": records(preview.moves),
@@ -239,7 +240,7 @@ def plan_commit(
         base_version = plan.attrs.get("drawn_on")
     try:
         result = commit_plan(area, plan, author=author, note=note, base_version=base_version,
-                             force_reason=force_reason, complete=complete)
+                             force_reason=force_reason, complete=complete, rules=rules())
     except InvalidPlanError as exc:
         _refused(exc)
     _committed(result, fmt, "committed")
@@ -270,7 +271,7 @@ def plan_revert(
     area = _area(data)
     try:
         result = revert_plan(area, version, author=author, note=note, base_version=base_version,
-                             force_reason=force_reason)
+                             force_reason=force_reason, rules=rules())
     except InvalidPlanError as exc:
         _refused(exc)
     _committed(result, fmt, f"restored version {version} as")

@@ -11,7 +11,7 @@ point), an assignee and its due times:
   calendar (:mod:`gridservice.events.calendar`).
 
 Due times are not stored: they are computed from the rules whenever they are
-needed (:func:`due_times`), so they always agree with the settings in force
+needed (:func:`due_times`), so they always agree with the rules in force
 and the work_orders layer keeps its declared columns.
 
 Routing (:func:`route`):
@@ -47,7 +47,7 @@ import shapely
 
 from gridservice import clock
 from gridservice.clock import timestamp
-from gridservice.config import Rules, get_settings
+from gridservice.config import DEFAULT_RULES, Rules
 from gridservice.errors import DataError, NotFoundError, TransitionError
 from gridservice.events.calendar import work_calendar
 from gridservice.events.links import transformer_of_customer
@@ -83,10 +83,6 @@ def vocabulary() -> dict[str, object]:
             "contact_columns": list(CONTACT_COLUMNS)}
 
 
-def _rules(rules: Rules | None) -> Rules:
-    return rules if rules is not None else get_settings().rules
-
-
 def _now(now: object | None) -> pd.Timestamp:
     return timestamp(now if now is not None else clock.now(), what="now")
 
@@ -94,7 +90,7 @@ def _now(now: object | None) -> pd.Timestamp:
 # -- SLA clocks --------------------------------------------------------------
 
 
-def due_times(area: ServiceArea, orders: pd.DataFrame | None = None, *, rules: Rules | None = None) -> pd.DataFrame:
+def due_times(area: ServiceArea, orders: pd.DataFrame | None = None, *, rules: Rules = DEFAULT_RULES) -> pd.DataFrame:
     """Due times of every order, from the rules in force.
 
     Returns
@@ -104,7 +100,6 @@ def due_times(area: ServiceArea, orders: pd.DataFrame | None = None, *, rules: R
         ``contact_due_at`` and ``close_due_at`` (other kinds only). An order
         whose grid is unknown gets the strictest (shortest) arrival limit.
     """
-    rules = _rules(rules)
     orders = area.work_orders if orders is None else orders
     received = orders["received_at"]
     kind = orders["kind"].astype("str")
@@ -140,7 +135,7 @@ def sla_status(
     area: ServiceArea,
     orders: pd.DataFrame | None = None,
     *,
-    rules: Rules | None = None,
+    rules: Rules = DEFAULT_RULES,
     as_of: object | None = None,
 ) -> pd.DataFrame:
     """Due times and whether each order met them.
@@ -170,13 +165,13 @@ def sla_status(
     return due
 
 
-def repeat_complaints(orders: pd.DataFrame, *, days: float | None = None, rules: Rules | None = None) -> pd.Series:
+def repeat_complaints(orders: pd.DataFrame, *, days: float | None = None, rules: Rules = DEFAULT_RULES) -> pd.Series:
     """Complaints whose customer complained before within ``days`` (default ``Rules.repeat_complaint_days``).
 
     Returns a boolean Series aligned to ``orders``: True on the second and
     later complaints of a run.
     """
-    days = _rules(rules).repeat_complaint_days if days is None else days
+    days = rules.repeat_complaint_days if days is None else days
     out = pd.Series(False, index=orders.index, name="repeat_complaint")
     c = orders[(orders["kind"] == "complaint") & orders["customer_id"].notna() & orders["received_at"].notna()]
     if not len(c):
@@ -189,12 +184,13 @@ def repeat_complaints(orders: pd.DataFrame, *, days: float | None = None, rules:
     return out
 
 
-def first_contact_resolved(orders: pd.DataFrame, *, days: float | None = None, rules: Rules | None = None) -> pd.Series:
+def first_contact_resolved(orders: pd.DataFrame, *, days: float | None = None,
+                           rules: Rules = DEFAULT_RULES) -> pd.Series:
     """Closed orders that needed no follow-up: the customer opened no order of the same kind within ``days``.
 
     Missing for orders not closed; True for closed orders without a customer.
     """
-    days = _rules(rules).repeat_complaint_days if days is None else days
+    days = rules.repeat_complaint_days if days is None else days
     out = pd.Series(pd.NA, index=orders.index, dtype="boolean", name="first_contact_resolved")
     closed = orders["closed_at"].notna()
     out[closed] = True
@@ -274,7 +270,7 @@ def create_work_order(
     point: shapely.Point | tuple[float, float] | None = None,
     channel: str | None = None,
     description: str | None = None,
-    rules: Rules | None = None,
+    rules: Rules = DEFAULT_RULES,
     work_order_id: str | None = None,
     now: object | None = None,
 ) -> gpd.GeoDataFrame:
@@ -294,11 +290,11 @@ def create_work_order(
     channel, description
         Free text (95598, app, walk-in …).
     rules
-        SLA rules (default: the settings').
+        SLA rules (default: :data:`~gridservice.config.DEFAULT_RULES`).
     work_order_id
         Use this id instead of a generated one.
     now
-        The current time, for the future-timestamp check (default: now).
+        The current time, for the future-timestamp check (default: ``area.now``).
 
     Returns
     -------
@@ -315,7 +311,7 @@ def create_work_order(
     steps(kind)
     received = timestamp(received_at, what="received_at")
     work_order_id = work_order_id or new_work_order_id(received)
-    if received > _now(now):
+    if received > _now(now if now is not None else area.now):
         msg = f"work order {work_order_id}: received_at {received.isoformat()} is in the future"
         raise TransitionError(msg)
     if customer_id is None and point is None:
@@ -424,12 +420,12 @@ def advance(order: pd.DataFrame | pd.Series, status: str, at: object, *, now: ob
 
 def advance_in_area(area: ServiceArea, work_order_id: str, status: str, at: object, *,
                     now: object | None = None) -> pd.DataFrame:
-    """:func:`advance` for the order ``work_order_id`` of ``area`` (NotFoundError if absent)."""
+    """:func:`advance` for the order ``work_order_id`` of ``area`` (NotFoundError if absent), at ``area.now``."""
     wo = area.work_orders
     if work_order_id not in wo.index:
         msg = f"unknown work order {work_order_id!r}"
         raise NotFoundError(msg)
-    return advance(wo.loc[[work_order_id]], status, at, now=now)
+    return advance(wo.loc[[work_order_id]], status, at, now=now if now is not None else area.now)
 
 
 def audit_record(*, user: str, action: str, layer: str, feature_id: str, detail: str = "",
@@ -447,7 +443,7 @@ def declared(order: pd.DataFrame) -> pd.DataFrame:
     return order.drop(columns=[c for c in (*DUE_COLUMNS, "contacted_at") if c in order.columns])
 
 
-def orders_summary(area: ServiceArea, *, rules: Rules | None = None, as_of: object | None = None) -> pd.DataFrame:
+def orders_summary(area: ServiceArea, *, rules: Rules = DEFAULT_RULES, as_of: object | None = None) -> pd.DataFrame:
     """Every order with its grid, due times, on-time flags and repeat-complaint flag."""
     wo = area.work_orders
     out = pd.DataFrame(wo.drop(columns="geometry", errors="ignore"))

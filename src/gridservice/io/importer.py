@@ -32,12 +32,12 @@ from openpyxl.utils.exceptions import InvalidFileException
 from pyproj import CRS as ProjCRS  # noqa: N811
 from pyproj.exceptions import CRSError
 
-from gridservice import coords
+from gridservice import clock, coords
 from gridservice.errors import CoordinateSystemError, DataError
 from gridservice.io.store import APPEND_ONLY, GeoPackageStore
 from gridservice.io.tables import conform, layer, to_storage
 from gridservice.lookup import contains
-from gridservice.schema import CRS, LAYERS, TIMEZONE
+from gridservice.schema import CRS, LAYERS
 
 GEO_SUFFIXES = {".geojson", ".json", ".gpkg", ".shp", ".zip", ".fgb"}
 LON_NAMES = ("lon", "lng", "longitude", "x", "经度")
@@ -526,7 +526,7 @@ def import_layer(
                 raise DataError(msg)
     combined = df if existing is None or not len(existing) else pd.concat([existing, df])
     _check_parents(name, combined if spec.key else df, store, str(path))
-    now = pd.Timestamp.now(tz=TIMEZONE).floor("ms")
+    now = clock.now()
     log = pd.DataFrame({
         "log_id": [uuid.uuid4().hex], "at": [now], "user": [user], "action": ["import"], "layer": [name],
         "feature_id": [None],

@@ -64,8 +64,8 @@ def resolve_basemap(basemap: str | None) -> dict[str, Any] | None:
     :data:`~gridservice.maps.mbtiles.TILE_URL`; the others are online tile
     layers, used only when chosen. A URL template must hold ``{z}``, ``{x}`` and
     ``{y}``; it is taken to be in WGS-84 unless it is written ``gcj02:URL``
-    (an intranet mirror of a Chinese basemap). ``None`` means the configured
-    ``Settings.basemap``.
+    (an intranet mirror of a Chinese basemap). ``None`` means ``local``; the
+    faces pass the configured ``Settings.basemap``.
 
     Returns
     -------
@@ -74,11 +74,7 @@ def resolve_basemap(basemap: str | None) -> dict[str, Any] | None:
         (``wgs84`` or ``gcj02``), ``subdomains``, ``max_zoom``, ``local`` and, for
         a file, ``mbtiles`` (its path); ``None`` for no background at all.
     """
-    if basemap is None:
-        from gridservice.config import get_settings
-
-        basemap = get_settings().basemap
-    key = basemap.strip()
+    key = "local" if basemap is None else basemap.strip()
     if key.lower() in ("none", "off", ""):
         return None
     if key.lower() == "local":

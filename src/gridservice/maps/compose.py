@@ -16,7 +16,7 @@ from pathlib import Path
 import folium
 import pandas as pd
 
-from gridservice import clock
+from gridservice.config import DEFAULT_RULES, Rules
 from gridservice.errors import DataError
 from gridservice.maps import data
 from gridservice.maps.assets import ASSET_URL_PREFIX, offline_html
@@ -82,6 +82,7 @@ def build_coverage_map(
     heat: bool = True,
     problems: bool = True,
     masked: bool = False,
+    rules: Rules = DEFAULT_RULES,
 ) -> folium.Map:
     """Grids coloured by a KPI, staff bases, customers, complaint heat and problems.
 
@@ -96,7 +97,7 @@ def build_coverage_map(
         ``YYYY-MM`` of the KPIs and complaints (default: the latest month with data).
     basemap
         ``local`` (land and place names from the data), ``none``, ``osm``, ``gcj02`` or a tile URL
-        (default: ``Settings.basemap``).
+        (default: ``local``).
     lang
         ``zh`` (default) or ``en``.
     kpis
@@ -117,7 +118,7 @@ def build_coverage_map(
     _no_grids(area)
     period = data.check_period(period) if period else latest_period(area).label
     if kpis is None:
-        kpis = data.grid_kpis(area, period)
+        kpis = data.grid_kpis(area, period, rules=rules)
     label = metric_label(metric, lang, unit=False) if metric else t("grids", lang)
     title = t("coverage_title", lang, area=area.name, metric=f"{label} · {period}")
     m = _base_map(area, basemap=basemap, lang=lang, title=title)
@@ -133,10 +134,10 @@ def build_coverage_map(
     if len(area.staff):
         staff_layer(area.staff, m=m, show=False)
     if problems:
-        plan = data.plan_problems(area)
+        plan = data.plan_problems(area, rules=rules)
         if len(plan):
             findings_layer(plan, key="plan_problems", m=m)
-        audit = data.audit_findings(area, period)
+        audit = data.audit_findings(area, period, rules=rules)
         if masked and len(audit):
             audit = audit.assign(message=mask_phones_in_text(audit["message"]))
         if len(audit):
@@ -153,6 +154,7 @@ def build_operations_map(
     lang: str = "zh",
     now: pd.Timestamp | None = None,
     kpis: pd.DataFrame | None = None,
+    rules: Rules = DEFAULT_RULES,
 ) -> folium.Map:
     """Active and past outages with their affected areas, repair and complaint heat, staff and feeders.
 
@@ -165,7 +167,7 @@ def build_operations_map(
     title = t("operations_title", lang, area=area.name) + f" · {period}"
     m = _base_map(area, basemap=basemap, lang=lang, title=title)
     if metric is not None and kpis is None:
-        kpis = data.grid_kpis(area, period)
+        kpis = data.grid_kpis(area, period, rules=rules)
     grid_layer(area.grids, kpis=kpis, metric=metric, grid_staff=area.grid_staff, staff=area.staff,
                stations=area.stations, m=m)
     if len(area.feeders):
@@ -176,7 +178,7 @@ def build_operations_map(
             heat_layer(pts, name=t(key, lang), m=m, show=key == "repair_heat")
     outages = area.outages
     if len(outages):
-        now = now if now is not None else clock.now()
+        now = now if now is not None else area.as_of
         end = outages["end_at"]
         start_month = outages["start_at"].dt.tz_convert(TIMEZONE).dt.strftime("%Y-%m")
         active = end.isna() | (end > now)
@@ -196,13 +198,14 @@ def build_lineloss_map(
     lang: str = "zh",
     lineloss: pd.DataFrame | None = None,
     metric: str | None = "high_loss_transformers",
+    rules: Rules = DEFAULT_RULES,
 ) -> folium.Map:
     """Transformers coloured by line-loss class, feeders, and grids by their high-loss count."""
     check_lang(lang)
     _no_grids(area)
     period = data.check_period(period) if period else latest_period(area).label
     if lineloss is None:
-        lineloss = data.line_loss(area, period)
+        lineloss = data.line_loss(area, period, rules=rules)
     kpis = None
     if lineloss is not None and len(lineloss) and "class" in lineloss.columns and metric == "high_loss_transformers":
         ll = lineloss.reset_index() if "transformer_id" not in lineloss.columns else lineloss

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from gridservice.config import DEFAULT_RULES, Rules
 from gridservice.errors import DataError
 from gridservice.events.links import customers_of_devices
 from gridservice.metrics import audit, kpi, lineloss
@@ -48,25 +49,25 @@ def check_period(period: str) -> str:
     return period
 
 
-def grid_kpis(area: ServiceArea, period: str) -> pd.DataFrame:
+def grid_kpis(area: ServiceArea, period: str, *, rules: Rules = DEFAULT_RULES) -> pd.DataFrame:
     """KPIs per grid for ``period`` (:func:`gridservice.metrics.kpi.grid_kpis`), with the maps' own columns."""
-    out = kpi.grid_kpis(area, period)
+    out = kpi.grid_kpis(area, period, rules=rules)
     if len(area.grid_staff):
         out["staff"] = area.grid_staff.groupby("grid_id")["staff_id"].nunique().reindex(out.index, fill_value=0)
     out["high_loss_transformers"] = out["loss_high"]
     return out
 
 
-def line_loss(area: ServiceArea, period: str) -> pd.DataFrame | None:
+def line_loss(area: ServiceArea, period: str, *, rules: Rules = DEFAULT_RULES) -> pd.DataFrame | None:
     """Line loss per transformer for ``period`` (``None`` when the area has no transformers)."""
     if not len(area.transformers):
         return None
-    return lineloss.line_loss(area, period)
+    return lineloss.line_loss(area, period, rules=rules)
 
 
-def audit_findings(area: ServiceArea, period: str | None = None) -> gpd.GeoDataFrame:
+def audit_findings(area: ServiceArea, period: str | None = None, *, rules: Rules = DEFAULT_RULES) -> gpd.GeoDataFrame:
     """Audit findings with a geometry."""
-    found = audit.audit(area, period=period)
+    found = audit.audit(area, period=period, rules=rules)
     return found[~(found.geometry.isna() | found.geometry.is_empty)]
 
 
@@ -74,13 +75,13 @@ def audit_findings(area: ServiceArea, period: str | None = None) -> gpd.GeoDataF
 SHAPE_CHECKS = ("overlap", "gap", "sliver", "outside_territory", "invalid_polygon", "grid_overlap", "grid_gap")
 
 
-def plan_problems(area: ServiceArea) -> gpd.GeoDataFrame:
+def plan_problems(area: ServiceArea, *, rules: Rules = DEFAULT_RULES) -> gpd.GeoDataFrame:
     """Defects of the grid plan's drawing, as findings with their polygons.
 
     The plan checks of :mod:`gridservice.spatial.plan` in :data:`SHAPE_CHECKS`
     (overlaps, gaps, slivers, parts outside the territory).
     """
-    found = check_grids(area)
+    found = check_grids(area, rules=rules)
     # Only the defects of the drawing itself: a "no manager" finding carries the whole grid
     # as its geometry and would paint over the KPI colours.
     found = found[found["check"].isin(SHAPE_CHECKS).to_numpy()]

@@ -29,7 +29,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from gridservice.config import Rules, get_settings
+from gridservice.config import DEFAULT_RULES, Rules
 from gridservice.errors import DataError, NotFoundError
 from gridservice.events.links import customer_transformer
 from gridservice.events.work_orders import (
@@ -70,11 +70,11 @@ class AuditRule:
 class AuditContext:
     """What the rules share: the area, the thresholds, the clock and cached intermediate results."""
 
-    def __init__(self, area: ServiceArea, *, rules: Rules | None = None, as_of: object | None = None,
+    def __init__(self, area: ServiceArea, *, rules: Rules = DEFAULT_RULES, as_of: object | None = None,
                  period: str | None = None, history: LossHistory | None = None) -> None:
         self.area = area
         self.history = history
-        self.rules = rules if rules is not None else get_settings().rules
+        self.rules = rules
         self.as_of = timestamp(as_of if as_of is not None else area.as_of, what="as_of")
         # Times after this are impossible; a snapshot's later writes are not.
         self.now = self.as_of if as_of is not None else area.now
@@ -648,7 +648,7 @@ def audit(
     area: ServiceArea,
     *,
     rule_ids: Iterable[str] | str | None = None,
-    rules: Rules | None = None,
+    rules: Rules = DEFAULT_RULES,
     as_of: object | None = None,
     period: str | None = None,
     history: LossHistory | None = None,
@@ -660,7 +660,7 @@ def audit(
     rule_ids
         Rule ids to run (default: all of :data:`RULES`).
     rules
-        Thresholds (default: the settings').
+        Thresholds (default: :data:`~gridservice.config.DEFAULT_RULES`).
     as_of
         The time process rules judge at (default: now).
     period
@@ -695,9 +695,9 @@ def audit(
 EVENT_TIME_RULES: tuple[str, ...] = ("WO_TIME_ORDER", "WO_FUTURE_TIME", "OUTAGE_BAD_TIMES")
 
 
-def check_event_times(area: ServiceArea) -> gpd.GeoDataFrame:
+def check_event_times(area: ServiceArea, *, rules: Rules = DEFAULT_RULES) -> gpd.GeoDataFrame:
     """Work orders and outages with impossible timestamps, as a validation check."""
-    return audit(area, rule_ids=EVENT_TIME_RULES)
+    return audit(area, rule_ids=EVENT_TIME_RULES, rules=rules)
 
 
 def findings_by_grid(found: pd.DataFrame) -> pd.DataFrame:
@@ -762,7 +762,7 @@ POPULATIONS: dict[str, tuple[str, Callable[[ServiceArea, AuditContext], pd.DataF
 }
 
 
-def population(area: ServiceArea, name: str, *, rules: Rules | None = None,
+def population(area: ServiceArea, name: str, *, rules: Rules = DEFAULT_RULES,
                as_of: object | None = None) -> pd.DataFrame:
     """The members of a named population (:data:`POPULATIONS`), with their ``grid_id``."""
     if name not in POPULATIONS:

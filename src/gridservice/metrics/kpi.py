@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from gridservice.config import Rules, get_settings
+from gridservice.config import DEFAULT_RULES, Rules
 from gridservice.events.work_orders import first_contact_resolved, repeat_complaints, sla_status
 from gridservice.metrics.lineloss import CLASSES, line_loss
 from gridservice.metrics.period import Period, as_period
@@ -66,7 +66,7 @@ def kpis(
     period: Period | str,
     *,
     by: str = "grid",
-    rules: Rules | None = None,
+    rules: Rules = DEFAULT_RULES,
     as_of: object | None = None,
     loss: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
@@ -81,7 +81,7 @@ def kpis(
     by
         ``grid``, ``station`` or ``area``.
     rules
-        Thresholds (default: the settings').
+        Thresholds (default: :data:`~gridservice.config.DEFAULT_RULES`).
     as_of
         When on-time clocks are judged (default: now).
     loss
@@ -97,7 +97,6 @@ def kpis(
     >>> kpis(area, "2026-03", by="station")[["customers", "saidi_min"]]  # doctest: +SKIP
     """
     period = as_period(period)
-    rules = rules if rules is not None else get_settings().rules
     key = check_by(by)
     index = unit_index(area, by)
     out = pd.DataFrame(index=index)
@@ -175,7 +174,7 @@ def _work_order_kpis(area: ServiceArea, period: Period, by: str, index: pd.Index
     return cols
 
 
-def visit_covered(area: ServiceArea, period: Period, *, rules: Rules | None = None,
+def visit_covered(area: ServiceArea, period: Period, *, rules: Rules = DEFAULT_RULES,
                   customers: pd.Index | None = None) -> pd.Series:
     """Per customer (all, or ``customers``): whether the visit norm was met by the period's end.
 
@@ -183,7 +182,6 @@ def visit_covered(area: ServiceArea, period: Period, *, rules: Rules | None = No
     ``Rules.phone_visits_per_quarter`` phone callbacks in the 3 months up to
     the period's end.
     """
-    rules = rules if rules is not None else get_settings().rules
     who = area.customers.index if customers is None else customers
     v = area.visits
     end = period.end

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from gridservice.config import Rules, get_settings
+from gridservice.config import DEFAULT_RULES, Rules
 from gridservice.errors import DataError
 from gridservice.events.links import meter_transformer_positions
 from gridservice.lookup import positions
@@ -174,9 +174,8 @@ def classify(supply_kwh: np.ndarray, supply_read: np.ndarray, sales_kwh: np.ndar
     return code, loss, pct
 
 
-def monthly_classes(history: LossHistory, *, rules: Rules | None = None) -> np.ndarray:
+def monthly_classes(history: LossHistory, *, rules: Rules = DEFAULT_RULES) -> np.ndarray:
     """Class codes per (transformer, month) of a history."""
-    rules = rules if rules is not None else get_settings().rules
     complete = history.meters_read >= history.meters[:, None]
     code, _, _ = classify(history.supply_kwh, history.supply_read, history.sales_kwh, complete, rules=rules)
     return code
@@ -216,7 +215,7 @@ def line_loss(
     area: ServiceArea,
     period: Period | str,
     *,
-    rules: Rules | None = None,
+    rules: Rules = DEFAULT_RULES,
     history: LossHistory | None = None,
 ) -> pd.DataFrame:
     """Line loss of every transformer area for a period.
@@ -244,7 +243,6 @@ def line_loss(
     >>> loss[loss["class"] == "high"]  # doctest: +SKIP
     """
     period = as_period(period)
-    rules = rules if rules is not None else get_settings().rules
     wanted = period.months
     if history is None or any(m not in history.months for m in wanted):
         history = loss_history(area, until=wanted[-1])
@@ -293,7 +291,7 @@ def line_loss(
     return out
 
 
-def loss_trend(area: ServiceArea, *, until: str, months: int = 12, rules: Rules | None = None) -> pd.DataFrame:
+def loss_trend(area: ServiceArea, *, until: str, months: int = 12, rules: Rules = DEFAULT_RULES) -> pd.DataFrame:
     """Transformer areas per class for each of ``months`` months ending at ``until`` (rows: months)."""
     history = loss_history(area, until=until, months=months)
     code = monthly_classes(history, rules=rules)

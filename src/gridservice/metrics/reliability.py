@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from gridservice.clock import timestamp
-from gridservice.config import Rules, get_settings
+from gridservice.config import DEFAULT_RULES, Rules
 from gridservice.events.links import customer_positions_of_devices
 from gridservice.metrics.period import Period, as_period
 from gridservice.metrics.units import check_by, unit_index, units_of
@@ -49,7 +49,7 @@ def outage_impacts(
     area: ServiceArea,
     period: Period | str,
     *,
-    rules: Rules | None = None,
+    rules: Rules = DEFAULT_RULES,
     as_of: object | None = None,
 ) -> pd.DataFrame:
     """Each sustained outage touching the period, per grid it cuts off.
@@ -63,7 +63,6 @@ def outage_impacts(
         ``customer_minutes``.
     """
     period = as_period(period)
-    rules = rules if rules is not None else get_settings().rules
     o = area.outages
     if not len(o):
         return _empty_impacts()
@@ -117,7 +116,7 @@ def reliability(
     period: Period | str,
     *,
     by: str = "grid",
-    rules: Rules | None = None,
+    rules: Rules = DEFAULT_RULES,
     as_of: object | None = None,
 ) -> pd.DataFrame:
     """SAIFI, SAIDI, CAIDI and RS-1 per unit for a period (see the module doc).

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from gridservice.config import Rules, get_settings
+from gridservice.config import DEFAULT_RULES, Rules
 from gridservice.metrics.audit import audit, findings_by_grid, rules_table
 from gridservice.metrics.kpi import kpis
 from gridservice.metrics.lineloss import line_loss, loss_history
@@ -131,11 +131,10 @@ def grid_ranking(grid_kpis: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def monthly_trend(area: ServiceArea, period: Period | str, *, months: int = 12, rules: Rules | None = None,
+def monthly_trend(area: ServiceArea, period: Period | str, *, months: int = 12, rules: Rules = DEFAULT_RULES,
                   as_of: object | None = None) -> pd.DataFrame:
     """Area-wide KPIs for each of ``months`` months ending with the period's last month."""
     period = as_period(period)
-    rules = rules if rules is not None else get_settings().rules
     periods = period.previous_months(months)
     history = loss_history(area, until=periods[-1].label)
     rows = []
@@ -153,7 +152,7 @@ def build_report(
     area: ServiceArea,
     period: Period | str,
     *,
-    rules: Rules | None = None,
+    rules: Rules = DEFAULT_RULES,
     as_of: object | None = None,
     months: int = 12,
     masked: bool = False,
@@ -163,7 +162,6 @@ def build_report(
     ``masked``: phone numbers in the findings masked, for readers without access to personal data.
     """
     period = as_period(period)
-    rules = rules if rules is not None else get_settings().rules
     loss_period: Period | str = period if period.whole_months else month(period.months[-1])
     loss = line_loss(area, loss_period, rules=rules)
     by_grid = kpis(area, period, by="grid", rules=rules, as_of=as_of, loss=loss if period.whole_months else None)
@@ -409,7 +407,7 @@ def write_report(
     period: Period | str,
     out_dir: str | Path,
     *,
-    rules: Rules | None = None,
+    rules: Rules = DEFAULT_RULES,
     as_of: object | None = None,
     months: int = 12,
     masked: bool = False,

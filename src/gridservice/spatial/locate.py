@@ -49,6 +49,7 @@ import pandas as pd
 import shapely
 from scipy import ndimage
 
+from gridservice.config import DEFAULT_RULES, Rules
 from gridservice.errors import DataError, NotFoundError
 from gridservice.findings import findings
 from gridservice.model import ServiceArea
@@ -292,12 +293,7 @@ def locator(area: ServiceArea, grids: gpd.GeoDataFrame | None = None) -> GridLoc
     """
     if grids is not None and grids is not area.grids:
         return GridLocator(grids)
-    cached = area.__dict__.get("_locator")
-    if cached is not None and cached[0] is area.grids:
-        return cached[1]
-    loc = GridLocator(area.grids)
-    area.__dict__["_locator"] = (area.grids, loc)
-    return loc
+    return area.cached("locator", ("grids",), lambda: GridLocator(area.grids))
 
 
 def _series(values: np.ndarray, index: pd.Index) -> pd.Series:
@@ -363,8 +359,10 @@ def derive_grids(area: ServiceArea) -> ServiceArea:
     return area
 
 
-def check_unlocated(area: ServiceArea) -> gpd.GeoDataFrame:
+def check_unlocated(area: ServiceArea, *, rules: Rules = DEFAULT_RULES) -> gpd.GeoDataFrame:
     """Customers, transformers, access points and work orders that lie in no grid.
+
+    (``rules`` is not used: it is taken so that every check of ``validate`` has one signature.)
 
     One warning per point outside every grid: it has no grid, hence no
     responsible staff, until the plan covers it.

@@ -60,7 +60,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from gridservice.config import Rules, get_settings
+from gridservice.config import DEFAULT_RULES, Rules
 from gridservice.errors import DataError
 from gridservice.findings import concat, findings
 from gridservice.io.importer import read_gis
@@ -563,7 +563,7 @@ def check_plan(
     plan: gpd.GeoDataFrame | None = None,
     *,
     complete: bool = False,
-    rules: Rules | None = None,
+    rules: Rules = DEFAULT_RULES,
     checks: tuple[Check, ...] = PLAN_CHECKS,
 ) -> gpd.GeoDataFrame:
     """Check a plan against the service area.
@@ -589,7 +589,7 @@ def check_plan(
     """
     grids = area.grids if plan is None else merge_plan(area.grids, plan, complete=complete)
     named = pd.Index([]) if plan is None else plan.index
-    return run_checks(PlanContext(area, grids, named, rules or get_settings().rules), checks)
+    return run_checks(PlanContext(area, grids, named, rules), checks)
 
 
 def run_checks(ctx: PlanContext, checks: tuple[Check, ...] = PLAN_CHECKS) -> gpd.GeoDataFrame:
@@ -599,13 +599,13 @@ def run_checks(ctx: PlanContext, checks: tuple[Check, ...] = PLAN_CHECKS) -> gpd
     return concat(check(ctx) for check in checks)
 
 
-def check_grids(area: ServiceArea) -> gpd.GeoDataFrame:
+def check_grids(area: ServiceArea, *, rules: Rules = DEFAULT_RULES) -> gpd.GeoDataFrame:
     """The plan checks on the current grids, for ``gridservice validate``.
 
     Polygon validity is left to :func:`gridservice.model.check_integrity`,
     which ``validate`` runs too.
     """
-    return check_plan(area, checks=tuple(c for c in PLAN_CHECKS if c is not check_invalid))
+    return check_plan(area, checks=tuple(c for c in PLAN_CHECKS if c is not check_invalid), rules=rules)
 
 
 __all__ = [

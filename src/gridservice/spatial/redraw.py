@@ -32,7 +32,7 @@ import pandas as pd
 import shapely
 
 from gridservice import clock
-from gridservice.config import Rules, get_settings
+from gridservice.config import DEFAULT_RULES, Rules
 from gridservice.errors import ConflictError, DataError, InvalidPlanError, NotFoundError, StoreError
 from gridservice.io import Store
 from gridservice.io.tables import conform
@@ -98,7 +98,7 @@ class PlanPreview:
 
 
 def preview_plan(
-    area: ServiceArea, plan: gpd.GeoDataFrame, *, complete: bool = False, rules: Rules | None = None
+    area: ServiceArea, plan: gpd.GeoDataFrame, *, complete: bool = False, rules: Rules = DEFAULT_RULES
 ) -> PlanPreview:
     """Preview a plan: what moves between grids and how each grid's load changes.
 
@@ -122,7 +122,7 @@ def preview_plan(
     after = assign_grids(area, after_grids)
     moves = _moves(area, before, after)
     summary = _summary(area, area.grids, after_grids, before["customers"], after["customers"])
-    ctx = PlanContext(area, after_grids, plan.index, rules or get_settings().rules)
+    ctx = PlanContext(area, after_grids, plan.index, rules)
     ctx.customer_grids = after["customers"]  # located once, shared with the checks
     return PlanPreview(after_grids, summary, moves, run_checks(ctx))
 
@@ -221,7 +221,7 @@ def commit_plan(
     force_reason: str | None = None,
     complete: bool = False,
     store: Store | None = None,
-    rules: Rules | None = None,
+    rules: Rules = DEFAULT_RULES,
     now: pd.Timestamp | None = None,
     action: str = "plan_commit",
 ) -> CommitResult:
@@ -439,7 +439,7 @@ def revert_plan(
     base_version: int | None = None,
     force_reason: str | None = None,
     store: Store | None = None,
-    rules: Rules | None = None,
+    rules: Rules = DEFAULT_RULES,
     now: pd.Timestamp | None = None,
 ) -> CommitResult:
     """Restore plan version ``version`` by committing it as a new version.

@@ -30,7 +30,7 @@ import shapely
 from scipy.sparse import coo_array
 from scipy.sparse.csgraph import connected_components
 
-from gridservice.config import Rules, get_settings
+from gridservice.config import DEFAULT_RULES, Rules
 from gridservice.findings import concat, findings
 from gridservice.schema import CRS, DEVICE_LAYERS
 from gridservice.topology.network import KIND, PARENT_KEYS, SUBSTATION, Network, isin, network_of
@@ -42,7 +42,7 @@ _LABEL = {"substations": "substation", "feeders": "feeder", "transformers": "tra
           "access_points": "access point", "meters": "meter", "customers": "customer", "switches": "switch"}
 
 
-def check_topology(area: ServiceArea, *, references: bool = True, rules: Rules | None = None) -> gpd.GeoDataFrame:
+def check_topology(area: ServiceArea, *, references: bool = True, rules: Rules = DEFAULT_RULES) -> gpd.GeoDataFrame:
     """Every topology check of the network.
 
     Parameters
@@ -61,7 +61,6 @@ def check_topology(area: ServiceArea, *, references: bool = True, rules: Rules |
     geopandas.GeoDataFrame
         Findings; empty when the network is sound.
     """
-    rules = rules or get_settings().rules
     net = network_of(area)
     where = _Locations(area, net)
     parts = []
@@ -78,9 +77,9 @@ def check_topology(area: ServiceArea, *, references: bool = True, rules: Rules |
     return concat(parts)
 
 
-def check_network(area: ServiceArea) -> gpd.GeoDataFrame:
+def check_network(area: ServiceArea, *, rules: Rules = DEFAULT_RULES) -> gpd.GeoDataFrame:
     """The topology checks ``gridservice validate`` adds to :func:`~gridservice.model.check_integrity`."""
-    return check_topology(area, references=False)
+    return check_topology(area, references=False, rules=rules)
 
 
 class _Locations:
@@ -313,9 +312,8 @@ def meters_without_customer(area: ServiceArea, where: _Locations) -> gpd.GeoData
     return _frame("meter_without_customer", "warning", "meters", ids, msg, where.of("meters", ids))
 
 
-def customers_far_from_transformer(area: ServiceArea, *, rules: Rules | None = None) -> gpd.GeoDataFrame:
+def customers_far_from_transformer(area: ServiceArea, *, rules: Rules = DEFAULT_RULES) -> gpd.GeoDataFrame:
     """Customers farther from their transformer than the limit for their voltage (a wrong link, 户变关系错误)."""
-    rules = rules or get_settings().rules
     c, tr = area.customers, area.transformers
     if not len(c) or not len(tr) or not isinstance(c, gpd.GeoDataFrame):
         return findings()

@@ -799,9 +799,18 @@ def _preorder(n: int, pred: np.ndarray, roots: np.ndarray, levels: list[np.ndarr
     return size, pos
 
 
-def _cache_key(area: ServiceArea) -> tuple[object, ...]:
-    frames = tuple(id(area.layers[n]) for n in (*DEVICE_LAYERS, "switches", "grids"))
-    sw = area.layers["switches"]
+#: The layers a :class:`Network` is built from.
+NETWORK_INPUTS = (*DEVICE_LAYERS, "switches", "grids")
+
+
+def _network_token(area: ServiceArea) -> tuple[object, ...]:
+    """The network layers' frames (by identity), their lengths and the switches' state.
+
+    An in-place change of a switch's state rebuilds the network too. (The
+    cache entry holds the frames, so their ids are not reused meanwhile.)
+    """
+    frames = tuple(id(area.layers[n]) for n in NETWORK_INPUTS)
+    sw = area.switches
     state = tuple(sw["is_open"].tolist()) if "is_open" in sw.columns else ()
     return (*frames, *(len(area.layers[n]) for n in DEVICE_LAYERS), state)
 
@@ -812,13 +821,7 @@ def network_of(area: ServiceArea) -> Network:
     The cache is rebuilt when a network layer is replaced or a switch changes
     state.
     """
-    key = _cache_key(area)
-    cached = area.__dict__.get("_network")
-    if cached is not None and cached[0] == key:
-        return cached[1]
-    net = Network(area)
-    area.__dict__["_network"] = (key, net)
-    return net
+    return area.cached("network", NETWORK_INPUTS, lambda: Network(area), token=_network_token)
 
 
 __all__ = ["KIND", "Downstream", "Network", "isin", "network_of"]

@@ -15,9 +15,8 @@ import pandas as pd
 from fastapi import APIRouter, BackgroundTasks, Query
 from fastapi.responses import JSONResponse
 
-from gridservice.api.deps import AreaDep, CurrentUser, HolderDep, LookupsDep, PageDep, TrailDep
+from gridservice.api.deps import AreaDep, CurrentUser, LookupsDep, PageDep, TrailDep
 from gridservice.api.geojson import feature_collection, records
-from gridservice.api.state import AreaHolder
 from gridservice.auth import mask_personal
 from gridservice.events.card import customer_card
 from gridservice.model import ServiceArea
@@ -29,25 +28,21 @@ GEOJSON = "application/geo+json"
 _HISTORY = 10
 
 
-def customer_index(holder: AreaHolder, area: ServiceArea) -> CustomerIndex:
-    """The area's search index, built once per customers frame.
+def customer_index(area: ServiceArea) -> CustomerIndex:
+    """The area's search index, kept while the columns it reads are unchanged.
 
     A reload (a plan commit re-derives every ``grid_id``) brings a new
     frame; when the searched columns are unchanged the old index is kept,
     since rebuilding takes seconds on a million customers and hashing them
     a fraction of that.
     """
+    return area.cached("customer_index", ("customers",), lambda: CustomerIndex.build(area.customers),
+                       token=_search_token)
 
-    def build() -> CustomerIndex:
-        fingerprint = search_fingerprint(area.customers)
-        previous = holder.__dict__.get("_customer_index")
-        if previous is not None and previous[0] == fingerprint:
-            return previous[1]
-        index = CustomerIndex.build(area.customers)
-        holder.__dict__["_customer_index"] = (fingerprint, index)
-        return index
 
-    return holder.cached("customer_index", (area.customers,), build)
+def _search_token(area: ServiceArea) -> str:
+    """:func:`search_fingerprint` of the area's customers, once per customers frame."""
+    return area.cached("customer_fingerprint", ("customers",), lambda: search_fingerprint(area.customers))
 
 
 def search_fingerprint(customers: pd.DataFrame) -> str:
@@ -60,7 +55,6 @@ def search_fingerprint(customers: pd.DataFrame) -> str:
 @router.get("/search")
 def search(
     area: AreaDep,
-    holder: HolderDep,
     user: CurrentUser,
     lookups: LookupsDep,
     trail: TrailDep,
@@ -73,8 +67,8 @@ def search(
 ) -> dict[str, Any]:
     """Customers matching ``q``, best first, with the score and what matched."""
     lookups.take(user.username, what="customer lookups")
-    hits = customer_index(holder, area).search(q, limit=limit, offset=offset, personal=user.sees_personal_data)
-    grids = holder.cached("customer_grid_ids", (area.customers,), lambda: _grid_ids(area.customers))
+    hits = customer_index(area).search(q, limit=limit, offset=offset, personal=user.sees_personal_data)
+    grids = area.cached("customer_grid_ids", ("customers",), lambda: _grid_ids(area.customers))
     hits["grid_id"] = grids.iloc[hits["row"].to_numpy()].to_numpy()
     trail.note(background, user=user.username, action="customer.search", layer="customers",
                detail=f"q={q!r} offset={offset}: {', '.join(hits.index) or 'no hits'}")

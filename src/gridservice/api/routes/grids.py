@@ -8,7 +8,7 @@ import pandas as pd
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
-from gridservice.api.deps import AreaDep, CurrentUser, HolderDep, PageDep
+from gridservice.api.deps import AreaDep, CurrentUser, PageDep
 from gridservice.api.geojson import feature, feature_collection, records
 from gridservice.errors import NotFoundError
 from gridservice.model import ServiceArea
@@ -40,34 +40,34 @@ def grid_counts(area: ServiceArea) -> pd.DataFrame:
     return out
 
 
-def with_counts(grids: pd.DataFrame, holder: HolderDep, area: ServiceArea) -> pd.DataFrame:
+def with_counts(grids: pd.DataFrame, area: ServiceArea) -> pd.DataFrame:
     """``grids`` with their live counts (stale count columns a plan once carried are replaced)."""
-    counts = holder.cached("grid_counts", (area.grids, area.customers, area.transformers, area.work_orders,
-                                           area.grid_staff), lambda: grid_counts(area))
+    counts = area.cached("grid_counts", ("grids", "customers", "transformers", "work_orders", "grid_staff"),
+                         lambda: grid_counts(area))
     return grids.drop(columns=list(COUNT_COLUMNS), errors="ignore").join(counts, how="left")
 
 
 @router.get("/grids", response_class=JSONResponse, responses={200: {"content": {GEOJSON: {}}}})
-def list_grids(area: AreaDep, holder: HolderDep, user: CurrentUser, page: PageDep,
+def list_grids(area: AreaDep, user: CurrentUser, page: PageDep,
                station_id: Annotated[str | None, Query()] = None) -> JSONResponse:
     """Grids as a GeoJSON FeatureCollection with customers, transformers, staff and open orders."""
     grids = area.grids
     if station_id is not None:
         grids = grids[grids["station_id"] == station_id]
     chunk = grids.iloc[page.offset : page.offset + page.limit]
-    chunk = with_counts(chunk, holder, area)
+    chunk = with_counts(chunk, area)
     body = feature_collection(chunk, numberMatched=len(grids), numberReturned=len(chunk),
                               limit=page.limit, offset=page.offset)
     return JSONResponse(body, media_type=GEOJSON)
 
 
 @router.get("/grids/{grid_id}", response_class=JSONResponse, responses={200: {"content": {GEOJSON: {}}}})
-def get_grid(grid_id: str, area: AreaDep, holder: HolderDep, user: CurrentUser) -> JSONResponse:
+def get_grid(grid_id: str, area: AreaDep, user: CurrentUser) -> JSONResponse:
     """One grid as a Feature, with its station, staff and live counts."""
     if grid_id not in area.grids.index:
         msg = f"no grid {grid_id!r}"
         raise NotFoundError(msg)
-    row = with_counts(area.grids.loc[[grid_id]], holder, area)
+    row = with_counts(area.grids.loc[[grid_id]], area)
     links = area.grid_staff[area.grid_staff["grid_id"] == grid_id]
     staff = links.join(area.staff.drop(columns="geometry", errors="ignore")[["name", "phone"]], on="staff_id")
     station_id = row["station_id"].iloc[0]
@@ -81,7 +81,6 @@ def get_grid(grid_id: str, area: AreaDep, holder: HolderDep, user: CurrentUser) 
 @router.get("/locate")
 def locate(
     area: AreaDep,
-    holder: HolderDep,
     user: CurrentUser,
     lon: Annotated[float, Query(ge=-180, le=180, description="Longitude (WGS-84)")],
     lat: Annotated[float, Query(ge=-90, le=90, description="Latitude (WGS-84)")],
@@ -93,8 +92,8 @@ def locate(
     if grid_id is None:
         return locate_point(area, lon, lat).to_dict()  # raises the domain's "outside every grid" error
     # What a grid answers (its station and staff) is the same for every point in it: built once per grid.
-    answers: dict[str, dict[str, Any]] = holder.cached(
-        "locate_answers", (area.grids, area.grid_staff, area.staff, area.stations), dict)
+    answers: dict[str, dict[str, Any]] = area.cached("locate_answers", ("grids", "grid_staff", "staff", "stations"),
+                                                     dict)
     answer = answers.get(grid_id)
     if answer is None:
         answer = answers[grid_id] = locate_point(area, lon, lat).to_dict()

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse
 
-from gridservice.api.deps import AreaDep, CurrentUser, HolderDep
+from gridservice.api.deps import AreaDep, CurrentUser, SettingsDep
 from gridservice.errors import DataError
 from gridservice.maps import ASSET_URL_PREFIX, BASEMAPS, build_map, map_html
 
@@ -16,11 +16,10 @@ router = APIRouter(prefix="/maps", tags=["maps"])
 
 @router.get("/{kind}", response_class=HTMLResponse)
 def html_map(
-    request: Request,
     kind: Literal["coverage", "operations", "lineloss"],
     area: AreaDep,
-    holder: HolderDep,
     user: CurrentUser,
+    settings: SettingsDep,
     metric: Annotated[str | None, Query(description="KPI to colour grids by (coverage), 'none' for outlines")] = None,
     period: Annotated[str | None, Query(description="Month YYYY-MM (default: the latest with data)")] = None,
     basemap: Annotated[str | None, Query(description="local, none, osm, gcj02 or the server's configured basemap "
@@ -28,7 +27,7 @@ def html_map(
     lang: Annotated[Literal["zh", "en"], Query()] = "zh",
 ) -> HTMLResponse:
     """A map page; scripts and styles load from this server (no internet needed)."""
-    configured = request.app.state.settings.basemap
+    configured = settings.basemap
     # Any URL would make the page fetch tiles from anywhere and cache a page per URL; a file is the
     # server's setting (the default), never named by a client.
     allowed = ["local", "none", *BASEMAPS]
@@ -44,7 +43,8 @@ def html_map(
     if kind == "coverage":  # the map with audit findings
         options["masked"] = not user.sees_personal_data
     key = f"map:{kind}:{sorted(options.items())}"
-    page = holder.cached(key, tuple(area.layers.values()),
-                         lambda: map_html(build_map(kind, area, **options), inline=False, prefix=ASSET_URL_PREFIX),
-                         lru=True)
+    page = area.cached(key, tuple(area.layers),
+                       lambda: map_html(build_map(kind, area, rules=settings.rules, **options), inline=False,
+                                        prefix=ASSET_URL_PREFIX),
+                       lru=True)
     return HTMLResponse(page)

@@ -12,9 +12,9 @@ from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse
 from starlette.background import BackgroundTask
 
-from gridservice.api.deps import AreaDep, CurrentUser, HolderDep, PageDep
+from gridservice.api.deps import AreaDep, CurrentUser, PageDep, RulesDep
 from gridservice.api.geojson import feature_collection, records
-from gridservice.api.state import AreaHolder
+from gridservice.config import Rules
 from gridservice.errors import DataError
 from gridservice.metrics.audit import audit, findings_by_grid, rules_table
 from gridservice.metrics.kpi import kpis
@@ -37,22 +37,21 @@ def _period(area: ServiceArea, period: str | None) -> Period:
 
 
 @router.get("/kpis")
-def kpi_table(area: AreaDep, holder: HolderDep, user: CurrentUser, period: PeriodQuery = None,
+def kpi_table(area: AreaDep, user: CurrentUser, rules: RulesDep, period: PeriodQuery = None,
               by: Annotated[Literal["grid", "station", "area"], Query()] = "grid") -> dict[str, Any]:
     """Service KPIs per grid, station or the whole area: orders and SLA, complaints,
     SAIFI/SAIDI/CAIDI/RS-1, line-loss classes, visit coverage."""
     p = _period(area, period)
-    table = holder.cached(f"kpis:{by}:{p.label}", (area.work_orders, area.outages, area.customers, area.visits,
-                                                   *_loss_inputs(area)),
-                          lambda: kpis(area, p, by=by, loss=_line_loss(area, holder, p)))
+    table = area.cached(f"kpis:{by}:{p.label}", ("work_orders", "outages", "customers", "visits", *_LOSS_INPUTS),
+                        lambda: kpis(area, p, by=by, loss=_line_loss(area, p, rules), rules=rules))
     return {"period": p.label, "by": by, "items": records(table)}
 
 
 @router.get("/line-loss")
 def loss_table(
     area: AreaDep,
-    holder: HolderDep,
     user: CurrentUser,
+    rules: RulesDep,
     page: PageDep,
     period: PeriodQuery = None,
     klass: Annotated[list[str] | None, Query(alias="class", description=f"Only these classes: {', '.join(CLASSES)}")]
@@ -68,7 +67,7 @@ def loss_table(
     if unknown:
         msg = f"unknown line-loss class(es) {', '.join(unknown)}: expected {', '.join(CLASSES)}"
         raise DataError(msg)
-    table = _line_loss(area, holder, p)
+    table = _line_loss(area, p, rules)
     if klass:
         table = table[table["class"].isin(klass)]
     points = area.transformers.geometry.reindex(table.index)  # so a map can draw the rows
@@ -82,16 +81,16 @@ def loss_table(
 @router.get("/audit")
 def audit_findings(
     area: AreaDep,
-    holder: HolderDep,
     user: CurrentUser,
+    rules: RulesDep,
     page: PageDep,
     rule: Annotated[list[str] | None, Query(description="Rule ids (default: all)")] = None,
     grid_id: Annotated[str | None, Query()] = None,
 ) -> dict[str, Any]:
     """Audit (稽查) findings as GeoJSON, with counts per grid and rule."""
     key = f"audit:{','.join(sorted(rule or []))}"
-    found = holder.cached(key, tuple(area.layers.values()),
-                          lambda: audit(area, rule_ids=rule, history=_loss_history(area, holder)))
+    found = area.cached(key, tuple(area.layers),
+                        lambda: audit(area, rule_ids=rule, history=_loss_history(area), rules=rules))
     if grid_id is not None:
         found = found[found["grid_id"] == grid_id]
     chunk = found.iloc[page.offset : page.offset + page.limit]
@@ -106,25 +105,23 @@ def audit_findings(
     }
 
 
-def _loss_inputs(area: ServiceArea) -> tuple[pd.DataFrame, ...]:
-    """The layers a line-loss table is computed from."""
-    return (area.energy_readings, area.meters, area.access_points, area.transformers, area.grids, area.grid_staff,
-            area.staff)
+#: The layers a line-loss table is computed from.
+_LOSS_INPUTS = ("energy_readings", "meters", "access_points", "transformers", "grids", "grid_staff", "staff")
 
 
-def _loss_history(area: ServiceArea, holder: AreaHolder) -> LossHistory | None:
+def _loss_history(area: ServiceArea) -> LossHistory | None:
     """Supply and sales per transformer and month, summed once over all readings for every period."""
     def build() -> LossHistory | None:
         try:
             return loss_history(area)
         except DataError:  # no monthly or daily readings yet
             return None
-    return holder.cached("loss_history", _loss_inputs(area), build)
+    return area.cached("loss_history", _LOSS_INPUTS, build)
 
 
-def _line_loss(area: ServiceArea, holder: AreaHolder, p: Period) -> pd.DataFrame:
-    return holder.cached(f"lineloss:{p.label}", _loss_inputs(area),
-                         lambda: line_loss(area, p, history=_loss_history(area, holder)))
+def _line_loss(area: ServiceArea, p: Period, rules: Rules) -> pd.DataFrame:
+    return area.cached(f"lineloss:{p.label}", _LOSS_INPUTS,
+                       lambda: line_loss(area, p, history=_loss_history(area), rules=rules))
 
 
 @router.get("/audit/rules")
@@ -135,11 +132,11 @@ def audit_rules(user: CurrentUser) -> dict[str, Any]:
 
 @router.get("/reports", response_class=FileResponse,
             responses={200: {"content": {XLSX: {}, "text/html": {}}}})
-def weekly_report(area: AreaDep, user: CurrentUser, period: PeriodQuery = None,
+def weekly_report(area: AreaDep, user: CurrentUser, rules: RulesDep, period: PeriodQuery = None,
                   format: Annotated[Literal["xlsx", "html"], Query()] = "xlsx") -> FileResponse:
     """The weekly/monthly report: an Excel workbook (one sheet per table) or the HTML report with charts."""
     out = Path(tempfile.mkdtemp(prefix="gridservice-report-"))
-    paths = write_report(area, _period(area, period), out, masked=not user.sees_personal_data)
+    paths = write_report(area, _period(area, period), out, masked=not user.sees_personal_data, rules=rules)
     path = next(p for p in paths if p.suffix == f".{format}")
     return FileResponse(path, filename=path.name, media_type=XLSX if format == "xlsx" else "text/html",
                         background=BackgroundTask(shutil.rmtree, out, ignore_errors=True))

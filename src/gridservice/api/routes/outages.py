@@ -8,7 +8,6 @@ import pandas as pd
 from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
 
-from gridservice import clock
 from gridservice.api.deps import AreaDep, CurrentUser, HolderDep, OutageWriter, PageDep
 from gridservice.api.geojson import records
 from gridservice.api.models import CallGroupRequest, OutageClose, OutageCreate, local_time
@@ -34,11 +33,12 @@ def list_outages(
     area: AreaDep,
     user: CurrentUser,
     page: PageDep,
-    active: Annotated[bool, Query(description="Only outages going on now")] = False,
+    active: Annotated[bool, Query(description="Only outages going on at the data's as-of time (live data: now)")]
+    = False,
     device_id: Annotated[str | None, Query()] = None,
 ) -> dict[str, Any]:
-    """Outages, newest first (``active=true``: only those going on now)."""
-    out = active_outages(area, clock.now()) if active else area.outages
+    """Outages, newest first (``active=true``: only those going on at ``area.as_of``, now for live data)."""
+    out = active_outages(area, area.as_of) if active else area.outages
     if device_id is not None:
         out = out[out["device_id"] == device_id]
     out = out.sort_values("start_at", ascending=False, kind="stable")
@@ -106,7 +106,7 @@ async def close(outage_id: str, body: OutageClose, holder: HolderDep, user: Curr
 @router.post("/calls/group")
 def group(body: CallGroupRequest, area: AreaDep, user: CurrentUser) -> dict[str, Any]:
     """Group incoming repair calls to the probable faulted devices (trouble-call analysis)."""
-    now = clock.now()
+    now = area.now
     calls = pd.DataFrame({
         "call_id": [c.call_id or f"call-{i + 1}" for i, c in enumerate(body.calls)],
         "customer_id": [c.customer_id for c in body.calls],

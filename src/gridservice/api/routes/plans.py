@@ -9,11 +9,11 @@ import geopandas as gpd
 import shapely
 import shapely.errors
 import shapely.geometry
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
-from gridservice.api.deps import AreaDep, CurrentUser, HolderDep, Planner
+from gridservice.api.deps import AreaDep, CurrentUser, HolderDep, Planner, RulesDep, SettingsDep
 from gridservice.api.geojson import feature_collection, records
 from gridservice.api.limits import HEAVY
 from gridservice.api.models import PlanBody, PlanCommit, ProposeRequest
@@ -29,13 +29,6 @@ from gridservice.spatial.redraw import commit_plan, plan_history, preview_plan, 
 GEOJSON = "application/geo+json"
 _MOVES_SHOWN = 1000
 
-
-def get_settings(request: Request) -> Settings:
-    """The app's settings (the plan limits)."""
-    return request.app.state.settings
-
-
-SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 router = APIRouter(prefix="/plans", tags=["plans"])
 
@@ -92,13 +85,13 @@ def _findings(found: gpd.GeoDataFrame) -> dict[str, Any]:
 @router.post("/check", dependencies=HEAVY)
 def check(body: PlanBody, area: AreaDep, user: CurrentUser, settings: SettingsDep) -> dict[str, Any]:
     """Validate a plan: invalid rings, overlaps, gaps, slivers, split transformer areas, staffing."""
-    return _findings(check_plan(area, plan_of(body, area, settings), complete=body.complete))
+    return _findings(check_plan(area, plan_of(body, area, settings), complete=body.complete, rules=settings.rules))
 
 
 @router.post("/preview", dependencies=HEAVY)
 def preview(body: PlanBody, area: AreaDep, user: CurrentUser, settings: SettingsDep) -> dict[str, Any]:
     """What a plan moves (customers, transformers, open work orders) and each grid before and after."""
-    result = preview_plan(area, plan_of(body, area, settings), complete=body.complete)
+    result = preview_plan(area, plan_of(body, area, settings), complete=body.complete, rules=settings.rules)
     moves = result.moves
     return {
         "changed_grids": result.changed,
@@ -142,7 +135,7 @@ async def commit(body: PlanCommit, holder: HolderDep, user: Planner, settings: S
             area = holder.get()
             result = commit_plan(area, plan_of(body, area, settings), author=user.username, note=body.note or "",
                                  base_version=body.base_version, force_reason=body.forced_reason,
-                                 complete=body.complete, store=holder.store)
+                                 complete=body.complete, store=holder.store, rules=settings.rules)
             changes.reload = True  # grids changed: every grid_id is derived anew
         return result.to_dict()
 
@@ -164,7 +157,7 @@ def grids_of_version(version: int, area: AreaDep, user: CurrentUser) -> JSONResp
 
 
 @router.post("/{version:int}/revert", status_code=201, dependencies=HEAVY)
-async def revert(version: int, holder: HolderDep, user: Planner,
+async def revert(version: int, holder: HolderDep, user: Planner, rules: RulesDep,
                  base_version: Annotated[int, Query(description="The version in force (optimistic lock)")],
                  note: Annotated[str | None, Query(max_length=2000)] = None,
                  forced_reason: Annotated[str | None, Query(max_length=2000, description="Restore despite the "
@@ -175,7 +168,8 @@ async def revert(version: int, holder: HolderDep, user: Planner,
     def work() -> dict[str, Any]:
         with holder.writing() as changes:
             result = revert_plan(holder.get(), version, author=user.username, note=note,
-                                 base_version=base_version, force_reason=forced_reason, store=holder.store)
+                                 base_version=base_version, force_reason=forced_reason, store=holder.store,
+                                 rules=rules)
             changes.reload = True
         return result.to_dict()
 

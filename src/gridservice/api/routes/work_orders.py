@@ -10,11 +10,11 @@ from fastapi import APIRouter, Header, Query
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
-from gridservice.api.deps import AreaDep, CurrentUser, Dispatcher, HolderDep, PageDep
+from gridservice.api.deps import AreaDep, CurrentUser, Dispatcher, HolderDep, PageDep, RulesDep
 from gridservice.api.geojson import feature, feature_collection
 from gridservice.api.models import StatusChange, WorkOrderCreate, WorkOrderKind, WorkOrderStatus, local_time
-from gridservice.api.state import AreaHolder
 from gridservice.auth import require
+from gridservice.config import Rules
 from gridservice.errors import NotFoundError
 from gridservice.events.records import created_with_key, save_new_work_order, save_transition
 from gridservice.events.work_orders import create_work_order, declared, orders_summary
@@ -25,10 +25,10 @@ router = APIRouter(prefix="/work-orders", tags=["work orders"])
 GEOJSON = "application/geo+json"
 
 
-def summary(holder: AreaHolder, area: ServiceArea) -> pd.DataFrame:
+def summary(area: ServiceArea, rules: Rules) -> pd.DataFrame:
     """Every order with grid, due times and on-time flags (cached per work_orders frame)."""
-    return holder.cached("orders_summary", (area.work_orders, area.grids, area.customers),
-                         lambda: orders_summary(area))
+    return area.cached("orders_summary", ("work_orders", "grids", "customers"),
+                       lambda: orders_summary(area, rules=rules))
 
 
 @router.post("", status_code=201, response_class=JSONResponse, responses={201: {"content": {GEOJSON: {}}}})
@@ -36,6 +36,7 @@ async def create(
     body: WorkOrderCreate,
     holder: HolderDep,
     user: Dispatcher,
+    rules: RulesDep,
     idempotency_key: Annotated[str | None, Header(
         min_length=1, max_length=200, pattern=r"^[\x21-\x7e]+$",
         description="Names this creation: a retry with the same key (by the same user) returns the order "
@@ -48,11 +49,11 @@ async def create(
             if idempotency_key is not None:
                 made = created_with_key(holder.store, user=user.username, key=idempotency_key)
                 if made is not None:
-                    return _with_due_times(holder, holder.get(), made)
+                    return _with_due_times(holder.get(), made, rules)
             point = (body.location.lon, body.location.lat) if body.location else None
             order = create_work_order(holder.get(), kind=body.kind, customer_id=body.customer_id, point=point,
                                       channel=body.channel, description=body.description,
-                                      received_at=local_time(body.received_at))
+                                      received_at=local_time(body.received_at), rules=rules)
             save_new_work_order(holder.store, order, user=user.username, idempotency_key=idempotency_key)
             changes.upsert("work_orders", declared(order))
         return order
@@ -64,8 +65,8 @@ async def create(
 @router.get("", response_class=JSONResponse, responses={200: {"content": {GEOJSON: {}}}})
 def list_orders(
     area: AreaDep,
-    holder: HolderDep,
     user: CurrentUser,
+    rules: RulesDep,
     page: PageDep,
     grid_id: Annotated[str | None, Query()] = None,
     status: Annotated[WorkOrderStatus | None, Query()] = None,
@@ -75,7 +76,7 @@ def list_orders(
     overdue: Annotated[bool, Query(description="Only orders past a due time they have not met")] = False,
 ) -> JSONResponse:
     """Work orders, newest first, filtered by grid, status, kind, customer, open or overdue."""
-    info = summary(holder, area)
+    info = summary(area, rules)
     keep = pd.Series(True, index=info.index)
     if grid_id is not None:
         keep &= info["grid_id"] == grid_id
@@ -100,16 +101,16 @@ def list_orders(
 
 
 @router.get("/{work_order_id}", response_class=JSONResponse, responses={200: {"content": {GEOJSON: {}}}})
-def get_order(work_order_id: str, area: AreaDep, holder: HolderDep, user: CurrentUser) -> JSONResponse:
+def get_order(work_order_id: str, area: AreaDep, user: CurrentUser, rules: RulesDep) -> JSONResponse:
     """One work order with its due times and on-time flags."""
     if work_order_id not in area.work_orders.index:
         msg = f"no work order {work_order_id!r}"
         raise NotFoundError(msg)
-    return JSONResponse(feature(_with_due_times(holder, area, work_order_id)), media_type=GEOJSON)
+    return JSONResponse(feature(_with_due_times(area, work_order_id, rules)), media_type=GEOJSON)
 
 
-def _with_due_times(holder: AreaHolder, area: ServiceArea, work_order_id: str) -> gpd.GeoDataFrame:
-    info = summary(holder, area).loc[[work_order_id]]
+def _with_due_times(area: ServiceArea, work_order_id: str, rules: Rules) -> gpd.GeoDataFrame:
+    info = summary(area, rules).loc[[work_order_id]]
     return gpd.GeoDataFrame(info, geometry=area.work_orders.loc[[work_order_id]].geometry, crs=area.work_orders.crs)
 
 
