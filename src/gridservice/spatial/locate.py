@@ -58,7 +58,9 @@ OUTSIDE = -1
 EXACT = -2
 
 #: Layers whose rows get a derived ``grid_id`` from their point.
-POINT_LAYERS = ("customers", "transformers", "access_points", "work_orders")
+POINT_LAYERS = ("customers", "transformers", "access_points", "work_orders", "applications")
+#: Point layers whose rows with a customer take the customer's grid rather than their own point's.
+CUSTOMER_LAYERS = ("work_orders", "applications")
 
 _MAX_CELLS = 1 << 22
 _PAD = 3  # cells of margin around the grids' bounding box
@@ -310,10 +312,10 @@ def _series(values: np.ndarray, index: pd.Index) -> pd.Series:
 
 
 def assign_grids(area: ServiceArea, grids: gpd.GeoDataFrame | None = None) -> dict[str, pd.Series]:
-    """The grid of every customer, transformer, access point and work order.
+    """The grid of every customer, transformer, access point, work order and application.
 
-    Work orders with a located customer take the customer's grid; the others
-    take their own point's.
+    Work orders and applications with a located customer take the customer's
+    grid; the others take their own point's.
 
     Parameters
     ----------
@@ -333,10 +335,11 @@ def assign_grids(area: ServiceArea, grids: gpd.GeoDataFrame | None = None) -> di
         df = area.layers[name]
         geoms = df.geometry if isinstance(df, gpd.GeoDataFrame) else gpd.GeoSeries([None] * len(df), index=df.index)
         out[name] = _series(loc.grid_ids_of(geoms), df.index)
-    orders = area.work_orders
-    if len(orders):
-        by_customer = orders["customer_id"].map(out["customers"]).astype("str")
-        out["work_orders"] = by_customer.where(by_customer.notna(), out["work_orders"]).rename("grid_id")
+    for name in CUSTOMER_LAYERS:
+        rows = area.layers[name]
+        if len(rows):
+            by_customer = rows["customer_id"].map(out["customers"]).astype("str")
+            out[name] = by_customer.where(by_customer.notna(), out[name]).rename("grid_id")
     return out
 
 
@@ -348,7 +351,7 @@ def derive_grids(area: ServiceArea) -> ServiceArea:
 
 
 def check_unlocated(area: ServiceArea) -> gpd.GeoDataFrame:
-    """Customers, transformers, access points and work orders that lie in no grid.
+    """Customers, transformers, access points, work orders and applications that lie in no grid.
 
     One warning per point outside every grid: it has no grid, hence no
     responsible staff, until the plan covers it.
