@@ -137,3 +137,31 @@ def test_audit_sample_is_reproducible_and_sized(area) -> None:
     pd.testing.assert_frame_equal(drawn, again)
     shuffled = area.replace(applications=area.applications.iloc[::-1])
     assert list(audit_sample(shuffled, "2026-04", as_of=AS_OF).index) == list(drawn.index)
+
+
+def test_cli_monitor_and_sample(tmp_path, area) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from gridservice.cli import app
+    from gridservice.io import GeoPackageStore
+
+    path = tmp_path / "tiny.gpkg"
+    GeoPackageStore(path).write(build_tiny_area().layers, create=True)
+    runner = CliRunner()
+    common = ["--data", str(path), "--as-of", "2026-04-15 12:00"]
+    res = runner.invoke(app, ["applications", "monitor", *common, "--period", "2026-W16", "--format", "json"])
+    assert res.exit_code == 0, res.output
+    rows = json.loads(res.stdout)
+    assert [(r["application_id"], r["flag"]) for r in rows] == [(a, f) for a, f, *_ in EXPECTED]
+    res = runner.invoke(app, ["applications", "monitor", *common, "--period", "2026-W16", "--by", "grid", "-f", "csv"])
+    assert res.exit_code == 0, res.output
+    lines = res.stdout.splitlines()
+    assert lines[0].startswith("grid_id,applications_flagged,over_time,due_soon")
+    assert lines[1].startswith("G2,5,1,1,") and lines[2].startswith("G1,3,1,0,")
+    res = runner.invoke(app, ["applications", "sample", *common, "--period", "2026-04", "-f", "json"])
+    assert res.exit_code == 0, res.output
+    assert sorted(r["purpose"] for r in json.loads(res.stdout)) == ["audit", "callback", "callback", "callback"]
+    bad = runner.invoke(app, ["applications", "monitor", *common, "--period", "2026-W99"])
+    assert bad.exit_code != 0 and "is not an ISO week" in str(bad.exception)

@@ -47,6 +47,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from gridservice import clock
 from gridservice.config import Rules, get_settings
 from gridservice.errors import DataError
 from gridservice.events.calendar import work_calendar
@@ -141,9 +142,7 @@ def monitor(
         one-line detail. Ordered by application and flag.
     """
     rules = rules if rules is not None else get_settings().rules
-    as_of = area.as_of if as_of is None else pd.Timestamp(as_of)
-    if as_of.tzinfo is None:
-        as_of = as_of.tz_localize(TIMEZONE)
+    as_of = area.as_of if as_of is None else clock.timestamp(as_of, what="as_of")
     p = week_of(as_of) if period is None else as_period(period)
     judge = min(as_of, p.end - pd.Timedelta(milliseconds=1))
     apps = _live(area.applications, p, judge)
@@ -302,7 +301,7 @@ def audit_sample(
     """
     rules = rules if rules is not None else get_settings().rules
     p = as_period(period)
-    as_of = area.as_of if as_of is None else pd.Timestamp(as_of)
+    as_of = area.as_of if as_of is None else clock.timestamp(as_of, what="as_of")
     judge = min(as_of, p.end - pd.Timedelta(milliseconds=1))
     apps = area.applications
     high = apps[(apps["voltage"] == "high") & p.contains(apps["accepted_at"]).fillna(False)]
