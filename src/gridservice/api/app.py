@@ -28,7 +28,8 @@ log = logging.getLogger("gridservice.api")
 API = "/api/v1"
 
 #: Routers of /api/v1, in the order the docs list them.
-ROUTERS = ("auth", "users", "grids", "customers", "network", "outages", "work_orders", "metrics", "plans")
+ROUTERS = ("auth", "users", "grids", "customers", "network", "outages", "work_orders", "applications", "metrics",
+           "plans")
 
 
 def create_app(data: str | Store, *, settings: Settings | None = None, web: bool = True) -> FastAPI:
