@@ -91,11 +91,9 @@ def _predecessor(voltage: pd.Series, step: str) -> pd.Series:
 
 def _pick(apps: pd.DataFrame, names: pd.Series, suffix: str) -> pd.Series:
     """Per row, the value of column ``<names[row]><suffix>`` (NaN where ``names`` is NaN)."""
-    out = pd.Series(pd.NaT if suffix == "_at" else None, index=apps.index,
-                    dtype=apps[f"accepted{suffix}"].dtype)
+    out = apps[f"accepted{suffix}"].where(pd.Series(False, index=apps.index))
     for name in names.dropna().unique():
-        mask = (names == name).to_numpy()
-        out[mask] = apps[f"{name}{suffix}"][mask]
+        out = out.mask((names == name).to_numpy(), apps[f"{name}{suffix}"])
     return out
 
 
@@ -155,18 +153,23 @@ def monitor(
     parts: list[pd.DataFrame] = []
 
     def add(mask: pd.Series | np.ndarray, flag: str, step: str | None, staff: pd.Series, at: pd.Series,
-            due: pd.Series | None, detail: pd.Series) -> None:
+            due: pd.Series | None = None, *, n: pd.Series | None = None, m: object = None,
+            t: pd.Series | None = None) -> None:
+        """Rows for ``flag``; ``n``, ``m`` and ``t`` carry what its detail line quotes (see :func:`_details`)."""
         mask = np.asarray(mask, dtype=bool)
         if not mask.any():
             return
         rows = apps.index[mask]
+        nat = pd.Series(pd.NaT, index=rows, dtype=apps["accepted_at"].dtype)
         parts.append(pd.DataFrame({
             "application_id": rows, "flag": flag, "flag_zh": FLAGS[flag], "step": step,
             "staff_id": staff[mask].to_numpy(), "grid_id": apps["grid_id"][mask].to_numpy(),
             "station_id": station[mask].to_numpy(), "voltage": apps["voltage"][mask].to_numpy(),
-            "category": apps["category"][mask].to_numpy(), "at": at[mask].to_numpy(),
-            "due_at": (due[mask] if due is not None else pd.Series(pd.NaT, index=rows)).to_numpy(),
-            "detail": detail[mask].to_numpy(),
+            "category": apps["category"][mask].to_numpy(), "at": at[mask].array,
+            "due_at": (due[mask] if due is not None else nat).array,
+            "_n": n[mask].to_numpy() if n is not None else np.nan,
+            "_m": m[mask].to_numpy() if isinstance(m, pd.Series) else m,
+            "_t": (t[mask] if t is not None else nat).array,
         }))
 
     steps_seen = [apps["accepted_at"]]
@@ -185,65 +188,84 @@ def monitor(
         due = pd.Series(cal.add_working_days(prev_at.where(timed), n), index=apps.index)
         late_done = timed & done & (at > due)
         late_open = timed & ~done & open_app & (judge > due)
-        add(late_done | late_open, "over_time", step, by.where(done, prev_by), at.where(done), due,
-            STEP_ZH[step] + " 时限 " + limit.fillna(0).astype("int64").astype("str") + " 个工作日, 应于 "
-            + _fmt(due) + " 前, " + np.where(done, "实际 " + _fmt(at), "至今未办"))
+        add(late_done | late_open, "over_time", step, by.where(done, prev_by), at.where(done), due, n=limit)
         margin = limit - rules.application_due_soon_working_days
         soon_at = pd.Series(cal.add_working_days(prev_at.where(timed & (margin >= 1)),
                                                  margin.fillna(1).clip(lower=1).astype("int64").to_numpy()),
                             index=apps.index)
         soon = timed & ~done & open_app & ~late_open & ((margin < 1) | (judge > soon_at))
-        add(soon, "due_soon", step, prev_by, at.where(done), due,
-            STEP_ZH[step] + " 应于 " + _fmt(due) + " 前办结")
-        both = done & prev_at.notna()
+        add(soon, "due_soon", step, prev_by, at.where(done), due)
         gap_min = (at - prev_at) / pd.Timedelta(minutes=1)
         least = rules.application_min_step_minutes.get(step)
         if least is not None:
-            add(both & (gap_min >= 0) & (gap_min < least), "short_time", step, by, at, None,
-                STEP_ZH[step] + " 距上一环节仅 " + gap_min.round(0).fillna(0).astype("int64").astype("str")
-                + " 分钟 (不少于 " + f"{least:g}" + " 分钟)")
+            add(done & prev_at.notna() & (gap_min >= 0) & (gap_min < least), "short_time", step, by, at,
+                n=gap_min, m=least)
         earlier = pd.concat(steps_seen, axis=1).max(axis=1)
-        add(has_step & at.notna() & earlier.notna() & (at < earlier), "time_order", step, by, at, None,
-            STEP_ZH[step] + " " + _fmt(at) + " 早于前序环节 " + _fmt(earlier))
+        add(has_step & at.notna() & earlier.notna() & (at < earlier), "time_order", step, by, at, t=earlier)
         steps_seen.append(at)
     for step in ("accepted", *_LATER):
         at = apps[f"{step}_at"]
         by = apps[f"{step}_by"]
-        add(at > area.now, "future_time", step, by, at, None, STEP_ZH[step] + " " + _fmt(at) + " 晚于当前时间")
+        add(at > area.now, "future_time", step, by, at)
         if step in rules.application_workday_only_steps:
-            present = at.notna()
-            offday = pd.Series(False, index=apps.index)
+            present = at.notna().to_numpy()
+            offday = np.zeros(len(apps), dtype=bool)
             if present.any():
                 offday[present] = ~cal.is_workday(at[present])
-            add(offday, "non_working_day", step, by, at, None, STEP_ZH[step] + " 办理于非工作日 " + _fmt(at))
-    by_cols = apps[[f"{s}_by" for s in ("accepted", *_LATER)]]
-    needed = pd.DataFrame({f"{s}_by": apps["voltage"].map({v: s in steps for v, steps in APPLICATION_STEPS.items()})
-                           for s in ("accepted", *_LATER)})
-    handlers = by_cols.where(needed.to_numpy())
-    n_people = handlers.nunique(axis=1)
-    all_named = (handlers.notna() | ~needed.to_numpy()).all(axis=1)
+            add(offday, "non_working_day", step, by, at)
+    # 一人单: every step the voltage has was done, all by the acceptor
+    first = apps["accepted_by"]
+    same = first.notna()
+    for step in _LATER:
+        needed = apps["voltage"].map({v: step in steps for v, steps in APPLICATION_STEPS.items()}).astype(bool)
+        same &= ~needed | (apps[f"{step}_by"] == first).fillna(False).astype(bool)
     connected = apps["connected_at"].notna() & (apps["connected_at"] <= judge)
-    add(connected & all_named & (n_people == 1), "one_person", None, apps["accepted_by"], apps["connected_at"], None,
-        "全部环节由同一人办理: " + apps["accepted_by"].astype("str"))
+    add(connected & same, "one_person", None, first, apps["connected_at"])
     area_class = apps["grid_id"].map(area.grids["area_class"]) if len(area.grids) else None
-    limits = rules.small_micro_low_voltage_max_kva
-    floor = min(limits.values()) if limits else np.nan
-    lv_max = area_class.map(limits).astype("float").fillna(floor) if area_class is not None else floor
+    limits_kva = rules.small_micro_low_voltage_max_kva
+    floor = min(limits_kva.values()) if limits_kva else np.nan
+    lv_max = (area_class.map(limits_kva).astype("float").fillna(floor) if area_class is not None
+              else pd.Series(floor, index=apps.index))
     add((apps["voltage"] == "high") & (apps["category"] == "small_micro_enterprise")
-        & (apps["capacity_kva"] <= lv_max), "small_micro_high_voltage", None, apps["accepted_by"],
-        apps["accepted_at"], None,
-        "小微企业 " + apps["capacity_kva"].round(1).astype("str") + " kVA 高压接入, 低压可接入上限 "
-        + pd.Series(lv_max, index=apps.index).astype("str") + " kVA")
+        & (apps["capacity_kva"] <= lv_max), "small_micro_high_voltage", None, first, apps["accepted_at"],
+        n=apps["capacity_kva"], m=lv_max)
     if not parts:
         return _empty()
     out = pd.concat(parts, ignore_index=True)
     order = {f: i for i, f in enumerate(FLAGS)}
     out = out.assign(_o=out["flag"].map(order)).sort_values(["application_id", "_o", "step"], kind="stable")
-    return out.drop(columns="_o").reset_index(drop=True)[list(FLAG_COLUMNS)]
+    out = out.reset_index(drop=True)
+    return out.assign(detail=_details(out))[list(FLAG_COLUMNS)]
+
+
+def _details(flags: pd.DataFrame) -> pd.Series:
+    """One line per flag in Chinese, from its step, times and the figures ``add`` kept in ``_n``, ``_m``, ``_t``."""
+    step = flags["step"].map(STEP_ZH).fillna("")
+    at, due, earlier = _fmt(flags["at"]), _fmt(flags["due_at"]), _fmt(flags["_t"])
+    n = flags["_n"].astype("float").round(0).fillna(0).astype("int64").astype("str")
+    kva = flags["_n"].astype("float").round(1).astype("str")
+    m = flags["_m"].astype("float").map("{:g}".format)
+    lines = {
+        "over_time": step + " 时限 " + n + " 个工作日, 应于 " + due + " 前, "
+                     + np.where(flags["at"].notna(), "实际 " + at, "至今未办"),
+        "due_soon": step + " 应于 " + due + " 前办结",
+        "short_time": step + " 距上一环节仅 " + n + " 分钟 (不少于 " + m + " 分钟)",
+        "time_order": step + " " + at + " 早于前序环节 " + earlier,
+        "future_time": step + " " + at + " 晚于当前时间",
+        "non_working_day": step + " 办理于非工作日 " + at,
+        "one_person": "全部环节由同一人办理: " + flags["staff_id"].astype("str"),
+        "small_micro_high_voltage": "小微企业 " + kva + " kVA 高压接入, 低压可接入上限 " + m + " kVA",
+    }
+    out = pd.Series("", index=flags.index, dtype="str")
+    for flag, text in lines.items():
+        mask = flags["flag"] == flag
+        out[mask] = pd.Series(text, index=flags.index)[mask]
+    return out
 
 
 def _live(apps: pd.DataFrame, p: Period, judge: pd.Timestamp) -> pd.DataFrame:
     """Applications accepted before the period ends and open at its end or with a step inside it."""
+    apps = pd.DataFrame(apps.drop(columns="geometry", errors="ignore"))  # a plain frame: columns come cheaper
     if not len(apps):
         return apps
     accepted = apps["accepted_at"].notna() & (apps["accepted_at"] <= judge)
