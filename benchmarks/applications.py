@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import itertools
 import time
 from collections.abc import Callable
 
@@ -78,7 +79,7 @@ def baseline(apps: pd.DataFrame, area_class: pd.Series, *, judge: pd.Timestamp, 
         key = (("high/dual" if row["dual_supply"] is True else "high/single") if row["voltage"] == "high"
                else f"low/{row['category']}")
         seen = [row["accepted_at"]]
-        for prev, step in zip(steps, steps[1:], strict=False):
+        for prev, step in itertools.pairwise(steps):
             at, p_at = row[f"{step}_at"], row[f"{prev}_at"]
             done = pd.notna(at) and at <= judge
             limit = rules.application_step_working_days.get(key, {}).get(step)
@@ -104,15 +105,15 @@ def baseline(apps: pd.DataFrame, area_class: pd.Series, *, judge: pd.Timestamp, 
             at = row[f"{step}_at"]
             if pd.notna(at) and at > now:
                 out.append("future_time")
-            if pd.notna(at) and step in rules.application_workday_only_steps:
-                if not _workday(at.date(), extra):
-                    out.append("non_working_day")
+            if pd.notna(at) and step in rules.application_workday_only_steps and not _workday(at.date(), extra):
+                out.append("non_working_day")
         handlers = [row[f"{s}_by"] for s in steps]
         if pd.notna(row["connected_at"]) and row["connected_at"] <= judge and all(pd.notna(h) for h in handlers) \
                 and len(set(handlers)) == 1:
             out.append("one_person")
         limit_kva = lv_max.get(area_class.get(row["grid_id"]), min(lv_max.values()))
-        if row["voltage"] == "high" and row["category"] == "small_micro_enterprise" and row["capacity_kva"] <= limit_kva:
+        small = row["category"] == "small_micro_enterprise"
+        if row["voltage"] == "high" and small and row["capacity_kva"] <= limit_kva:
             out.append("small_micro_high_voltage")
         return out
 
