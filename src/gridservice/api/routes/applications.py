@@ -29,8 +29,10 @@ def application_monitor(
 ) -> dict[str, Any]:
     """The weekly 业扩 monitor (周通报): flags per application, and counts per county, station, grid and handler."""
     p = parse_period(period) if period else week_of(area.as_of)
-    flags = holder.cached(f"applications:{p.label}", (area.applications, area.grids, area.staff),
-                          lambda: monitor(area, p))
+    # judged at the period's end or the data's as_of (live data: now), to the minute
+    judged = min(area.as_of, p.end).floor("min")
+    flags = holder.cached(f"applications:{p.label}:{judged.isoformat()}", (area.applications, area.grids, area.staff),
+                          lambda: monitor(area, p, as_of=judged), lru=True)
     counts = {level: records(monitor_summary(area, flags, by=level)) for level in LEVELS}
     if grid_id is not None:
         flags = flags[flags["grid_id"] == grid_id]
