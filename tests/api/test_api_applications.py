@@ -55,6 +55,9 @@ def test_monitor_flags_and_counts(tiny_client: TestClient) -> None:
     only = tiny_client.get("/api/v1/applications/monitor?period=2026-W16&grid_id=G1",
                            headers=headers("supervisor")).json()
     assert only["total"] == 4 and {f["grid_id"] for f in only["flags"]} == {"G1"}
+    mine = tiny_client.get("/api/v1/applications/monitor?period=2026-W16&staff_id=ST6",
+                           headers=headers("supervisor")).json()
+    assert sorted(f["flag"] for f in mine["flags"]) == ["one_person", "small_micro_high_voltage"]
     bad = tiny_client.get("/api/v1/applications/monitor?period=W16", headers=headers("supervisor"))
     assert bad.status_code == 422
 

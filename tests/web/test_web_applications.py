@@ -73,6 +73,14 @@ def test_supervisor_sees_the_weeks_applications_monitor(tab: Any) -> None:
         planted_cols = [c for c in COLUMNS if c not in ("applications_flagged", "due_soon", "total")]
         got = {k: {c: v[c] for c in planted_cols if v[c]} for k, v in shown.items()}
         assert {k: v for k, v in got.items() if v} == expected
+    # a click on the late application's grid lists that grid's flags, the late connection among them
+    page.select_option("#applications-by", "grid")
+    page.click(f"#applications-rows tbody tr[data-id='{apps.loc[late, 'grid_id']}']")
+    page.wait_for_selector(f"#applications-flag-rows tr[data-id='{late}'][data-flag='over_time']")
+    listed = page.evaluate("() => [...document.querySelectorAll('#applications-flag-rows tbody tr')].map((tr) => "
+                           "[tr.dataset.id, tr.dataset.flag])")
+    grid_rows = _expected(server, week, "grid")[apps.loc[late, "grid_id"]]
+    assert sorted(f for _, f in listed if f != "due_soon") == sorted(f for f, k in grid_rows.items() for _ in range(k))
     page.locator("#applications-monitor").scroll_into_view_if_needed()
     tab.shot("supervisor-applications")
     assert tab.blocked == [] and tab.errors == []

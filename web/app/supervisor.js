@@ -435,7 +435,28 @@ export function mount(root, ctx) {
           "table",
           { class: "data", id: "applications-rows" },
           el("thead", {}, el("tr", {}, [el("th", {}, label("appby", by)), ...APPLICATION_FLAGS.map((f) => el("th", { class: "num" }, label("appflag", f)))])),
-          el("tbody", {}, rows.map((r) => el("tr", { dataset: { id: r[key] } }, el("td", {}, unitName(r)), APPLICATION_FLAGS.map((f) => el("td", { class: "num" }, num(r[f])))))),
+          el("tbody", {}, rows.map((r) => el("tr", { class: by === "station" ? "" : "clickable", dataset: { id: r[key] }, onclick: () => loadApplicationFlags(by, r[key]) }, el("td", {}, unitName(r)), APPLICATION_FLAGS.map((f) => el("td", { class: "num" }, num(r[f])))))),
+        ),
+      ),
+      el("div", { id: "applications-flags" }),
+    );
+  }
+
+  /** The flagged applications of one grid or handler (a click on its row). */
+  async function loadApplicationFlags(by, id) {
+    if (by === "station") return;
+    const query = { period: state.applications.period, limit: 200, [APPLICATION_UNITS[by]]: id };
+    const data = await api("/applications/monitor", { query });
+    fill(
+      document.getElementById("applications-flags"),
+      el(
+        "div",
+        { class: "table-wrap", style: "max-height: 220px" },
+        el(
+          "table",
+          { class: "data", id: "applications-flag-rows" },
+          el("thead", {}, el("tr", {}, [tl("supervisor.application"), tl("supervisor.application_flag"), tl("supervisor.application_detail")].map((h) => el("th", {}, h)))),
+          el("tbody", {}, data.flags.map((f) => el("tr", { dataset: { id: f.application_id, flag: f.flag } }, el("td", {}, f.application_id), el("td", {}, label("appflag", f.flag)), el("td", {}, f.detail || "–")))),
         ),
       ),
     );

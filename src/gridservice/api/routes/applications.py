@@ -25,7 +25,8 @@ def application_monitor(
     page: PageDep,
     period: Annotated[str | None, Query(description="YYYY-Www (ISO week), YYYY-MM or YYYY-MM-DD; default: the "
                                                     "week of the data's as_of", examples=["2026-W47"])] = None,
-    grid_id: Annotated[str | None, Query()] = None,
+    grid_id: Annotated[str | None, Query(description="Only the flags of this grid")] = None,
+    staff_id: Annotated[str | None, Query(description="Only the flags charged to this handler")] = None,
 ) -> dict[str, Any]:
     """The weekly 业扩 monitor (周通报): flags per application, and counts per county, station, grid and handler."""
     p = parse_period(period) if period else week_of(area.as_of)
@@ -36,6 +37,8 @@ def application_monitor(
     counts = {level: records(monitor_summary(area, flags, by=level)) for level in LEVELS}
     if grid_id is not None:
         flags = flags[flags["grid_id"] == grid_id]
+    if staff_id is not None:
+        flags = flags[flags["staff_id"] == staff_id]
     return {"period": p.label, "total": len(flags), "limit": page.limit, "offset": page.offset,
             "flags": records(flags.iloc[page.offset : page.offset + page.limit], index=False), "by": counts}
 
