@@ -46,7 +46,9 @@ def test_role_rules() -> None:
     assert not planner.can("work_order.create") and not supervisor.can("outage.close")
     assert admin.can("user.manage") and not dispatcher.can("user.manage")
     assert all(admin.can(action) for action in PERMISSIONS)
-    assert not any(supervisor.can(action) for action in PERMISSIONS)
+    # a supervisor writes nothing; the one restricted read (the 业扩 monitor) is for supervisors and dispatchers
+    assert {action for action in PERMISSIONS if supervisor.can(action)} == {"application.read"}
+    assert dispatcher.can("application.read") and not planner.can("application.read")
     with pytest.raises(PermissionDeniedError, match="supervisor"):
         require(supervisor, "plan.commit")
 

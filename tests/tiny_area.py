@@ -78,6 +78,50 @@ def _orders() -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(df, geometry="geometry", crs="EPSG:4326")
 
 
+def _applications() -> gpd.GeoDataFrame:
+    """业扩 applications; the flags the monitor gives for the week 2026-W16 judged at AS_OF are worked out
+    in tests/metrics/test_applications.py."""
+    cols = ["application_id", "customer_id", "kind", "voltage", "category", "capacity_kva", "dual_supply", "status",
+            "accepted_at", "accepted_by", "plan_replied_at", "plan_replied_by", "connected_at", "connected_by",
+            "geometry"]
+    rows = [
+        ("A1", "C1", "increase", "low", "residential", 8.0, None, "connected",
+         "2026-04-09 09:00", "ST2", None, None, "2026-04-14 10:00", "ST3", None),
+        ("A2", "C4", "increase", "low", "non_residential", 30.0, None, "connected",
+         "2026-03-30 10:00", "ST4", None, None, "2026-04-15 09:00", "ST5", None),
+        ("A3", None, "new", "low", "small_micro_enterprise", 50.0, None, "in_progress",
+         "2026-03-20 10:00", "ST2", None, None, None, None, Point(116.03, 27.03)),
+        ("A4", "C2", "increase", "low", "residential", 10.0, None, "in_progress",
+         "2026-04-13 09:00", "ST1", None, None, None, None, None),
+        ("A5", "C3", "increase", "low", "residential", 10.0, None, "in_progress",
+         "2026-04-08 14:00", "ST4", None, None, None, None, None),
+        ("A6", "C1", "increase", "low", "residential", 12.0, None, "connected",
+         "2026-04-14 09:00", "ST2", None, None, "2026-04-14 09:20", "ST3", None),
+        ("A7", "C5", "increase", "high", "non_residential", 630.0, False, "connected",
+         "2026-03-23 09:00", "ST4", "2026-03-28 10:00", "ST1", "2026-04-14 10:00", "ST5", None),
+        ("A8", None, "new", "high", "small_micro_enterprise", 80.0, None, "connected",
+         "2026-04-01 10:00", "ST6", "2026-04-10 10:00", "ST6", "2026-04-14 16:00", "ST6", Point(116.15, 27.08)),
+        ("A9", None, "new", "high", "small_micro_enterprise", 120.0, None, "in_progress",
+         "2026-04-13 09:00", "ST4", None, None, None, None, Point(116.16, 27.02)),
+        ("A10", "C2", "increase", "low", "residential", 6.0, None, "connected",
+         "2026-04-14 10:00", "ST1", None, None, "2026-04-13 15:00", "ST2", None),
+        ("A11", "C4", "increase", "low", "residential", 6.0, None, "connected",
+         "2026-04-15 08:00", "ST4", None, None, "2027-01-05 10:00", "ST5", None),
+        ("A12", "C1", "increase", "low", "residential", 6.0, None, "connected",
+         "2026-02-02 09:00", "ST2", None, None, "2026-02-04 09:00", "ST2", None),
+        ("A13", "C3", "increase", "low", "residential", 6.0, None, "cancelled",
+         "2026-03-02 09:00", "ST4", None, None, None, None, None),
+        ("A14", "C5", "increase", "high", "non_residential", 2000.0, True, "in_progress",
+         "2026-03-02 09:00", "ST1", "2026-04-13 10:00", "ST4", None, None, None),
+    ]
+    df = pd.DataFrame(rows, columns=cols)
+    for c in cols:
+        if c.endswith("_at"):
+            df[c] = df[c].map(_t).astype(f"datetime64[ms, {TZ}]")
+    df["channel"] = "网上国网"
+    return gpd.GeoDataFrame(df, geometry="geometry", crs="EPSG:4326")
+
+
 def build_tiny_area() -> ServiceArea:
     """The five-customer area described in the module docstring."""
     g1, g2 = box(116.00, 27.00, 116.10, 27.10), box(116.10, 27.00, 116.20, 27.10)
@@ -164,6 +208,6 @@ def build_tiny_area() -> ServiceArea:
         "stations": stations, "grids": grids, "staff": staff, "grid_staff": grid_staff,
         "substations": substations, "feeders": feeders, "transformers": transformers,
         "access_points": access_points, "meters": meters, "customers": customers, "work_orders": _orders(),
-        "outages": outages, "energy_readings": energy, "visits": visits,
+        "outages": outages, "energy_readings": energy, "visits": visits, "applications": _applications(),
     })
 

@@ -49,6 +49,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "outage.create": frozenset({"dispatcher", "admin"}),
     "outage.close": frozenset({"dispatcher", "admin"}),
     "user.manage": frozenset({"admin"}),
+    "application.read": frozenset({"supervisor", "dispatcher", "admin"}),
 }
 
 #: Roles that see customers' names and phones unmasked.

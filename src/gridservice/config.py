@@ -63,6 +63,28 @@ class Rules(BaseModel):
     phone_shared_max: int = 5
     outage_open_max_hours: float = 24.0
     new_connection_months: int = 12
+    # 业扩报装 (applications), docs/applications.md: step limits in working days, counted from the step before;
+    # low voltage by category, high voltage by supply scheme (single/dual source)
+    application_step_working_days: dict[str, dict[str, int]] = Field(default_factory=lambda: {
+        "low/residential": {"connected": 5},
+        "low/non_residential": {"connected": 6},
+        "low/small_micro_enterprise": {"connected": 15},
+        "high/single": {"plan_replied": 15, "connected": 30},
+        "high/dual": {"plan_replied": 30, "connected": 30},
+    })
+    application_due_soon_working_days: int = Field(1, ge=0, description="Open steps this close to their limit "
+                                                                        "are flagged as about to be late")
+    application_min_step_minutes: dict[str, float] = Field(
+        default_factory=lambda: {"plan_replied": 120.0, "connected": 60.0},
+        description="A step faster than this after the one before cannot include its field visit (back-filled)")
+    application_workday_only_steps: list[str] = Field(default_factory=lambda: ["plan_replied"],
+                                                      description="Steps an office issues only on working days")
+    small_micro_low_voltage_max_kva: dict[str, float] = Field(
+        default_factory=lambda: {"urban": 160.0, "rural": 100.0, "remote": 100.0},
+        description="Small and micro enterprises up to this capacity (by the grid's area_class) connect at low "
+                    "voltage")
+    application_audit_high_pct: float = Field(30.0, gt=0, le=100)
+    application_callback_pct: float = Field(40.0, gt=0, le=100)
 
 
 #: The rules an analysis applies when it is not given any: the SPEC §4 defaults.

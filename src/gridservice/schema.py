@@ -37,6 +37,11 @@ WORK_ORDER_KINDS = (
 WORK_ORDER_STATUSES = ("received", "dispatched", "arrived", "resolved", "replied", "closed")
 OUTAGE_KINDS = ("planned", "unplanned")
 VISIT_KINDS = ("home", "phone")
+APPLICATION_KINDS = ("new", "increase")
+APPLICATION_CATEGORIES = ("residential", "non_residential", "small_micro_enterprise")
+APPLICATION_STATUSES = ("in_progress", "connected", "cancelled")
+#: 业扩 steps in order per voltage: each has ``<step>_at`` and its handler ``<step>_by``.
+APPLICATION_STEPS = {"low": ("accepted", "connected"), "high": ("accepted", "plan_replied", "connected")}
 
 #: The network layers in supply order; a device id is unique across them.
 DEVICE_LAYERS = ("substations", "feeders", "transformers", "access_points", "meters", "customers")
@@ -322,6 +327,31 @@ LAYERS: dict[str, Layer] = {
                 _c("kind", required=True, choices=VISIT_KINDS),
             ),
             title_zh="走访",
+        ),
+        Layer(
+            "applications",
+            "application_id",
+            (
+                _c("application_id", required=True),
+                _c("customer_id", parent="customers"),
+                _c("kind", required=True, choices=APPLICATION_KINDS),
+                _c("voltage", required=True, choices=("low", "high")),
+                _c("category", required=True, choices=APPLICATION_CATEGORIES),
+                _c("capacity_kva", "float", required=True),
+                # high voltage: two sources (双电源) have longer plan-reply limits than one
+                _c("dual_supply", "bool"),
+                _c("channel"),
+                _c("status", required=True, choices=APPLICATION_STATUSES),
+                _c("accepted_at", "datetime", required=True),
+                _c("accepted_by", parent="staff"),
+                _c("plan_replied_at", "datetime"),
+                _c("plan_replied_by", parent="staff"),
+                _c("connected_at", "datetime"),
+                _c("connected_by", parent="staff"),
+                _c("grid_id", derived=True),
+            ),
+            POINT,
+            title_zh="业扩报装",
         ),
         Layer(
             "plan_versions",

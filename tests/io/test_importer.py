@@ -287,3 +287,31 @@ def test_the_audit_log_is_append_only_for_every_writer(tiny_store: GeoPackageSto
         tiny_store.write({"audit_log": log.head(1)})
     tiny_store.write({"audit_log": log})  # the same rows: fine
     assert len(tiny_store.read_layer("audit_log")) == 4
+
+
+APPLICATIONS_HEADER = ("application_id,kind,voltage,category,capacity_kva,status,accepted_at,accepted_by,"
+                       "connected_at,connected_by,channel,lon,lat\n")
+
+
+def test_applications_import_and_bad_rows(tiny_store: GeoPackageStore, tmp_path: Path) -> None:
+    staff = gpd.GeoDataFrame({"staff_id": ["ST1"], "name": ["张伟"], "role": ["grid_member"], "station_id": ["S1"]},
+                             geometry=[None], crs=4326)
+    tiny_store.write({"staff": staff})
+    path = tmp_path / "a.csv"
+    path.write_text(APPLICATIONS_HEADER
+                    + "A1,new,low,small_micro_enterprise,50,connected,2026-10-08 09:00,ST1,2026-10-09 15:00,ST1,"
+                      "网上国网,116.55,27.2\n")
+    import_layer(tiny_store, "applications", path)
+    back = tiny_store.read_layer("applications")
+    assert back.loc["A1", "connected_at"] == pd.Timestamp("2026-10-09 15:00", tz="Asia/Shanghai")
+    bad = tmp_path / "b.csv"
+    bad.write_text(APPLICATIONS_HEADER
+                   + "A2,new,low,residential,5,connected,2026-10-08 09:00,ST1,,,柜台,116.55,27.2\n"
+                   + "A3,new,medium,residential,5,connected,2026-10-08 09:00,ST1,,,柜台,116.55,27.2\n")
+    before = digest(tiny_store.path)
+    with pytest.raises(DataError, match=r"b\.csv: column 'voltage' must be one of low/high — row 3: 'medium'"):
+        import_layer(tiny_store, "applications", bad)
+    bad.write_text(APPLICATIONS_HEADER + "A4,new,low,residential,5,connected,2026-10-08 09:00,ST9,,,柜台,116.55,27.2\n")
+    with pytest.raises(DataError, match=r"'accepted_by' refers to unknown staff — A4: 'ST9'"):
+        import_layer(tiny_store, "applications", bad)
+    assert digest(tiny_store.path) == before

@@ -52,7 +52,14 @@ def test_workbook_and_page(tiny, as_of, tmp_path) -> None:
     xlsx, page = write_report(tiny, "2026-03", tmp_path, rules=Rules(), as_of=as_of, months=3)
     wb = openpyxl.load_workbook(xlsx)
     assert wb.sheetnames == ["概览", "网格指标", "供电所指标", "网格排名", "月度趋势", "台区线损", "稽查问题",
-                             "稽查汇总"]
+                             "稽查汇总", "业扩周通报", "业扩网格汇总", "业扩办理人汇总"]
+    # 业扩 in March, judged at its end (tests/metrics/test_applications.py): only A7's plan reply on
+    # Saturday 03-28 is flagged; A2, A3 and A14 are open but more than a working day from their limits.
+    flags = list(wb["业扩周通报"].iter_rows(values_only=True))
+    assert flags[0][:4] == ("业扩编号", "问题", "环节", "责任人编号")
+    assert [r[:4] for r in flags[1:]] == [("A7", "非工作日办理", "plan_replied", "ST1")]
+    handlers = list(wb["业扩办理人汇总"].iter_rows(values_only=True))
+    assert [(r[0], r[1], r[-1]) for r in handlers[1:]] == [("ST1", "张伟", 1)]
     overview = {k: v for k, v in wb["概览"].iter_rows(min_row=2, values_only=True)}
     assert overview["客户数"] == 5 and isinstance(overview["客户数"], int)
     assert overview["SAIDI(分钟/户)"] == pytest.approx(318.0)
@@ -68,6 +75,7 @@ def test_workbook_and_page(tiny, as_of, tmp_path) -> None:
     html = page.read_text(encoding="utf-8")
     assert html.count("<svg") >= 7  # six trend charts and the ranking
     assert "城东网格" in html and "网格综合得分排名" in html
+    assert "业扩报装周通报" in html and "供电方案答复 办理于非工作日 2026-03-28 10:00" in html
     # Self-contained: no script, no external stylesheet or image, no URL but the SVG namespace.
     assert "<script" not in html and "<link" not in html
     assert set(re.findall(r"https?://[^\s\"']+", html)) == {"http://www.w3.org/2000/svg"}

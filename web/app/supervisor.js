@@ -33,6 +33,9 @@ const LOSS_COLOURS = { high: "#c62828", negative: "#6a1b9a", not_computable: "#7
 const TREND_MONTHS = 12;
 const MAX_LOSS_ROWS = 300;
 const MAX_AUDIT_POINTS = 3000;
+/** Columns of the 业扩 monitor table, as the server counts them. */
+const APPLICATION_FLAGS = ["applications_flagged", "over_time", "due_soon", "short_time", "time_order", "future_time", "non_working_day", "one_person", "small_micro_high_voltage", "total"];
+const APPLICATION_UNITS = { grid: "grid_id", station: "station_id", handler: "staff_id" };
 
 /** Mount the supervisor view in `root`; returns the clean-up function. */
 export function mount(root, ctx) {
@@ -72,6 +75,9 @@ export function mount(root, ctx) {
   const tableBox = el("div", { class: "table-wrap", id: "kpi-table", style: "max-height: 360px" });
   const charts = el("div", { class: "charts", id: "trend-charts" });
   const findingsBox = el("div", { id: "findings-summary" });
+  const appWeek = el("input", { type: "week", id: "applications-week" });
+  const appBy = el("select", { id: "applications-by" }, Object.keys(APPLICATION_UNITS).map((b) => el("option", { value: b, "data-i18n": `appby.${b}` }, label("appby", b))));
+  const appBox = el("div", { id: "applications-monitor" });
 
   fill(
     panel,
@@ -84,6 +90,7 @@ export function mount(root, ctx) {
     el("div", { class: "section" }, el("div", { class: "row" }, el("h3", { class: "grow" }, tl("supervisor.table")), bySelect, exportBtn), tableBox),
     el("div", { class: "section" }, el("h3", {}, tl("supervisor.trend")), charts),
     el("div", { class: "section" }, el("h3", {}, tl("supervisor.findings")), findingsBox),
+    el("div", { class: "section" }, el("div", { class: "row" }, el("h3", { class: "grow" }, tl("supervisor.applications")), appWeek, appBy), appBox),
     el("div", { class: "section" }, el("h3", {}, tl("supervisor.report")), el("div", { class: "row" }, weekInput, reportBtn)),
   );
 
@@ -104,6 +111,8 @@ export function mount(root, ctx) {
   });
   exportBtn.addEventListener("click", exportCsv);
   reportBtn.addEventListener("click", downloadReport);
+  appWeek.addEventListener("change", () => loadApplications().catch(report));
+  appBy.addEventListener("change", renderApplications);
 
   // ---- data ---------------------------------------------------------------------
   async function kpiRows(by, month) {
@@ -401,6 +410,58 @@ export function mount(root, ctx) {
   lossLayer.addTo(map);
   auditLayer.addTo(map);
 
+  // ---- 业扩 weekly monitor ----------------------------------------------------------------
+  async function loadApplications() {
+    const query = appWeek.value ? { period: appWeek.value, limit: 1 } : { limit: 1 };
+    state.applications = await api("/applications/monitor", { query });
+    if (!appWeek.value) appWeek.value = state.applications.period;
+    renderApplications();
+  }
+
+  function renderApplications() {
+    const data = state.applications;
+    if (!data) return;
+    const by = appBy.value;
+    const key = APPLICATION_UNITS[by];
+    const rows = data.by[by] || [];
+    const unitName = (r) => (by === "grid" ? gridCode(r[key]) : by === "handler" ? `${r.name || ""} ${r[key]}`.trim() : r[key]);
+    fill(
+      appBox,
+      el("div", { id: "applications-count" }, t("supervisor.applications_count", { period: data.period, n: data.total })),
+      el(
+        "div",
+        { class: "table-wrap", style: "max-height: 220px" },
+        el(
+          "table",
+          { class: "data", id: "applications-rows" },
+          el("thead", {}, el("tr", {}, [el("th", {}, label("appby", by)), ...APPLICATION_FLAGS.map((f) => el("th", { class: "num" }, label("appflag", f)))])),
+          el("tbody", {}, rows.map((r) => el("tr", { class: by === "station" ? "" : "clickable", dataset: { id: r[key] }, onclick: () => loadApplicationFlags(by, r[key]) }, el("td", {}, unitName(r)), APPLICATION_FLAGS.map((f) => el("td", { class: "num" }, num(r[f])))))),
+        ),
+      ),
+      el("div", { id: "applications-flags" }),
+    );
+  }
+
+  /** The flagged applications of one grid or handler (a click on its row). */
+  async function loadApplicationFlags(by, id) {
+    if (by === "station") return;
+    const query = { period: state.applications.period, limit: 200, [APPLICATION_UNITS[by]]: id };
+    const data = await api("/applications/monitor", { query });
+    fill(
+      document.getElementById("applications-flags"),
+      el(
+        "div",
+        { class: "table-wrap", style: "max-height: 220px" },
+        el(
+          "table",
+          { class: "data", id: "applications-flag-rows" },
+          el("thead", {}, el("tr", {}, [tl("supervisor.application"), tl("supervisor.application_flag"), tl("supervisor.application_detail")].map((h) => el("th", {}, h)))),
+          el("tbody", {}, data.flags.map((f) => el("tr", { dataset: { id: f.application_id, flag: f.flag } }, el("td", {}, f.application_id), el("td", {}, label("appflag", f.flag)), el("td", {}, f.detail || "–")))),
+        ),
+      ),
+    );
+  }
+
   // ---- weekly report -------------------------------------------------------------------
   async function downloadReport() {
     const period = weekInput.value || isoWeek(new Date());
@@ -432,11 +493,13 @@ export function mount(root, ctx) {
     renderTrend();
     setOverlayNames();
     loadOverlays().catch(report);
+    renderApplications();
   };
   window.addEventListener("langchange", onLang);
   window.gridservice = { ...(window.gridservice || {}), supervisor: { map, state } };
 
   loadGrids().then(refresh).catch(report);
+  loadApplications().catch(report);
 
   return () => {
     window.removeEventListener("langchange", onLang);

@@ -16,7 +16,19 @@ from gridservice import __version__
 from gridservice.api import errors, ogc
 from gridservice.api.headers import SecurityHeaders
 from gridservice.api.limits import BodyLimit
-from gridservice.api.routes import auth, customers, grids, maps, metrics, network, outages, plans, users, work_orders
+from gridservice.api.routes import (
+    applications,
+    auth,
+    customers,
+    grids,
+    maps,
+    metrics,
+    network,
+    outages,
+    plans,
+    users,
+    work_orders,
+)
 from gridservice.api.security import AuditTrail, BasicCache, LoginGuard, RateLimit, Tokens, audit
 from gridservice.api.state import AreaHolder
 from gridservice.auth import new_secret
@@ -29,7 +41,7 @@ API = "/api/v1"
 
 #: Routers of /api/v1, in the order the docs list them.
 ROUTERS = (auth.router, users.router, grids.router, customers.router, network.router, outages.router,
-           work_orders.router, metrics.router, plans.router)
+           work_orders.router, applications.router, metrics.router, plans.router)
 
 
 def create_app(data: str | Store, *, settings: Settings | None = None, web: bool = True) -> FastAPI:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 
 # Importing the modules registers their commands.
+from gridservice.cli import applications as _applications  # noqa: F401
 from gridservice.cli import data as _data  # noqa: F401
 from gridservice.cli import maps as _maps  # noqa: F401
 from gridservice.cli import metrics as _metrics  # noqa: F401

@@ -4,7 +4,7 @@
 for the real county boundary: supply stations, grids tiling the territory,
 staff, substations, branching feeders, transformers, meter boxes, meters,
 customers and a year (the twelve months ending at ``as_of``) of outages, work orders, monthly
-energy readings and visits. A handful of realistic problems are planted and
+energy readings, visits and 业扩 applications. A handful of realistic problems are planted and
 listed in the extra ``demo_manifest`` frame, so that validation, audit and
 line-loss features have something to find.
 
@@ -31,6 +31,7 @@ import pandas as pd
 
 from gridservice import clock
 from gridservice.demo import events
+from gridservice.demo.applications import make_applications
 from gridservice.demo.customers import make_customers
 from gridservice.demo.geography import (
     load_territory,
@@ -163,10 +164,13 @@ def build_demo(
     readings = events.make_readings(net, cust.category, year, rng, avoid_tx=avoid_tx)
     step("visits", 0.72)
     visits = events.make_visits(net, cust.key, staff, year, rng, avoid_grids=planted_grids)
+    step("applications", 0.74)
+    applications = make_applications(net, grids, staff, cust.high_voltage, year, rng)
     step("frames", 0.76)
     world = World(
         seed=seed, customers=customers, year=year, station_towns=station_towns, terr=terr, grids=grids, net=net,
         cust=cust, staff=staff, outages=outages, work_orders=wo, readings=readings, visits=visits,
+        applications=applications,
         empty_tx=empty_tx, split=split, wrong=wrong,
     )  # fmt: skip
     out, ids = assemble(world)

@@ -11,6 +11,8 @@ import shapely
 
 from gridservice import schema
 from gridservice.demo import _text, events, frames
+from gridservice.demo.applications import CHANNELS as APPLICATION_CHANNELS
+from gridservice.demo.applications import Applications
 from gridservice.demo.customers import Customers
 from gridservice.demo.geography import TOWNS
 from gridservice.demo.network import Network
@@ -130,6 +132,8 @@ def assemble(world: World) -> tuple[dict[str, pd.DataFrame], Ids]:
     out["work_orders"] = _work_orders(wo, wo_ids, cu_ids, sf_ids, grid_ids, points)
 
     out["outages"] = _outages(outages, fd_ids, tx_ids)
+    app_ids = frames.serial_ids("YK", len(world.applications.kva), 5)
+    out["applications"] = _applications(world.applications, app_ids, cu_ids, sf_ids, grid_ids, points)
 
     out["energy_readings"] = readings_frame(readings, world.year.periods, tx_ids, mt_ids)
     n_vi = len(visits.at)
@@ -148,7 +152,7 @@ def assemble(world: World) -> tuple[dict[str, pd.DataFrame], Ids]:
     )  # fmt: skip
     out["users"] = frames.empty("users")
     result = {name: out[name] for name in schema.LAYERS}
-    return result, Ids(grid=grid_ids, tx=tx_ids, cu=cu_ids, mt=mt_ids, wo=wo_ids)
+    return result, Ids(grid=grid_ids, tx=tx_ids, cu=cu_ids, mt=mt_ids, wo=wo_ids, app=app_ids)
 
 
 def readings_frame(
@@ -241,4 +245,28 @@ def _outages(outages: events.Outages, fd_ids: pa.Array, tx_ids: pa.Array) -> pd.
          "start_at": frames.local_times(outages.start), "end_at": frames.local_times(outages.end),
          "cause": cause, "customers_affected": outages.affected.astype(np.int64)},
         extras={"device_layer": ("str", np.where(outages.is_feeder, "feeders", "transformers"))},
+    )  # fmt: skip
+
+
+def _applications(apps: Applications, app_ids: pa.Array, cu_ids: pa.Array, sf_ids: pa.Array, grid_ids: pa.Array,
+                  points: Callable[[np.ndarray], np.ndarray]) -> pd.DataFrame:
+    """The 业扩 applications; a step not yet done has neither a time nor a handler."""
+    n = len(apps.kva)
+    has_c = apps.customer >= 0
+    columns: dict[str, frames.Column] = {}
+    for j, step in enumerate(("accepted", "plan_replied", "connected")):
+        done = ~np.isnat(apps.times[:, j]) & (apps.handlers[:, j] >= 0)
+        columns[f"{step}_at"] = frames.local_times(apps.times[:, j])
+        columns[f"{step}_by"] = _text.where(done, _text.take(sf_ids, np.maximum(apps.handlers[:, j], 0)),
+                                            pa.nulls(n, pa.string()))
+    return frames.frame(
+        "applications",
+        {"application_id": app_ids,
+         "customer_id": _text.where(has_c, _text.take(cu_ids, np.maximum(apps.customer, 0)), pa.nulls(n, pa.string())),
+         "kind": np.where(apps.new, "new", "increase"), "voltage": np.where(apps.high, "high", "low"),
+         "category": _text.take(schema.APPLICATION_CATEGORIES, apps.category), "capacity_kva": apps.kva,
+         "dual_supply": apps.dual, "channel": _text.take(APPLICATION_CHANNELS, apps.channel),
+         "status": _text.take(schema.APPLICATION_STATUSES, apps.status), **columns,
+         "grid_id": _text.take(grid_ids, apps.grid)},
+        geometry=points(apps.xy),
     )  # fmt: skip

@@ -2,7 +2,9 @@
 
 A problem is named by the rule that reports it, so that ``gridservice audit
 --rule PROBLEM`` finds its feature: the audit rule id, or for the grid gap and
-overlap, which no audit rule covers, the ``gridservice validate`` check.
+overlap, which no audit rule covers, the ``gridservice validate`` check. The
+业扩 problems are named ``APP_<FLAG>`` after the flag of ``gridservice
+applications monitor`` that reports them (``APP_OVER_TIME`` → ``over_time``).
 """
 
 from __future__ import annotations
@@ -59,6 +61,9 @@ def manifest(world: World, ids: Ids) -> pd.DataFrame:
             if ref >= 0:
                 detail = f"{detail} ({woid(ref)}); customer {cu(wo.customer[i])}"
             rows.append((PROBLEM[problem], "work_orders", woid(i), detail))
+    for flag, items in world.applications.planted.items():
+        for i, detail in items:
+            rows.append((f"APP_{flag.upper()}", "applications", ids.app[int(i)].as_py(), detail))
     for problem, (t, detail) in readings.planted.items():
         rows.append((PROBLEM[problem], "transformers", tx(t), detail))
     for c, t in wrong:

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import pyarrow as pa
 
+from gridservice.demo.applications import Applications
 from gridservice.demo.customers import Customers
 from gridservice.demo.events import Outages, Readings, Visits, WorkOrders, Year
 from gridservice.demo.geography import Grids, Territory
@@ -30,6 +31,7 @@ class World:
     work_orders: WorkOrders
     readings: Readings
     visits: Visits
+    applications: Applications
     empty_tx: int
     split: int | None
     wrong: list[tuple[int, int]] = field(default_factory=list)
@@ -44,3 +46,4 @@ class Ids:
     cu: pa.Array
     mt: pa.Array
     wo: pa.Array
+    app: pa.Array

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from gridservice.config import DEFAULT_RULES, Rules
+from gridservice.metrics.applications import FLAGS, monitor, monitor_summary
 from gridservice.metrics.audit import audit, findings_by_grid, rules_table
 from gridservice.metrics.kpi import kpis
 from gridservice.metrics.lineloss import line_loss, loss_history
@@ -60,6 +61,9 @@ LABELS_ZH: dict[str, str] = {
     "check": "稽查规则", "severity": "严重程度", "layer": "数据层", "feature_id": "对象编号", "message": "问题描述",
     "rule_zh": "规则说明", "total": "合计", "rank": "排名", "score": "综合得分",
     "anomalous_loss_pct": "异常线损台区占比(%)", "metric": "指标", "value": "数值",
+    "application_id": "业扩编号", "flag_zh": "问题", "step": "环节", "voltage": "电压等级", "category": "客户类别",
+    "at": "办理时间", "due_at": "时限", "detail": "说明", "applications_flagged": "问题业扩数",
+    **{f: zh for f, zh in FLAGS.items()},
 }
 
 CLASS_ZH = {"normal": "正常", "high": "高损", "negative": "负损", "not_computable": "不可算",
@@ -186,6 +190,7 @@ def build_report(
         "metric": [LABELS_ZH.get(k, k) for k in figures.index],
         "value": np.array([_plain_number(v, decimals(k)) for k, v in figures.items()], dtype=object),
     }, index=pd.Index(figures.index, name=MEASURE))
+    flags = monitor(area, period, as_of=as_of, rules=rules)
     report = Report(title=f"{area.name} 供电服务报告 {period.label}", period=period, trend=trend, ranking=ranking)
     report.tables = {
         "概览": overview,
@@ -196,6 +201,10 @@ def build_report(
         "台区线损": loss_table.reset_index().drop(columns=["likely_cause"]),
         "稽查问题": found_table[["check", "rule_zh", "severity", "grid_id", "layer", "feature_id", "message"]],
         "稽查汇总": findings_by_grid(found).reset_index(),
+        "业扩周通报": flags[["application_id", "flag_zh", "step", "staff_id", "grid_id", "station_id", "voltage",
+                             "category", "at", "due_at", "detail"]],
+        "业扩网格汇总": monitor_summary(area, flags, by="grid").reset_index(),
+        "业扩办理人汇总": monitor_summary(area, flags, by="handler").reset_index(),
     }
     return report
 
@@ -393,6 +402,8 @@ def render_html(report: Report, *, highlights: Mapping[str, str] | None = None) 
         "<h2>台区线损异常</h2>",
         _html_table(report.tables["台区线损"][report.tables["台区线损"]["class"].isin(["高损", "负损"])]),
         "<h2>稽查汇总</h2>", _html_table(report.tables["稽查汇总"]),
+        "<h2>业扩报装周通报（按网格）</h2>", _html_table(report.tables["业扩网格汇总"]),
+        "<h2>业扩报装问题明细</h2>", _html_table(report.tables["业扩周通报"]),
     ]
     for title, text in (highlights or {}).items():
         sections.append(f"<h2>{html.escape(title)}</h2><p>{html.escape(text)}</p>")

@@ -59,7 +59,9 @@ OUTSIDE = -1
 EXACT = -2
 
 #: Layers whose rows get a derived ``grid_id`` from their point.
-POINT_LAYERS = ("customers", "transformers", "access_points", "work_orders")
+POINT_LAYERS = ("customers", "transformers", "access_points", "work_orders", "applications")
+#: Point layers whose rows with a customer take the customer's grid rather than their own point's.
+CUSTOMER_LAYERS = ("work_orders", "applications")
 
 _MAX_CELLS = 1 << 22
 _PAD = 3  # cells of margin around the grids' bounding box
@@ -301,9 +303,9 @@ def _series(values: np.ndarray, index: pd.Index) -> pd.Series:
 
 
 def assign_grids(area: ServiceArea, grids: gpd.GeoDataFrame | None = None) -> dict[str, pd.Series]:
-    """The grid of every customer, transformer, access point and work order.
+    """The grid of every customer, transformer, access point, work order and application.
 
-    Work orders follow :func:`work_order_grids`.
+    Work orders and applications follow :func:`work_order_grids`.
 
     Parameters
     ----------
@@ -319,8 +321,9 @@ def assign_grids(area: ServiceArea, grids: gpd.GeoDataFrame | None = None) -> di
     """
     loc = locator(area, grids)
     out = {name: _series(loc.grid_ids_of(_points(area.layers[name])), area.layers[name].index)
-           for name in POINT_LAYERS if name != "work_orders"}
-    out["work_orders"] = _work_order_grids(area.work_orders, out["customers"], loc)
+           for name in POINT_LAYERS if name not in CUSTOMER_LAYERS}
+    for name in CUSTOMER_LAYERS:
+        out[name] = _work_order_grids(area.layers[name], out["customers"], loc)
     return out
 
 
@@ -360,7 +363,7 @@ def derive_grids(area: ServiceArea) -> ServiceArea:
 
 
 def check_unlocated(area: ServiceArea, *, rules: Rules = DEFAULT_RULES) -> gpd.GeoDataFrame:
-    """Customers, transformers, access points and work orders that lie in no grid.
+    """Customers, transformers, access points, work orders and applications that lie in no grid.
 
     (``rules`` is not used: it is taken so that every check of ``validate`` has one signature.)
 
