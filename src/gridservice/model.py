@@ -116,6 +116,7 @@ class ServiceArea:
     meters = _Table()
     customers = _Geo()
     work_orders = _Geo()
+    applications = _Geo()
     outages = _Table()
     energy_readings = _Table()
     visits = _Table()
