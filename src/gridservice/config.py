@@ -67,6 +67,8 @@ class Settings(BaseSettings):
     data: str = Field(default_factory=lambda: str(default_data_path()))
     host: str = "127.0.0.1"
     port: int = 8000
+    workers: int = Field(1, ge=1, description="Server processes over one store (`serve --workers N`); each "
+                                              "process's share of the per-server limits is 1/N of them")
     timezone: str = "Asia/Shanghai"
     language: str = "zh"
     basemap: str = Field("local", description="local (drawn from the service area, offline), none, or online "

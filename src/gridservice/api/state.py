@@ -1,11 +1,15 @@
 """The service area held in memory by the server, and what is built from it once.
 
-:class:`AreaHolder` loads the area at start, checks the store's version (one
-``stat``) on every request and reloads when another process changed it (an
-import, a plan committed from the CLI). Writes the server makes itself go
-through :meth:`AreaHolder.writing`, which updates the area in memory from the
-rows written, so a new work order on a million-customer area costs
-milliseconds, not a reload.
+:class:`AreaHolder` loads the area at start, checks the store's version (a
+``stat`` and a few bytes read) on every request and follows it when another
+process changed it — a sibling server worker, the CLI. What changed comes
+from the store's change journal: records written one by one (a work order, an
+audit entry, a user) are re-read by their keys and merged in, so a write
+through one worker costs the others milliseconds, not a reload; a whole-layer
+write (an import, a plan commit) reloads the area. Writes the server makes
+itself go through :meth:`AreaHolder.writing`, which holds the store's lock for
+the whole read-check-write (so workers cannot both take the same new id or
+idempotency key) and updates the area from the rows written.
 Indexes built from the area (the customer search index) are cached per area
 and kept across refreshes that leave their inputs untouched.
 """
@@ -24,7 +28,8 @@ import pandas as pd
 
 from gridservice.io import Store, open_store
 from gridservice.model import ServiceArea
-from gridservice.schema import DEVICE_LAYERS
+from gridservice.schema import DEVICE_LAYERS, LAYERS
+from gridservice.spatial.locate import POINT_LAYERS
 from gridservice.workspace import derive
 
 T = TypeVar("T")
@@ -40,6 +45,9 @@ _AREA_CACHES: dict[str, tuple[str, ...]] = {
     "_network": (*DEVICE_LAYERS, "switches", "grids"),
 }
 
+#: Layers whose records cannot be merged in one by one: their derived columns (grid ids) come from the whole area.
+_RELOAD_ON_CHANGE = frozenset({*POINT_LAYERS, "grids"}) - {"work_orders"}
+
 
 class AreaHolder:
     """The current :class:`~gridservice.model.ServiceArea` of a store.
@@ -54,50 +62,71 @@ class AreaHolder:
         self.store = open_store(str(data)) if not isinstance(data, Store) else data
         self._lock = threading.RLock()
         self._version: object = None
+        self._position: int | None = None  # how far into the store's change journal the area is
         self._area: ServiceArea | None = None
         self._cache: dict[str, tuple[tuple[pd.DataFrame, ...], Any]] = {}
         self._lru: OrderedDict[str, tuple[tuple[pd.DataFrame, ...], Any]] = OrderedDict()
 
     def get(self) -> ServiceArea:
-        """The current area (reloaded if another writer changed the store)."""
+        """The current area (following the store if another process changed it)."""
         if self.store.version() != self._version or self._area is None:
             with self._lock:
                 if self.store.version() != self._version or self._area is None:
                     # Read under the store's write lock: GDAL must not read a file mid-append.
                     with self.store.lock():
-                        version = self.store.version()
-                        loaded = ServiceArea.load(self.store)
-                    self._area, self._version = derive(loaded), version
+                        self._follow()
         assert self._area is not None
         return self._area
+
+    def _follow(self, known: dict[str, pd.DataFrame] | None = None) -> None:
+        """Catch up with the store: merge the records written since the area was read, or reload.
+
+        ``known``: layers this process wrote, already merged (their records are
+        not read back). The caller holds both locks.
+        """
+        version = self.store.version()
+        position, changed = self.store.changes(self._position)
+        area = self._area
+        reread = {name: keys for name, keys in (changed or {}).items() if name not in (known or {})}
+        if area is None or changed is None or (known is None and not changed) or _RELOAD_ON_CHANGE & reread.keys() \
+                or any(keys is None or name not in area.layers for name, keys in reread.items()):
+            # nothing known (no journal, too far behind), nothing noted (a program other than gridservice
+            # wrote the file) or a change the area derives from: everything
+            area = derive(ServiceArea.load(self.store))
+        else:
+            layers = {name: _upsert(area.layers[name], self._records(name, keys), deleted=keys)
+                      for name, keys in reread.items() if keys is not None}
+            area = _merged(area, {**layers, **(known or {})})
+        self._area, self._version, self._position = area, version, position
+
+    def _records(self, layer: str, keys: set[str]) -> pd.DataFrame:
+        """The stored records of ``layer`` with these keys (those deleted are absent)."""
+        key = LAYERS[layer].key
+        listed = ", ".join("'" + k.replace("'", "''") + "'" for k in sorted(keys))
+        return self.store.read_layer(layer, where=f"{key} IN ({listed})")
 
     @contextmanager
     def writing(self) -> Iterator[Changes]:
         """Wrap a write this server makes, then update the area in memory.
 
         The body writes to the store and tells the yielded :class:`Changes`
-        what it wrote; afterwards the area is updated from those rows alone
-        (a new work order does not re-read a million customers). Writes of
-        this process are serialised here, as the store serialises them anyway.
-        If another process changed the store before the write, the area is
-        reloaded first. (A write by another process in the instant between
-        this write and its update is seen at the next change of the store.)
+        what it wrote; afterwards the area is updated from those rows (a new
+        work order does not re-read a million customers) and the records of
+        any other layer it wrote are read back by their keys. The store's
+        lock is held throughout: the area the body reads is the store's
+        latest (writes of other workers merged in first), and no other
+        process writes between the body's reads and its writes.
         """
-        with self._lock:
+        with self._lock, self.store.lock():
             area = self.get()
             changes = Changes()
             yield changes
             if changes.reload:
-                self._version = None
+                self._version = self._position = None
                 return
-            with self.store.lock():
-                version = self.store.version()
-                fresh = {name: self.store.read_layer(name) for name in changes.reread}
+            fresh = {name: self.store.read_layer(name) for name in changes.reread}
             merged = {name: _upsert(area.layers[name], rows) for name, rows in changes.rows.items()}
-            updated = _replaced(area, {**merged, **fresh})
-            if "work_orders" in merged or "work_orders" in fresh:
-                updated.layers["work_orders"] = _work_order_grids(updated)
-            self._area, self._version = updated, version
+            self._follow({**merged, **fresh})
 
     def invalidate(self) -> None:
         """Forget the area: the next request reloads it (after a whole-layer write)."""
@@ -165,9 +194,17 @@ def _replaced(area: ServiceArea, layers: dict[str, pd.DataFrame]) -> ServiceArea
     return new
 
 
-def _upsert(current: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
+def _merged(area: ServiceArea, layers: dict[str, pd.DataFrame]) -> ServiceArea:
+    """``area`` with these layers replaced, and the work orders' derived grids filled."""
+    updated = _replaced(area, layers)
+    if "work_orders" in layers:
+        updated.layers["work_orders"] = _work_order_grids(updated)
+    return updated
+
+
+def _upsert(current: pd.DataFrame, rows: pd.DataFrame, *, deleted: Iterable[str] = ()) -> pd.DataFrame:
     rows = conform_rows(current, rows)
-    kept = current.drop(index=rows.index, errors="ignore")
+    kept = current.drop(index=[*rows.index, *deleted], errors="ignore")
     out = pd.concat([kept, rows]) if len(kept) else rows
     return out
 

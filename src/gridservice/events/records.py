@@ -67,7 +67,7 @@ def save_transition(store: Store, work_order_id: str, status: str, at: object, *
         The step is not allowed (see :func:`~gridservice.events.work_orders.advance`).
     """
     # Private helpers of the GeoPackage store: it has no row update of its own yet.
-    from gridservice.io.store import _connect, _sql_values
+    from gridservice.io.store import _connect, _sql_values, journal
 
     quoted = work_order_id.replace("'", "''")
     with store.lock():
@@ -96,6 +96,8 @@ def save_transition(store: Store, work_order_id: str, status: str, at: object, *
                 if has_log:
                     con.execute(f'INSERT INTO "audit_log" ({cols}) VALUES ({", ".join("?" * len(log_names))})',
                                 log_values[0])
+                journal(con, {"work_orders": [work_order_id], "audit_log": log["log_id"].astype("str").tolist()
+                              if has_log else []})
         finally:
             con.close()
     if not has_log:  # a file without an audit_log table: append creates it
