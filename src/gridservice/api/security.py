@@ -39,7 +39,13 @@ from fastapi import BackgroundTasks, Request
 
 from gridservice.api.state import AreaHolder
 from gridservice.auth import User, audit_frame, audit_record, authenticate, record, user_of
-from gridservice.errors import AuthenticationError, DataError, PermissionDeniedError, RateLimitError
+from gridservice.errors import (
+    AuthenticationError,
+    DataError,
+    PermissionDeniedError,
+    RateLimitError,
+    StoreUnavailable,
+)
 
 COOKIE = "gridservice_token"
 REFRESH_COOKIE = "gridservice_refresh"
@@ -322,10 +328,16 @@ class AuditTrail:
         background.add_task(self.flush)
 
     def flush(self) -> None:
-        """Write every queued entry."""
+        """Write every queued entry (kept for the next flush if the store cannot take them now)."""
         with self._writing:
             with self._lock:
                 entries, self._pending = self._pending, []
-            if entries:
+            if not entries:
+                return
+            try:
                 with self._holder.writing():
                     self._holder.store.append("audit_log", audit_frame(entries))
+            except StoreUnavailable:
+                with self._lock:
+                    self._pending[:0] = entries
+                raise

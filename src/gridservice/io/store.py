@@ -15,8 +15,9 @@ The audit log is append-only: a write that would drop one of its rows is
 refused. Every write also notes what it wrote (the layer and the keys of its
 records, or the whole layer) in a change journal, a plain SQLite table that is
 no GeoPackage layer, so that server workers follow each other's writes by
-re-reading those records only (:meth:`GeoPackageStore.changes`). A whole-file write keeps the file's permissions and fsyncs the directory
-after the rename, so the new file survives a power cut. The copy it writes
+re-reading those records only (:meth:`GeoPackageStore.changes`). A whole-file
+write keeps the file's permissions and fsyncs the directory after the rename,
+so the new file survives a power cut. The copy it writes
 (``.NAME.*.tmp.gpkg``) exists only while its writer holds the lock: one a
 killed writer left behind is removed when the store is next opened.
 """
@@ -51,6 +52,13 @@ APPEND_ONLY = frozenset({"audit_log"})
 
 #: The suffix of the copy a whole-file write builds (GDAL may add -journal or -wal to it).
 _TMP_SUFFIX = ".tmp.gpkg"
+
+#: Seconds a write waits for another program's lock on the file (QGIS saving edits) before giving up.
+BUSY_S = 60.0
+
+#: SQLite's primary result codes that mean "not now", not a mistake: no permission, busy, locked,
+#: read-only, I/O error, disk full, cannot open.
+_UNAVAILABLE_CODES = frozenset({3, 5, 6, 8, 10, 13, 14})
 
 #: The change journal's table (not in ``gpkg_contents``: QGIS and ``layers()`` do not list it).
 JOURNAL = "gridservice_changes"
@@ -122,18 +130,11 @@ class GeoPackageStore:
         (bumped by every committed transaction: two appends within one tick of
         the file system's clock leave the time and size alone).
         """
-        try:
-            with open(self.path, "rb") as fh:
-                st = os.fstat(fh.fileno())
-                fh.seek(24)
-                counter = fh.read(4)
-        except OSError as exc:
-            raise self._unavailable(exc) from exc
+        with unavailable_on_faults(self.path), open(self.path, "rb") as fh:
+            st = os.fstat(fh.fileno())
+            fh.seek(24)
+            counter = fh.read(4)
         return (st.st_ino, st.st_mtime_ns, st.st_size, int.from_bytes(counter, "big"))
-
-    def _unavailable(self, exc: OSError) -> StoreUnavailable:
-        msg = f"{self.path}: the GeoPackage cannot be read ({exc.strerror or exc}); retry when it is back"
-        return StoreUnavailable(msg)
 
     def changes(self, since: int | None) -> tuple[int | None, dict[str, set[str] | None] | None]:
         """Where the change journal ends, and what the writes after position ``since`` wrote.
@@ -144,15 +145,12 @@ class GeoPackageStore:
         ``since`` is ``None`` or older than the journal keeps, or the file was
         replaced by another one — and the reader must reload everything.
         """
-        try:
-            con = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)
-        except sqlite3.OperationalError as exc:
-            raise self._unavailable(OSError(str(exc))) from exc
-        with contextlib.closing(con):
-            try:
-                first, end = con.execute(f'SELECT min(seq), max(seq) FROM "{JOURNAL}"').fetchone()
-            except sqlite3.OperationalError:  # no journal in this file
+        with unavailable_on_faults(self.path):
+            con = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=BUSY_S)
+        with contextlib.closing(con), unavailable_on_faults(self.path):
+            if con.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (JOURNAL,)).fetchone() is None:
                 return None, None
+            first, end = con.execute(f'SELECT min(seq), max(seq) FROM "{JOURNAL}"').fetchone()
             if since is None or end is None or not first - 1 <= since <= end:
                 return end, None
             rows = con.execute(f'SELECT layer, feature_id FROM "{JOURNAL}" WHERE seq > ?', (since,)).fetchall()
@@ -170,7 +168,8 @@ class GeoPackageStore:
     def layers(self) -> list[str]:
         """Names of the tables in the file."""
         self._require()
-        return [str(n) for n in pyogrio.list_layers(self.path)[:, 0]]
+        with unavailable_on_faults(self.path):
+            return [str(n) for n in pyogrio.list_layers(self.path)[:, 0]]
 
     def _require(self) -> None:
         if not self.path.is_file():
@@ -199,7 +198,8 @@ class GeoPackageStore:
         """One layer, conformed to its schema (``raw`` skips that)."""
         self._require()
         try:
-            df = pyogrio.read_dataframe(self.path, layer=name, use_arrow=True, where=where)
+            with unavailable_on_faults(self.path):
+                df = pyogrio.read_dataframe(self.path, layer=name, use_arrow=True, where=where)
         except pyogrio.errors.DataLayerError as exc:
             msg = f"{self.path}: layer {name!r} cannot be read: {exc}"
             raise StoreError(msg) from exc
@@ -307,6 +307,10 @@ class GeoPackageStore:
         The caller holds :meth:`lock`. The file keeps its permissions (the copy
         would be 0600); the directory is fsynced so the rename itself is durable.
         """
+        with unavailable_on_faults(self.path):
+            self._replace_now(build, copy=copy)
+
+    def _replace_now(self, build: Callable[[str], None], *, copy: bool) -> None:
         fd, tmp = tempfile.mkstemp(prefix=self._tmp_prefix, suffix=_TMP_SUFFIX, dir=self.path.parent)
         os.close(fd)
         try:
@@ -353,7 +357,7 @@ class GeoPackageStore:
 
     def _apply(self, frames: Mapping[str, pd.DataFrame], delete: Mapping[str, list[str]], *, replace: bool) -> None:
         stored = {name: to_storage(name, rows) for name, rows in frames.items()}
-        with self.lock():
+        with self.lock(), unavailable_on_faults(self.path):
             self._require()
             con = _connect(self.path)
             try:
@@ -482,8 +486,24 @@ def _utc(df: pd.DataFrame) -> pd.DataFrame:
 # -- SQLite helpers for appends -------------------------------------------
 
 
+@contextlib.contextmanager
+def unavailable_on_faults(path: str | os.PathLike[str]) -> Iterator[None]:
+    """Turn "not now" into :class:`StoreUnavailable`: the file missing, unreadable, locked by another
+    program past :data:`BUSY_S`, or its disk full (SQL mistakes stay what they are)."""
+    try:
+        yield
+    except sqlite3.OperationalError as exc:
+        if getattr(exc, "sqlite_errorcode", 0) & 0xFF not in _UNAVAILABLE_CODES:
+            raise
+        msg = f"{path}: the store cannot be used now ({exc}); retry in a moment"
+        raise StoreUnavailable(msg) from exc
+    except (OSError, pyogrio.errors.DataSourceError) as exc:
+        msg = f"{path}: the store cannot be used now ({getattr(exc, 'strerror', None) or exc}); retry in a moment"
+        raise StoreUnavailable(msg) from exc
+
+
 def _connect(path: Path) -> sqlite3.Connection:
-    con = sqlite3.connect(path, timeout=60, isolation_level=None)
+    con = sqlite3.connect(path, timeout=BUSY_S, isolation_level=None)
     con.isolation_level = "IMMEDIATE"
     # GDAL's R-tree triggers call these SpatiaLite-style functions.
     for fn, idx in (("ST_MinX", 0), ("ST_MinY", 1), ("ST_MaxX", 2), ("ST_MaxY", 3)):
