@@ -204,7 +204,8 @@ def _merged(area: ServiceArea, layers: dict[str, pd.DataFrame]) -> ServiceArea:
 
 def _upsert(current: pd.DataFrame, rows: pd.DataFrame, *, deleted: Iterable[str] = ()) -> pd.DataFrame:
     rows = conform_rows(current, rows)
-    kept = current.drop(index=[*rows.index, *deleted], errors="ignore")
+    gone = current.index.intersection(pd.Index([*rows.index, *deleted], dtype=current.index.dtype))
+    kept = current.drop(index=gone) if len(gone) else current  # appended rows (audit entries) drop nothing
     out = pd.concat([kept, rows]) if len(kept) else rows
     return out
 
