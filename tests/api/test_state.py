@@ -33,19 +33,20 @@ def test_a_sibling_write_is_merged_without_a_reload(small_copy: Path) -> None:
     assert made in seen.work_orders.index and made != "WO1"
     assert seen.work_orders.loc[made, "grid_id"] == "G2"  # C3's grid, as the writer derived it
     assert seen.customers is customers  # merged in: the million customers were not read again
-    logged = seen.audit_log[seen.audit_log["feature_id"] == made]
-    assert list(logged["action"]) == ["create"]
 
-    # a status change (an update in place) and the writer's own audit entries reach the other holder too
+    # a status change (an update in place) reaches the other holder too
     with one.writing() as changes:
         changes.upsert("work_orders", save_transition(one.store, made, "dispatched",
                                                       pd.Timestamp("2026-11-30 09:10+08:00"), user="dispatcher"))
     assert two.get().work_orders.loc[made, "status"] == "dispatched"
+    assert two.get().customers is customers
+
+    # an audit entry (every lookup makes one) costs the other holder nothing: the log is not kept in memory
+    before = two.get()
     with one.writing():
         record(one.store, user="dispatcher", action="customer.view", layer="customers", feature_id="C1")
-    for holder in (one, two):
-        assert "customer.view" in set(holder.get().audit_log["action"])
-    assert two.get().customers is customers
+    assert two.get() is before
+    assert "customer.view" in set(GeoPackageStore(small_copy).read_layer("audit_log")["action"])
 
 
 def test_a_second_writer_takes_the_next_id_not_the_same(small_copy: Path) -> None:

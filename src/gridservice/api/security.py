@@ -335,10 +335,8 @@ class AuditTrail:
             if not entries:
                 return
             try:
-                with self._holder.writing() as changes:
-                    frame = audit_frame(entries)
-                    self._holder.store.append("audit_log", frame)
-                    changes.upsert("audit_log", frame)
+                with self._holder.writing():
+                    self._holder.store.append("audit_log", audit_frame(entries))
             except StoreUnavailable:
                 with self._lock:
                     self._pending[:0] = entries

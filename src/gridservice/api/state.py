@@ -3,13 +3,14 @@
 :class:`AreaHolder` loads the area at start, checks the store's version (a
 ``stat`` and a few bytes read) on every request and follows it when another
 process changed it — a sibling server worker, the CLI. What changed comes
-from the store's change journal: records written one by one (a work order, an
-audit entry, a user) are re-read by their keys and merged in, so a write
+from the store's change journal: records written one by one (a work order, a
+status change, a user) are re-read by their keys and merged in, so a write
 through one worker costs the others milliseconds, not a reload; a whole-layer
-write (an import, a plan commit) reloads the area. Writes the server makes
-itself go through :meth:`AreaHolder.writing`, which holds the store's lock for
-the whole read-check-write (so workers cannot both take the same new id or
-idempotency key) and updates the area from the rows written.
+write (an import, a plan commit) reloads the area. The audit log is not
+followed: it grows on every lookup, and nothing reads it from memory. Writes
+the server makes itself go through :meth:`AreaHolder.writing`, which holds
+the store's lock for the whole read-check-write (so workers cannot both take
+the same new id or idempotency key) and updates the area from the rows written.
 Indexes built from the area (the customer search index) are cached per area
 and kept across refreshes that leave their inputs untouched.
 """
@@ -27,6 +28,7 @@ from typing import Any, TypeVar
 import pandas as pd
 
 from gridservice.io import Store, open_store
+from gridservice.io.store import APPEND_ONLY
 from gridservice.model import ServiceArea
 from gridservice.schema import DEVICE_LAYERS, LAYERS
 from gridservice.spatial.locate import POINT_LAYERS
@@ -47,6 +49,9 @@ _AREA_CACHES: dict[str, tuple[str, ...]] = {
 
 #: Layers whose records cannot be merged in one by one: their derived columns (grid ids) come from the whole area.
 _RELOAD_ON_CHANGE = frozenset({*POINT_LAYERS, "grids"}) - {"work_orders"}
+#: Layers not followed: the audit log only grows, on every lookup, and the server reads it from the store where
+#: it needs it (idempotency keys); in memory it stays as loaded.
+_NOT_FOLLOWED = APPEND_ONLY
 
 
 class AreaHolder:
@@ -87,13 +92,14 @@ class AreaHolder:
         version = self.store.version()
         position, changed = self.store.changes(self._position)
         area = self._area
-        reread = {name: keys for name, keys in (changed or {}).items() if name not in (known or {})}
+        reread = {name: keys for name, keys in (changed or {}).items()
+                  if name not in (known or {}) and name not in _NOT_FOLLOWED}
         if area is None or changed is None or (known is None and not changed) or _RELOAD_ON_CHANGE & reread.keys() \
                 or any(keys is None or name not in area.layers for name, keys in reread.items()):
             # nothing known (no journal, too far behind), nothing noted (a program other than gridservice
             # wrote the file) or a change the area derives from: everything
             area = derive(ServiceArea.load(self.store))
-        else:
+        elif reread or known:
             layers = {name: _upsert(area.layers[name], self._records(name, keys), deleted=keys)
                       for name, keys in reread.items() if keys is not None}
             area = _merged(area, {**layers, **(known or {})})

@@ -23,7 +23,7 @@ def serve(
     """Serve the API (/api/v1, docs at /docs), the OGC API (/ogc), maps and the browser app.
 
     Builds the demo first if it is missing; when the data holds the demo
-    users, their logins are printed. With ``--workers N`` each of N processes
+    users, their logins are printed. With --workers N each of N processes
     loads the area and answers requests; a write through any of them is seen
     by the others' next read.
     """
