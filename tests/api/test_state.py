@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pandas as pd
@@ -45,7 +46,8 @@ def test_a_sibling_write_is_merged_without_a_reload(small_copy: Path) -> None:
     before = two.get()
     with one.writing():
         record(one.store, user="dispatcher", action="customer.view", layer="customers", feature_id="C1")
-    assert two.get() is before
+    with ThreadPoolExecutor(1) as pool, one.store.lock():  # and it waits for no writer (one holds the lock now)
+        assert pool.submit(two.get).result(timeout=30) is before
     assert "customer.view" in set(GeoPackageStore(small_copy).read_layer("audit_log")["action"])
 
 

@@ -76,12 +76,28 @@ class AreaHolder:
         """The current area (following the store if another process changed it)."""
         if self.store.version() != self._version or self._area is None:
             with self._lock:
-                if self.store.version() != self._version or self._area is None:
+                if (self.store.version() != self._version or self._area is None) and not self._nothing_to_read():
                     # Read under the store's write lock: GDAL must not read a file mid-append.
                     with self.store.lock():
                         self._follow()
         assert self._area is not None
         return self._area
+
+    def _nothing_to_read(self) -> bool:
+        """Whether every write since the area was read went to layers not followed (the audit entries of
+        lookups); if so, note how far the store has gone, without waiting for its lock.
+
+        The journal is read with SQLite's own locking; the same version before and after the read
+        shows that no write landed in between, so the position read belongs to that version.
+        """
+        if self._area is None:
+            return False
+        before = self.store.version()
+        position, changed = self.store.changes(self._position)
+        if not changed or changed.keys() - _NOT_FOLLOWED or self.store.version() != before:
+            return False
+        self._version, self._position = before, position
+        return True
 
     def _follow(self, known: dict[str, pd.DataFrame] | None = None) -> None:
         """Catch up with the store: merge the records written since the area was read, or reload.
