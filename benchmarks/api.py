@@ -1,4 +1,24 @@
-"""The real server under 32 concurrent clients: locate and customer search on 1,000,000 customers.
+"""The real server under load: locate and customer search on 1,000,000 customers.
+
+Two modes. The default is closed loop, as before (below). ``--open-loop``
+offers a fixed arrival rate instead (issue 20): requests leave at Poisson
+times whatever the server's answers, so a slow server meets a growing queue
+as it would in a dispatch centre. For each of ``--workers`` (default 1 and 2,
+side by side in one table) ``gridservice serve --workers N`` is started and
+each route gets each of ``--rates`` for ``--duration`` seconds; the table
+gives the achieved rate, p50/p95/p99 latency (from the moment a request was
+due, so a lagging load generator counts against the server, not for it) and
+the errors. The load generator is one asyncio process pinned to the last CPU
+(``sched_setaffinity``) while it sends; the servers may use every CPU, so on a
+2-core machine one core is shared — its own CPU use is printed beside.
+Before the load, the per-request service time is measured: one client,
+sequential requests, beside the domain call alone in-process, and a cProfile
+of the search and locate handlers run in-process.
+
+    python benchmarks/api.py --open-loop --customers 20000 --path /tmp/demo-20k.gpkg \
+        [--rates 25,50,100,200] [--duration 10] [--workers 1,2]
+
+Closed loop (the default): 32 concurrent clients.
 
 Runs ``gridservice serve`` (uvicorn, one process) on a demo area and, in the
 same run, a bare FastAPI app whose endpoint returns a constant, served the
@@ -18,7 +38,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import cProfile
+import io
 import os
+import pstats
 import socket
 import subprocess
 import sys
@@ -185,6 +209,230 @@ def domain_search(path: Path, kinds: dict[str, list[str]]) -> None:
     print(f"worst p99 {worst:.1f} ms (target < 50 ms)")
 
 
+# -- open loop -------------------------------------------------------------
+
+
+def start_server(path: Path, port: int, workers: int, env: dict[str, str]) -> subprocess.Popen:
+    log = path.with_suffix(f".server-{workers}w.log").open("w")
+    return subprocess.Popen([sys.executable, "-c", "from gridservice.cli import main; main()", "serve", "--data",
+                             str(path), "--port", str(port), "--workers", str(workers)], env=env, stdout=log,
+                            stderr=subprocess.STDOUT)
+
+
+def wait_workers(base: str, workers: int, proc: subprocess.Popen, *, timeout: float) -> None:
+    """Until ``workers`` processes have answered (a worker still loading takes no connection)."""
+    wait_ready(f"{base}/api/v1/health", proc, timeout=timeout)
+    if workers == 1:
+        return
+    seen: set[str] = set()
+    deadline = time.monotonic() + timeout
+    while len(seen) < workers:
+        if time.monotonic() > deadline:
+            sys.exit(f"only {len(seen)} of {workers} workers answered within {timeout:.0f} s")
+        seen.add(httpx.get(f"{base}/api/v1/health", timeout=10).headers["x-gridservice-worker"])
+
+
+async def open_loop(base: str, paths: list[str], *, rate: float, duration: float, headers: dict[str, str],
+                    rng: np.random.Generator) -> dict[str, float]:
+    """Send requests at Poisson times of mean ``rate`` per second for ``duration`` seconds."""
+    n = max(1, int(rate * duration))
+    due = np.cumsum(rng.exponential(1 / rate, n))
+    chosen = rng.choice(len(paths), size=n)
+    latencies: list[float] = []
+    errors = 0
+    limits = httpx.Limits(max_connections=2000, max_keepalive_connections=2000)
+    async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits, timeout=30) as client:
+        loop = asyncio.get_running_loop()
+        start = loop.time() + 0.2
+        last = start
+
+        async def one(at: float, path: str) -> None:
+            nonlocal errors, last
+            await asyncio.sleep(max(0.0, start + at - loop.time()))
+            try:
+                r = await client.get(path)
+            except httpx.TransportError:
+                errors += 1
+                return
+            now = loop.time()
+            last = max(last, now)
+            if r.status_code >= 400 and r.status_code != 404:  # 404: a point outside every grid, an answer
+                errors += 1
+                return
+            latencies.append(now - (start + at))
+
+        cpu = time.process_time()
+        await asyncio.gather(*(one(at, paths[i]) for at, i in zip(due, chosen, strict=True)))
+        cpu = time.process_time() - cpu
+        wall = loop.time() - start
+    lat = np.array(latencies) * 1e3 if latencies else np.array([np.nan])
+    return {"offered": rate, "achieved": len(latencies) / max(last - start, 1e-9), "p50": np.percentile(lat, 50),
+            "p95": np.percentile(lat, 95), "p99": np.percentile(lat, 99), "errors": errors, "sent": n,
+            "generator_cpu": cpu / wall}
+
+
+def sequential(base: str, paths: list[str], headers: dict[str, str], n: int = 300) -> np.ndarray:
+    """Latencies (ms) of ``n`` requests one after another on one keep-alive connection: the service time
+    plus one HTTP round trip."""
+    out = []
+    with httpx.Client(base_url=base, headers=headers, timeout=30) as client:
+        for path in paths[:n]:
+            t = time.perf_counter()
+            r = client.get(path)
+            if r.status_code >= 400 and r.status_code != 404:
+                r.raise_for_status()
+            out.append(time.perf_counter() - t)
+    return np.array(out) * 1e3
+
+
+def in_process(path: Path, locate: list[str], search: list[str], n: int = 300) -> None:
+    """The requests without the network: per request through the ASGI app (TestClient), then the steps
+    of each one called in this thread (the login check, the handler, the JSON body, the audit write after
+    the response) with a cProfile of them, and the domain calls alone."""
+    from urllib.parse import parse_qs, urlsplit
+
+    from fastapi import BackgroundTasks
+    from fastapi.responses import JSONResponse
+    from fastapi.testclient import TestClient
+
+    from gridservice.api import create_app
+    from gridservice.api.routes import customers, grids
+    from gridservice.config import Settings
+    from gridservice.errors import GridserviceError
+    from gridservice.spatial.locate import locator
+
+    settings = Settings(secret_key="benchmark-secret-key-0123456789abcdef", search_per_minute=10**9)
+    app = create_app(str(path), settings=settings, web=False)
+    holder, tokens, trail, lookups = app.state.holder, app.state.tokens, app.state.trail, app.state.lookups
+    with TestClient(app) as client:
+        token = client.post("/api/v1/auth/login", json={"username": "dispatcher",
+                                                         "password": "dispatcher-demo"}).json()["access_token"]
+        client.headers["Authorization"] = f"Bearer {token}"
+        for name, paths in (("locate", locate), ("customer search", search)):
+            for p in paths[:50]:  # warm up
+                client.get(p)
+            times = []
+            for p in paths[:n]:
+                t = time.perf_counter()
+                client.get(p)
+                times.append(time.perf_counter() - t)
+            arr = np.array(times) * 1e3
+            print(f"\n{name}: {n} requests in-process through the ASGI app (TestClient, which also waits for "
+                  f"the audit write after the response): p50 {np.percentile(arr, 50):.2f} ms  "
+                  f"p95 {np.percentile(arr, 95):.2f} ms", flush=True)
+
+    def one_locate(p: str) -> None:
+        q = parse_qs(urlsplit(p).query)
+        area = holder.get()
+        user = tokens.user(area.users, token)
+        with contextlib.suppress(GridserviceError):
+            JSONResponse(grids.locate(area=area, holder=holder, user=user, lon=float(q["lon"][0]),
+                                      lat=float(q["lat"][0])))
+
+    def one_search(p: str) -> None:
+        q = parse_qs(urlsplit(p).query)["q"][0]
+        area = holder.get()
+        user = tokens.user(area.users, token)
+        JSONResponse(customers.search(area=area, holder=holder, user=user, lookups=lookups, trail=trail,
+                                      background=BackgroundTasks(), q=q, limit=20, offset=0))
+        trail.flush()  # what runs after the response
+
+    for name, call, paths in (("locate", one_locate, locate), ("customer search", one_search, search)):
+        profile = cProfile.Profile()
+        t = time.perf_counter()
+        profile.enable()
+        for p in paths[:n]:
+            call(p)
+        profile.disable()
+        print(f"\n{name}, its steps called in one thread: {(time.perf_counter() - t) / n * 1e3:.2f} ms per request "
+              "(mean, under cProfile); where it goes (cumulative):")
+        out = io.StringIO()
+        pstats.Stats(profile, stream=out).sort_stats("cumulative").print_stats(22)
+        print(textwrap.indent(out.getvalue().split("\n\n", 2)[-1].strip(), "  "), flush=True)
+
+    area = holder.get()
+    index = customers.customer_index(holder, area)
+    qs = [parse_qs(urlsplit(p).query)["q"][0] for p in search[:n]]
+    t = time.perf_counter()
+    for q in qs:
+        index.search(q, limit=20)
+    per_search = (time.perf_counter() - t) / len(qs) * 1e3
+    pts = [(float(parse_qs(urlsplit(p).query)["lon"][0]), float(parse_qs(urlsplit(p).query)["lat"][0]))
+           for p in locate[:n]]
+    found = locator(area)
+    t = time.perf_counter()
+    for lon, lat in pts:
+        found.lookup(lon, lat)
+    per_locate = (time.perf_counter() - t) / len(pts) * 1e3
+    print(f"\ndomain calls alone: CustomerIndex.search {per_search:.2f} ms, GridLocator.lookup {per_locate:.3f} ms "
+          "(mean)", flush=True)
+
+
+def open_loop_main(args: argparse.Namespace, locate: list[str], search: list[str], rng: np.random.Generator) -> None:
+    env = {**os.environ, "GRIDSERVICE_SECRET_KEY": "benchmark-secret-key-0123456789abcdef",
+           "GRIDSERVICE_SEARCH_PER_MINUTE": str(10**9)}  # the per-user limit would refuse nearly every search
+    rates = [float(r) for r in args.rates.split(",")]
+    worker_counts = [int(w) for w in args.workers.split(",")]
+    all_cpus = os.sched_getaffinity(0)
+    generator_cpu = {max(all_cpus)}
+    in_process(args.path, locate, search)
+    results: dict[tuple[str, float, int], dict[str, float]] = {}
+    for workers in worker_counts:
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        t0 = time.perf_counter()
+        server = start_server(args.path, port, workers, env)
+        try:
+            wait_workers(base, workers, server, timeout=900)
+            print(f"\n{workers} worker(s) ready in {time.perf_counter() - t0:.0f} s", flush=True)
+            token = httpx.post(f"{base}/api/v1/auth/login", json={"username": "dispatcher",
+                                                                    "password": "dispatcher-demo"},
+                               timeout=60).json()["access_token"]
+            auth = {"Authorization": f"Bearer {token}"}
+            if workers == 1:
+                for name, paths in (("locate", locate), ("customer search", search)):
+                    arr = sequential(base, paths, auth)
+                    print(f"{name}: one client, sequential requests over HTTP: p50 {np.percentile(arr, 50):.2f} ms "
+                          f"p95 {np.percentile(arr, 95):.2f} ms  (service time + one round trip)", flush=True)
+            os.sched_setaffinity(0, generator_cpu)
+            try:
+                for name, paths in (("locate", locate), ("customer search", search)):
+                    asyncio.run(open_loop(base, paths, rate=20, duration=2, headers=auth, rng=rng))  # warm up
+                    for rate in rates:
+                        r = asyncio.run(open_loop(base, paths, rate=rate, duration=args.duration, headers=auth,
+                                                  rng=rng))
+                        results[(name, rate, workers)] = r
+                        print(f"  {workers}w {name:<16} {rate:6.0f}/s -> {r['achieved']:6.1f}/s  p50 {r['p50']:8.1f}  "
+                              f"p99 {r['p99']:8.1f} ms  errors {r['errors']}  generator cpu {r['generator_cpu']:.0%}",
+                              flush=True)
+                        time.sleep(2)  # let a backlog drain before the next rate
+            finally:
+                os.sched_setaffinity(0, all_cpus)
+            if server.poll() is not None:
+                print(f"the server died (exit {server.returncode})")
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                server.kill()
+    load_avg = ", ".join(f"{v:.1f}" for v in os.getloadavg())
+    print(f"\nopen loop, {args.duration:.0f} s per rate, Poisson arrivals; latency in ms from when each request was "
+          f"due; load generator pinned to CPU {max(all_cpus)} of {len(all_cpus)}; load average now {load_avg}")
+    head = f"{'route':<16} {'offered/s':>9} |"
+    for w in worker_counts:
+        head += f" {w} worker{'s' if w > 1 else ' '}: {'got/s':>7} {'p50':>7} {'p95':>7} {'p99':>7} {'err':>5} |"
+    print(head)
+    for name in ("locate", "customer search"):
+        for rate in rates:
+            line = f"{name:<16} {rate:>9.0f} |"
+            for w in worker_counts:
+                r = results[(name, rate, w)]
+                line += (f"{'':>11}{r['achieved']:>7.1f} {r['p50']:>7.1f} {r['p95']:>7.1f} {r['p99']:>7.1f} "
+                         f"{int(r['errors']):>5} |")
+            print(line)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--customers", type=int, default=1_000_000)
@@ -192,10 +440,17 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--open-loop", action="store_true", help="fixed arrival rates instead of closed-loop clients")
+    parser.add_argument("--rates", default="25,50,100,200", help="open loop: requests per second, comma-separated")
+    parser.add_argument("--duration", type=float, default=10.0, help="open loop: seconds per rate")
+    parser.add_argument("--workers", default="1,2", help="open loop: server worker counts to compare")
     args = parser.parse_args()
     rng = np.random.default_rng(args.seed)
     ensure_data(args.path, args.customers)
     locate, search, kinds = queries(args.path, args.requests, rng)
+    if args.open_loop:
+        open_loop_main(args, locate, search, rng)
+        return
 
     env = {**os.environ, "GRIDSERVICE_SECRET_KEY": "benchmark-secret-key-0123456789abcdef"}
     port, bare_port = free_port(), free_port()

@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -25,11 +25,12 @@ def free_port() -> int:
 
 @contextmanager
 def serving(data: Path, log: Path, *, env: dict[str, str] | None = None, timeout_s: float = 120,
-            host: str = "127.0.0.1") -> Iterator[str]:
+            host: str = "127.0.0.1", args: Sequence[str] = ()) -> Iterator[str]:
     """Serve ``data``; yield the base URL once ``/api/v1/health`` answers, stop the server afterwards.
 
     The server's output goes to ``log``; ``env`` adds to (or, with a value of
-    ``""``, removes from) the environment; ``host`` is a loopback address.
+    ``""``, removes from) the environment; ``host`` is a loopback address; ``args``
+    are more options of ``serve`` (``--workers 2``).
     """
     port = free_port()
     merged = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")]),
@@ -39,7 +40,7 @@ def serving(data: Path, log: Path, *, env: dict[str, str] | None = None, timeout
     with log.open("w") as out:
         proc = subprocess.Popen(
             [sys.executable, "-c", "from gridservice.cli import main; main()", "serve", "--data", str(data),
-             "--host", host, "--port", str(port)],
+             "--host", host, "--port", str(port), *args],
             stdout=out, stderr=subprocess.STDOUT, env=merged)
         try:
             deadline = time.monotonic() + timeout_s

@@ -99,6 +99,8 @@ class Settings(BaseSettings):
     data: str = Field(default_factory=lambda: str(default_data_path()))
     host: str = "127.0.0.1"
     port: int = 8000
+    workers: int = Field(1, ge=1, description="Server processes over one store (`serve --workers N`); each "
+                                              "process's share of the per-server limits is 1/N of them")
     language: str = "zh"
     basemap: str = Field("local", description="local (drawn from the service area, offline), none, or online "
                                               "tiles when chosen: osm, gcj02 or a tile URL template")

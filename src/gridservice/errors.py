@@ -27,6 +27,13 @@ class StoreError(GridserviceError):
     """The store cannot be opened, read or written."""
 
 
+class StoreUnavailable(StoreError):  # noqa: N818 — the name the PostGIS store raises too
+    """The store cannot be reached now (its file moved away, locked or unreadable; its database down).
+
+    A retry may succeed: the API answers 503 with ``Retry-After``.
+    """
+
+
 class NotFoundError(GridserviceError, LookupError):
     """An id that the service area does not hold."""
 

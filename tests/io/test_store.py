@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import sqlite3
 import threading
 from pathlib import Path
@@ -219,3 +220,31 @@ def test_a_thread_holding_the_lock_may_write(tiny_store: GeoPackageStore) -> Non
         with tiny_store.lock():
             tiny_store.upsert({"visits": _visit("V1", "P2")})
     assert tiny_store.read_layer("visits").loc["V1", "staff_id"] == "P2"
+
+
+def test_the_change_journal_names_what_each_write_wrote(tiny_store: GeoPackageStore) -> None:
+    tiny_store.append("visits", _visit("V1", "P1"))
+    start, _ = tiny_store.changes(None)
+    assert tiny_store.changes(start) == (start, {})  # nothing since
+    tiny_store.upsert({"visits": _visit("V2", "P1"), "audit_log": _entry("L1")}, delete={"visits": ["V1"]})
+    end, changed = tiny_store.changes(start)
+    assert changed == {"visits": {"V1", "V2"}, "audit_log": {"L1"}}  # V1 deleted, V2 written
+    assert "gridservice_changes" not in tiny_store.layers()  # not a layer: QGIS does not list it
+
+    tiny_store.write({"visits": _visit("V3", "P2")})  # a whole layer, in a copy renamed over the file
+    assert tiny_store.changes(end)[1] == {"visits": None}
+    assert tiny_store.changes(start)[1] == {"visits": None, "audit_log": {"L1"}}
+    latest, _ = tiny_store.changes(None)
+
+    tiny_store.write(ServiceArea({}).layers, create=True)  # another file in its place: everything is new
+    assert tiny_store.changes(latest)[1] is None
+
+
+def test_every_committed_write_changes_the_version(tiny_store: GeoPackageStore) -> None:
+    seen = {tiny_store.version()}
+    st = tiny_store.path.stat()
+    for i in range(5):
+        tiny_store.append("audit_log", _entry(f"L{i}"))
+        os.utime(tiny_store.path, ns=(st.st_atime_ns, st.st_mtime_ns))  # as if in the same tick of the clock
+        seen.add(tiny_store.version())
+    assert len(seen) == 6

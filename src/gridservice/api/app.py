@@ -7,6 +7,8 @@ One router per resource lives in :mod:`gridservice.api.routes`, named in
 from __future__ import annotations
 
 import logging
+import math
+import os
 import threading
 
 from fastapi import FastAPI
@@ -14,7 +16,7 @@ from fastapi_offline import FastAPIOffline
 
 from gridservice import __version__
 from gridservice.api import errors, ogc
-from gridservice.api.headers import SecurityHeaders
+from gridservice.api.headers import SecurityHeaders, WorkerHeader
 from gridservice.api.limits import BodyLimit
 from gridservice.api.routes import (
     applications,
@@ -67,13 +69,18 @@ def create_app(data: str | Store, *, settings: Settings | None = None, web: bool
     area = holder.get()
     app.state.holder = holder
     app.state.settings = settings
-    app.state.heavy = threading.BoundedSemaphore(settings.heavy_requests)
+    # Limits are counted per process: with N workers each takes 1/N of them, so that N workers do not
+    # multiply a limit (rounded up: at most N-1 more in all).
+    share = 1 / settings.workers
+    app.state.heavy = threading.BoundedSemaphore(math.ceil(settings.heavy_requests * share))
     app.state.tokens = tokens
-    app.state.guard = LoginGuard(on_failure=lambda **entry: audit(holder, **entry))
+    app.state.guard = LoginGuard(on_failure=lambda **entry: audit(holder, **entry), share=share)
     app.state.basic_cache = BasicCache(app.state.guard)
-    app.state.lookups = RateLimit(settings.search_per_minute)
+    app.state.lookups = RateLimit(math.ceil(settings.search_per_minute * share))
     app.state.trail = AuditTrail(holder)
     errors.install(app)
+    if settings.workers > 1:
+        app.add_middleware(WorkerHeader)
     app.add_middleware(BodyLimit, max_bytes=int(settings.max_body_mb * 2**20))
     app.add_middleware(SecurityHeaders, basemap=settings.basemap)
 
@@ -93,6 +100,15 @@ def create_app(data: str | Store, *, settings: Settings | None = None, web: bool
         from gridservice.api.web import mount_web
 
         mount_web(app)
+    return app
+
+
+def from_environment() -> FastAPI:
+    """The app of one ``serve --workers N`` process: everything it needs comes from the environment
+    (``GRIDSERVICE_DATA``, ``GRIDSERVICE_SECRET_KEY``, ``GRIDSERVICE_WORKERS``, the other settings)."""
+    settings = get_settings()
+    app = create_app(settings.data, settings=settings)
+    log.info("worker %d serving %s", os.getpid(), settings.data)
     return app
 
 

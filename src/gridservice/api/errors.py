@@ -45,12 +45,16 @@ from gridservice.errors import (
     PermissionDeniedError,
     RateLimitError,
     StoreError,
+    StoreUnavailable,
     TransitionError,
 )
 
 log = logging.getLogger("gridservice.api")
 
 PROBLEM = "application/problem+json"
+
+#: Seconds a client is told to wait when the store cannot be read or written (503).
+STORE_RETRY_AFTER_S = 5
 
 #: The one table: the first class in an error's MRO that is listed decides its status.
 STATUS: dict[type[GridserviceError], int] = {
@@ -62,6 +66,7 @@ STATUS: dict[type[GridserviceError], int] = {
     InvalidPlanError: 422,
     TransitionError: 422,
     DataError: 422,
+    StoreUnavailable: 503,
     StoreError: 503,
     GridserviceError: 400,
 }
@@ -130,6 +135,9 @@ def _domain(request: Request, exc: Exception) -> JSONResponse:
         headers["WWW-Authenticate"] = 'Basic realm="gridservice"' if basic else "Bearer"
     if isinstance(exc, RateLimitError):
         headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after)))
+    if status == 503:  # the store is missing, locked or unreadable: the next request after this reads it again
+        log.warning("%s %s: %s", request.method, request.url.path, exc)
+        headers["Retry-After"] = str(STORE_RETRY_AFTER_S)
     return problem(request, status, str(exc), type(exc).__name__, headers=headers, **extra)
 
 
@@ -190,16 +198,17 @@ def error_statuses(method: str, operation: dict[str, Any]) -> set[int]:
     """The error statuses an operation can answer, read from its own OpenAPI entry.
 
     Logged-in operations (and logging in) can answer 401, 429 (too many
-    failed logins or lookups) and 403 for a role that may not; operations
+    failed logins or lookups), 403 for a role that may not and 503 (the
+    store cannot be read now); operations
     with parameters 404 (an id they name is unknown) and 422; with a body 400
     (unreadable) and 413; writes 409 and 503 (a stale version, a busy store).
     Others a route declares with ``responses=`` (see :func:`responses`).
     """
     statuses = {int(s) for s in operation.get("responses", {}) if s.isdigit() and int(s) >= 400}
     if operation.get("security"):  # Basic credentials are throttled too
-        statuses |= {401, 403, 429}
+        statuses |= {401, 403, 429, 503}
     if "auth" in operation.get("tags", ()):
-        statuses |= {401, 429}
+        statuses |= {401, 429, 503}
     if operation.get("parameters") or operation.get("requestBody"):
         statuses |= {404, 422}
     if operation.get("requestBody"):

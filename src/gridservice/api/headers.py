@@ -9,6 +9,7 @@ the local basemap, MBTiles tiles and the web font come from the server itself.
 
 from __future__ import annotations
 
+import os
 from urllib.parse import urlsplit
 
 from starlette.datastructures import MutableHeaders
@@ -79,3 +80,24 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+class WorkerHeader:
+    """ASGI middleware naming the server process that answered (``X-Gridservice-Worker: PID``), with
+    ``serve --workers N``: which one was slow or failed (its pid, as ``ps`` shows it)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.pid = str(os.getpid())
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_header(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message)["X-Gridservice-Worker"] = self.pid
+            await send(message)
+
+        await self.app(scope, receive, send_with_header)

@@ -15,13 +15,16 @@ Lookups of customers are audited by an :class:`AuditTrail`, after the
 response. Password checks (the login form and HTTP basic credentials) go through one
 :class:`LoginGuard` per server: backoff per account and per client, and a
 bound on concurrent Argon2 checks (each takes ~64 MiB and ~0.2 s). Customer
-lookups are limited per user by a :class:`RateLimit`. The limits are per
-server process.
+lookups are limited per user by a :class:`RateLimit`. The limits are counted
+per server process; with ``serve --workers N`` each process counts its share,
+1/N of each limit, so N processes together allow about what one would (a
+client whose requests all land on one process gets its share only).
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 import threading
 import time
 from collections import OrderedDict
@@ -36,7 +39,13 @@ from fastapi import BackgroundTasks, Request
 
 from gridservice.api.state import AreaHolder
 from gridservice.auth import User, audit_frame, audit_record, authenticate, record, user_of
-from gridservice.errors import AuthenticationError, DataError, PermissionDeniedError, RateLimitError
+from gridservice.errors import (
+    AuthenticationError,
+    DataError,
+    PermissionDeniedError,
+    RateLimitError,
+    StoreUnavailable,
+)
 
 COOKIE = "gridservice_token"
 REFRESH_COOKIE = "gridservice_refresh"
@@ -127,16 +136,20 @@ class LoginGuard:
     on_failure
         Called with ``user``, ``action`` and ``detail`` for each failed check
         and each lockout (the server writes them to the audit log).
+    share
+        This process's share of the limits (``1/N`` of ``N`` server workers):
+        the free failures and the concurrent checks are that part of the
+        numbers given, rounded up.
     """
 
     def __init__(self, *, on_failure: Callable[..., None] | None = None, account_free: int = 5,
                  client_free: int = 20, base_s: float = 30.0, cap_s: float = 900.0, forget_s: float = 3600.0,
                  concurrent: int = 2, queue_s: float = 5.0, clock: Callable[[], float] = time.monotonic,
-                 size: int = 10_000) -> None:
+                 size: int = 10_000, share: float = 1.0) -> None:
         self._on_failure = on_failure or (lambda **_: None)
-        self._free = {"account": account_free, "client": client_free}
+        self._free = {"account": math.ceil(account_free * share), "client": math.ceil(client_free * share)}
         self._base, self._cap, self._forget = base_s, cap_s, forget_s
-        self._argon = threading.BoundedSemaphore(concurrent)
+        self._argon = threading.BoundedSemaphore(math.ceil(concurrent * share))
         self._queue_s = queue_s
         self._clock = clock
         self._size = size
@@ -315,10 +328,16 @@ class AuditTrail:
         background.add_task(self.flush)
 
     def flush(self) -> None:
-        """Write every queued entry."""
+        """Write every queued entry (kept for the next flush if the store cannot take them now)."""
         with self._writing:
             with self._lock:
                 entries, self._pending = self._pending, []
-            if entries:
+            if not entries:
+                return
+            try:
                 with self._holder.writing():
                     self._holder.store.append("audit_log", audit_frame(entries))
+            except StoreUnavailable:
+                with self._lock:
+                    self._pending[:0] = entries
+                raise

@@ -1,11 +1,16 @@
 """The service area held in memory by the server, and what is built from it once.
 
-:class:`AreaHolder` loads the area at start, checks the store's version (one
-``stat``) on every request and reloads when another process changed it (an
-import, a plan committed from the CLI). Writes the server makes itself go
-through :meth:`AreaHolder.writing`, which updates the area in memory from the
-rows written, so a new work order on a million-customer area costs
-milliseconds, not a reload.
+:class:`AreaHolder` loads the area at start, checks the store's version (a
+``stat`` and a few bytes read) on every request and follows it when another
+process changed it — a sibling server worker, the CLI. What changed comes
+from the store's change journal: records written one by one (a work order, a
+status change, a user) are re-read by their keys and merged in, so a write
+through one worker costs the others milliseconds, not a reload; a whole-layer
+write (an import, a plan commit) reloads the area. The audit log is not
+followed: it grows on every lookup, and nothing reads it from memory. Writes
+the server makes itself go through :meth:`AreaHolder.writing`, which holds
+the store's lock for the whole read-check-write (so workers cannot both take
+the same new id or idempotency key) and updates the area from the rows written.
 What is built from the area is kept with :meth:`ServiceArea.cached
 <gridservice.model.ServiceArea.cached>`: an update keeps the entries whose
 layers it did not touch, and a reload keeps those whose declared token (the
@@ -15,16 +20,24 @@ customer search index's digest) is unchanged.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import pandas as pd
 
 from gridservice.io import Store, open_store
+from gridservice.io.store import APPEND_ONLY
 from gridservice.model import ServiceArea
-from gridservice.spatial.locate import work_order_grids
+from gridservice.schema import LAYERS
+from gridservice.spatial.locate import POINT_LAYERS, work_order_grids
 from gridservice.workspace import derive
+
+#: Layers whose records cannot be merged in one by one: their derived columns (grid ids) come from the whole area.
+_RELOAD_ON_CHANGE = frozenset({*POINT_LAYERS, "grids"}) - {"work_orders"}
+#: Layers not followed: the audit log only grows, on every lookup, and the server reads it from the store where
+#: it needs it (idempotency keys); in memory it stays as loaded.
+_NOT_FOLLOWED = APPEND_ONLY
 
 
 class AreaHolder:
@@ -40,50 +53,90 @@ class AreaHolder:
         self.store = open_store(str(data)) if not isinstance(data, Store) else data
         self._lock = threading.RLock()
         self._version: object = None
+        self._position: int | None = None  # how far into the store's change journal the area is
         self._area: ServiceArea | None = None
 
     def get(self) -> ServiceArea:
-        """The current area (reloaded if another writer changed the store)."""
+        """The current area (following the store if another process changed it)."""
         if self.store.version() != self._version or self._area is None:
             with self._lock:
-                if self.store.version() != self._version or self._area is None:
+                if (self.store.version() != self._version or self._area is None) and not self._nothing_to_read():
                     # Read under the store's write lock: GDAL must not read a file mid-append.
                     with self.store.lock():
-                        version = self.store.version()
-                        loaded = ServiceArea.load(self.store)
-                    fresh = derive(loaded)
-                    if self._area is not None:
-                        fresh.adopt_cached(self._area)
-                    self._area, self._version = fresh, version
+                        self._follow()
         assert self._area is not None
         return self._area
+
+    def _nothing_to_read(self) -> bool:
+        """Whether every write since the area was read went to layers not followed (the audit entries of
+        lookups); if so, note how far the store has gone, without waiting for its lock.
+
+        The journal is read with SQLite's own locking; the same version before and after the read
+        shows that no write landed in between, so the position read belongs to that version.
+        """
+        if self._area is None:
+            return False
+        before = self.store.version()
+        position, changed = self.store.changes(self._position)
+        if not changed or changed.keys() - _NOT_FOLLOWED or self.store.version() != before:
+            return False
+        self._version, self._position = before, position
+        return True
+
+    def _follow(self, known: dict[str, pd.DataFrame] | None = None) -> None:
+        """Catch up with the store: merge the records written since the area was read, or reload.
+
+        ``known``: layers this process wrote, already merged (their records are
+        not read back). The caller holds both locks.
+        """
+        version = self.store.version()
+        position, changed = self.store.changes(self._position)
+        area = self._area
+        reread = {name: keys for name, keys in (changed or {}).items()
+                  if name not in (known or {}) and name not in _NOT_FOLLOWED}
+        if area is None or changed is None or (known is None and not changed) or _RELOAD_ON_CHANGE & reread.keys() \
+                or any(keys is None or name not in area.layers for name, keys in reread.items()):
+            # nothing known (no journal, too far behind), nothing noted (a program other than gridservice
+            # wrote the file) or a change the area derives from: everything
+            fresh = derive(ServiceArea.load(self.store))
+            if area is not None:
+                fresh.adopt_cached(area)
+            area = fresh
+        elif reread or known:
+            layers = {name: _upsert(area.layers[name], _derived(area, name, self._records(name, keys)), deleted=keys)
+                      for name, keys in reread.items() if keys is not None}
+            area = area.replace(**{**layers, **(known or {})}, trusted=True)
+        self._area, self._version, self._position = area, version, position
+
+    def _records(self, layer: str, keys: set[str]) -> pd.DataFrame:
+        """The stored records of ``layer`` with these keys (those deleted are absent)."""
+        key = LAYERS[layer].key
+        listed = ", ".join("'" + k.replace("'", "''") + "'" for k in sorted(keys))
+        return self.store.read_layer(layer, where=f"{key} IN ({listed})")
 
     @contextmanager
     def writing(self) -> Iterator[Changes]:
         """Wrap a write this server makes, then update the area in memory.
 
         The body writes to the store and tells the yielded :class:`Changes`
-        what it wrote; afterwards the area is updated from those rows alone
-        (a new work order does not re-read a million customers). Writes of
-        this process are serialised here, as the store serialises them anyway.
-        If another process changed the store before the write, the area is
-        reloaded first. (A write by another process in the instant between
-        this write and its update is seen at the next change of the store.)
+        what it wrote; afterwards the area is updated from those rows (a new
+        work order does not re-read a million customers) and the records of
+        any other layer it wrote are read back by their keys. The store's
+        lock is held throughout: the area the body reads is the store's
+        latest (writes of other workers merged in first), and no other
+        process writes between the body's reads and its writes.
         """
-        with self._lock:
+        with self._lock, self.store.lock():
             area = self.get()
             changes = Changes()
             yield changes
             if changes.reload:
-                self._version = None
+                self._version = self._position = None
                 return
-            with self.store.lock():
-                version = self.store.version()
-                fresh = {name: self.store.read_layer(name) for name in changes.reread}
+            fresh = {name: _derived(area, name, self.store.read_layer(name)) for name in changes.reread}
             merged = {name: _upsert(area.layers[name], _derived(area, name, rows))
                       for name, rows in changes.rows.items()}
-            fresh = {name: _derived(area, name, rows) for name, rows in fresh.items()}
-            self._area, self._version = area.replace(**{**merged, **fresh}, trusted=True), version
+            self._follow({**merged, **fresh})
 
     def invalidate(self) -> None:
         """Forget the area: the next request reloads it (after a whole-layer write)."""
@@ -109,9 +162,10 @@ def _derived(area: ServiceArea, layer: str, rows: pd.DataFrame) -> pd.DataFrame:
     return rows.assign(grid_id=work_order_grids(area, rows)) if layer == "work_orders" else rows
 
 
-def _upsert(current: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
+def _upsert(current: pd.DataFrame, rows: pd.DataFrame, *, deleted: Iterable[str] = ()) -> pd.DataFrame:
     rows = conform_rows(current, rows)
-    kept = current.drop(index=rows.index, errors="ignore")
+    gone = current.index.intersection(pd.Index([*rows.index, *deleted], dtype=current.index.dtype))
+    kept = current.drop(index=gone) if len(gone) else current  # appended rows (audit entries) drop nothing
     out = pd.concat([kept, rows]) if len(kept) else rows
     return out
 

@@ -67,7 +67,7 @@ def save_transition(store: Store, work_order_id: str, status: str, at: object, *
         The step is not allowed (see :func:`~gridservice.events.work_orders.advance`).
     """
     # Private helpers of the GeoPackage store: it has no row update of its own yet.
-    from gridservice.io.store import _connect, _sql_values
+    from gridservice.io.store import _connect, _sql_values, journal, unavailable_on_faults
 
     quoted = work_order_id.replace("'", "''")
     with store.lock():
@@ -84,18 +84,21 @@ def save_transition(store: Store, work_order_id: str, status: str, at: object, *
         log_names, log_values = _sql_values(log, None, 0)
         con = _connect(store.path)
         try:
-            has_log = bool(con.execute('PRAGMA table_info("audit_log")').fetchall())
-            with con:
-                sets = ", ".join(f'"{n}" = ?' for n in names)
-                cur = con.execute(f'UPDATE "work_orders" SET {sets} WHERE "work_order_id" = ?',
-                                  (*values[0], work_order_id))
-                if cur.rowcount != 1:
-                    msg = f"{store.url}: work order {work_order_id!r} matched {cur.rowcount} rows"
-                    raise StoreError(msg)
-                cols = ", ".join(f'"{n}"' for n in log_names)
-                if has_log:
-                    con.execute(f'INSERT INTO "audit_log" ({cols}) VALUES ({", ".join("?" * len(log_names))})',
-                                log_values[0])
+            with unavailable_on_faults(store.path):
+                has_log = bool(con.execute('PRAGMA table_info("audit_log")').fetchall())
+                with con:
+                    sets = ", ".join(f'"{n}" = ?' for n in names)
+                    cur = con.execute(f'UPDATE "work_orders" SET {sets} WHERE "work_order_id" = ?',
+                                      (*values[0], work_order_id))
+                    if cur.rowcount != 1:
+                        msg = f"{store.url}: work order {work_order_id!r} matched {cur.rowcount} rows"
+                        raise StoreError(msg)
+                    cols = ", ".join(f'"{n}"' for n in log_names)
+                    if has_log:
+                        con.execute(f'INSERT INTO "audit_log" ({cols}) VALUES ({", ".join("?" * len(log_names))})',
+                                    log_values[0])
+                    journal(con, {"work_orders": [work_order_id], "audit_log": log["log_id"].astype("str").tolist()
+                                  if has_log else []})
         finally:
             con.close()
     if not has_log:  # a file without an audit_log table: append creates it

@@ -12,8 +12,12 @@ file as it is. Reads go through pyogrio with Arrow. Writes are transactional:
 Both take an exclusive lock on a sidecar ``.lock`` file, so concurrent
 writers (several API workers, a CLI import) queue instead of losing rows.
 The audit log is append-only: a write that would drop one of its rows is
-refused. A whole-file write keeps the file's permissions and fsyncs the directory
-after the rename, so the new file survives a power cut. The copy it writes
+refused. Every write also notes what it wrote (the layer and the keys of its
+records, or the whole layer) in a change journal, a plain SQLite table that is
+no GeoPackage layer, so that server workers follow each other's writes by
+re-reading those records only (:meth:`GeoPackageStore.changes`). A whole-file
+write keeps the file's permissions and fsyncs the directory after the rename,
+so the new file survives a power cut. The copy it writes
 (``.NAME.*.tmp.gpkg``) exists only while its writer holds the lock: one a
 killed writer left behind is removed when the store is next opened.
 """
@@ -24,6 +28,7 @@ import contextlib
 import fcntl
 import glob
 import os
+import secrets
 import shutil
 import sqlite3
 import stat
@@ -38,7 +43,7 @@ import pandas as pd
 import pyogrio
 import shapely
 
-from gridservice.errors import DataError, StoreError
+from gridservice.errors import DataError, StoreError, StoreUnavailable
 from gridservice.io.tables import conform, to_storage
 from gridservice.schema import LAYERS, TIMEZONE
 
@@ -47,6 +52,20 @@ APPEND_ONLY = frozenset({"audit_log"})
 
 #: The suffix of the copy a whole-file write builds (GDAL may add -journal or -wal to it).
 _TMP_SUFFIX = ".tmp.gpkg"
+
+#: Seconds a write waits for another program's lock on the file (QGIS saving edits) before giving up.
+BUSY_S = 60.0
+
+#: SQLite's primary result codes that mean "not now", not a mistake: no permission, busy, locked,
+#: read-only, I/O error, disk full, cannot open.
+_UNAVAILABLE_CODES = frozenset({3, 5, 6, 8, 10, 13, 14})
+
+#: The change journal's table (not in ``gpkg_contents``: QGIS and ``layers()`` do not list it).
+JOURNAL = "gridservice_changes"
+#: Journal entries kept: a reader further behind reloads everything.
+_JOURNAL_KEEP = 10_000
+#: A write of more records than this is noted as a whole-layer write.
+_JOURNAL_ROWS = 1_000
 
 #: GeoPackage stores UTC timestamps with a ``Z`` suffix.
 _ISO = "%Y-%m-%dT%H:%M:%S.%fZ"
@@ -104,15 +123,53 @@ class GeoPackageStore:
         """Whether the file is there."""
         return self.path.is_file()
 
-    def version(self) -> tuple[int, int]:
-        """A token that changes whenever the file is written."""
-        st = self.path.stat()
-        return (st.st_mtime_ns, st.st_size)
+    def version(self) -> tuple[int, ...]:
+        """A token that changes whenever the file is written.
+
+        The file's identity, time and size, and SQLite's file change counter
+        (bumped by every committed transaction: two appends within one tick of
+        the file system's clock leave the time and size alone).
+        """
+        with unavailable_on_faults(self.path), open(self.path, "rb") as fh:
+            st = os.fstat(fh.fileno())
+            fh.seek(24)
+            counter = fh.read(4)
+        return (st.st_ino, st.st_mtime_ns, st.st_size, int.from_bytes(counter, "big"))
+
+    def changes(self, since: int | None) -> tuple[int | None, dict[str, set[str] | None] | None]:
+        """Where the change journal ends, and what the writes after position ``since`` wrote.
+
+        Returns ``(end, changed)``: ``changed`` maps each layer written to the
+        keys of the records written or deleted (``None``: the whole layer).
+        ``changed`` is ``None`` when that is not known — no journal yet,
+        ``since`` is ``None`` or older than the journal keeps, or the file was
+        replaced by another one — and the reader must reload everything.
+        """
+        with unavailable_on_faults(self.path):
+            con = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=BUSY_S)
+        with contextlib.closing(con), unavailable_on_faults(self.path):
+            if con.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (JOURNAL,)).fetchone() is None:
+                return None, None
+            first, end = con.execute(f'SELECT min(seq), max(seq) FROM "{JOURNAL}"').fetchone()
+            if since is None or end is None or not first - 1 <= since <= end:
+                return end, None
+            rows = con.execute(f'SELECT layer, feature_id FROM "{JOURNAL}" WHERE seq > ?', (since,)).fetchall()
+        changed: dict[str, set[str] | None] = {}
+        for layer, key in rows:
+            if layer == "*":
+                return end, None
+            keys = changed.setdefault(layer, set())
+            if key is None or keys is None:
+                changed[layer] = None
+            else:
+                keys.add(key)
+        return end, changed
 
     def layers(self) -> list[str]:
         """Names of the tables in the file."""
         self._require()
-        return [str(n) for n in pyogrio.list_layers(self.path)[:, 0]]
+        with unavailable_on_faults(self.path):
+            return [str(n) for n in pyogrio.list_layers(self.path)[:, 0]]
 
     def _require(self) -> None:
         if not self.path.is_file():
@@ -141,7 +198,8 @@ class GeoPackageStore:
         """One layer, conformed to its schema (``raw`` skips that)."""
         self._require()
         try:
-            df = pyogrio.read_dataframe(self.path, layer=name, use_arrow=True, where=where)
+            with unavailable_on_faults(self.path):
+                df = pyogrio.read_dataframe(self.path, layer=name, use_arrow=True, where=where)
         except pyogrio.errors.DataLayerError as exc:
             msg = f"{self.path}: layer {name!r} cannot be read: {exc}"
             raise StoreError(msg) from exc
@@ -224,6 +282,7 @@ class GeoPackageStore:
         def build(tmp: str) -> None:
             for name, df in frames.items():
                 _write_layer(tmp, name, to_storage(name, df))
+            _journal_file(tmp, dict.fromkeys(frames) if not create else {"*": None})
 
         self._replace(build, copy=not create and self.path.exists())
 
@@ -248,6 +307,10 @@ class GeoPackageStore:
         The caller holds :meth:`lock`. The file keeps its permissions (the copy
         would be 0600); the directory is fsynced so the rename itself is durable.
         """
+        with unavailable_on_faults(self.path):
+            self._replace_now(build, copy=copy)
+
+    def _replace_now(self, build: Callable[[str], None], *, copy: bool) -> None:
         fd, tmp = tempfile.mkstemp(prefix=self._tmp_prefix, suffix=_TMP_SUFFIX, dir=self.path.parent)
         os.close(fd)
         try:
@@ -294,7 +357,7 @@ class GeoPackageStore:
 
     def _apply(self, frames: Mapping[str, pd.DataFrame], delete: Mapping[str, list[str]], *, replace: bool) -> None:
         stored = {name: to_storage(name, rows) for name, rows in frames.items()}
-        with self.lock():
+        with self.lock(), unavailable_on_faults(self.path):
             self._require()
             con = _connect(self.path)
             try:
@@ -313,6 +376,8 @@ class GeoPackageStore:
                         if replace and name not in APPEND_ONLY:
                             self._delete(con, name, df[_key(name)].astype("str").tolist())
                         self._insert(con, name, df)
+                    journal(con, {name: _keys(name, stored.get(name), delete.get(name, []))
+                                  for name in {*stored, *delete}})
             finally:
                 con.close()
 
@@ -335,7 +400,53 @@ class GeoPackageStore:
 
     def _write_new_layer(self, name: str, df: pd.DataFrame) -> None:
         # A layer that does not exist yet: append through a whole-file write.
-        self._replace(lambda tmp: _write_layer(tmp, name, df), copy=True)
+        def build(tmp: str) -> None:
+            _write_layer(tmp, name, df)
+            _journal_file(tmp, {name: None})
+
+        self._replace(build, copy=True)
+
+
+def _keys(name: str, df: pd.DataFrame | None, deleted: list[str]) -> list[str] | None:
+    """The keys of the rows written to and deleted from ``name`` (``None``: no keys, the whole layer)."""
+    if df is None:
+        return deleted
+    spec = LAYERS.get(name)
+    if spec is None or not spec.key or spec.key not in df.columns:
+        return None
+    return [*deleted, *df[spec.key].astype("str")]
+
+
+def journal(con: sqlite3.Connection, written: Mapping[str, Iterable[str] | None]) -> None:
+    """Note in the change journal, inside the caller's transaction, what it writes: layer → keys (``None``: whole).
+
+    A new journal starts at a random position, so that a reader following
+    another file's journal (one this file replaced) cannot take up this one
+    where it left the other.
+    """
+    con.execute(f'CREATE TABLE IF NOT EXISTS "{JOURNAL}" (seq INTEGER PRIMARY KEY, layer TEXT NOT NULL, '
+                "feature_id TEXT)")
+    if con.execute(f'SELECT 1 FROM "{JOURNAL}" LIMIT 1').fetchone() is None:
+        con.execute(f'INSERT INTO "{JOURNAL}" (seq, layer) VALUES (?, ?)', (secrets.randbits(48) + 1, "*"))
+    rows: list[tuple[str, str | None]] = []
+    for layer, keys in written.items():
+        listed = None if keys is None else list(keys)
+        if listed is None or len(listed) > _JOURNAL_ROWS:
+            rows.append((layer, None))
+        else:
+            rows.extend((layer, key) for key in listed)
+    con.executemany(f'INSERT INTO "{JOURNAL}" (layer, feature_id) VALUES (?, ?)', rows)
+    con.execute(f'DELETE FROM "{JOURNAL}" WHERE seq <= (SELECT max(seq) FROM "{JOURNAL}") - ?', (_JOURNAL_KEEP,))
+
+
+def _journal_file(path: str, written: Mapping[str, None]) -> None:
+    """Journal a whole-layer write in the copy about to replace the file."""
+    con = _connect(Path(path))
+    try:
+        with con:
+            journal(con, written)
+    finally:
+        con.close()
 
 
 def _key(name: str) -> str:
@@ -375,8 +486,24 @@ def _utc(df: pd.DataFrame) -> pd.DataFrame:
 # -- SQLite helpers for appends -------------------------------------------
 
 
+@contextlib.contextmanager
+def unavailable_on_faults(path: str | os.PathLike[str]) -> Iterator[None]:
+    """Turn "not now" into :class:`StoreUnavailable`: the file missing, unreadable, locked by another
+    program past :data:`BUSY_S`, or its disk full (SQL mistakes stay what they are)."""
+    try:
+        yield
+    except sqlite3.OperationalError as exc:
+        if getattr(exc, "sqlite_errorcode", 0) & 0xFF not in _UNAVAILABLE_CODES:
+            raise
+        msg = f"{path}: the store cannot be used now ({exc}); retry in a moment"
+        raise StoreUnavailable(msg) from exc
+    except (OSError, pyogrio.errors.DataSourceError) as exc:
+        msg = f"{path}: the store cannot be used now ({getattr(exc, 'strerror', None) or exc}); retry in a moment"
+        raise StoreUnavailable(msg) from exc
+
+
 def _connect(path: Path) -> sqlite3.Connection:
-    con = sqlite3.connect(path, timeout=60, isolation_level=None)
+    con = sqlite3.connect(path, timeout=BUSY_S, isolation_level=None)
     con.isolation_level = "IMMEDIATE"
     # GDAL's R-tree triggers call these SpatiaLite-style functions.
     for fn, idx in (("ST_MinX", 0), ("ST_MinY", 1), ("ST_MaxX", 2), ("ST_MaxY", 3)):
