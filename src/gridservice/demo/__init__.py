@@ -32,7 +32,10 @@ import pandas as pd
 from gridservice import clock
 from gridservice.demo import events
 from gridservice.demo.customers import make_customers
+from gridservice.demo.geography import province_counties
 from gridservice.demo.geography import (
+    NANFENG,
+    County,
     load_territory,
     make_grids,
     make_settlements,
@@ -54,7 +57,8 @@ from gridservice.demo.network import (
 from gridservice.demo.people import make_staff
 from gridservice.demo.world import World
 
-__all__ = ["MANIFEST_COLUMNS", "MIN_CUSTOMERS", "SERVICE_AREA_ID", "build_demo"]
+__all__ = ["MANIFEST_COLUMNS", "MIN_CUSTOMERS", "NANFENG", "SERVICE_AREA_ID", "County", "build_demo",
+           "province_counties"]
 
 MIN_CUSTOMERS = 100
 #: Towns (indexes into ``TOWNS``) that get a supply station, in order: the
@@ -82,9 +86,10 @@ def _sizes(customers: int) -> dict[str, int]:
 
 
 def build_demo(
-    *, customers: int = 30_000, seed: int = 0, as_of: object | None = None, progress: Progress | None = None
+    *, customers: int = 30_000, seed: int = 0, as_of: object | None = None, progress: Progress | None = None,
+    county: County = NANFENG,
 ) -> dict[str, pd.DataFrame]:
-    """Generate the Nanfeng demo service area.
+    """Generate the Nanfeng demo service area (or another county's, laid out like Nanfeng).
 
     Parameters
     ----------
@@ -98,6 +103,10 @@ def build_demo(
         clock, to the minute). A naive time is read in Asia/Shanghai.
     progress
         Called as ``progress(step_name, fraction_done)`` along the way.
+    county
+        The county whose real boundary the territory takes (see
+        :func:`~gridservice.demo.geography.province_counties`); its towns and
+        hills are Nanfeng's, moved and stretched onto it.
 
     Returns
     -------
@@ -126,7 +135,7 @@ def build_demo(
     rng = np.random.default_rng(seed)
     size = _sizes(customers)
     step("territory", 0.0)
-    terr = load_territory()
+    terr = load_territory(county)
     station_towns = STATION_TOWNS[: size["stations"]]
     step("settlements", 0.04)
     sett = make_settlements(terr, rng, customers - size["private"])
