@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import pandas as pd
 import typer
@@ -14,6 +16,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from gridservice.cli.common import Format, app, console, emit, err_console, fail
 from gridservice.cli.metrics import AUDIT_COLUMNS, KPI_COLUMNS, LINELOSS_COLUMNS, AsOfOpt, _rounded
+
+if TYPE_CHECKING:
+    from gridservice.province import CountyOutcome, ProvinceResult
 
 province_app = typer.Typer(help="A province: every county area at once on dask.distributed (a local cluster, or "
                                 "--scheduler).", no_args_is_help=True)
@@ -59,6 +64,20 @@ TABLE_COLUMNS = {
 UNIT = {ProvinceBy.county: "area", ProvinceBy.station: "station", ProvinceBy.grid: "grid"}
 
 
+@contextmanager
+def _progress(description: str, total: int) -> Iterator[Callable[[CountyOutcome], None]]:
+    """A Rich bar advanced as each county completes (✓) or fails (✗)."""
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TextColumn("{task.fields[last]}"), TimeElapsedColumn(), console=err_console) as bar:
+        task = bar.add_task(description, total=total, last="")
+
+        def done(outcome: CountyOutcome) -> None:
+            mark = "[red]✗[/]" if outcome.error else "✓"
+            bar.update(task, advance=1, last=f"{mark} {outcome.county}")
+
+        yield done
+
+
 def _run(verb: str, areas: str, *, period: str | None, by: ProvinceBy, as_of: str | None, workers: int,
          scheduler: str | None, fmt: ProvinceFormat, out: Path | None) -> None:
     from gridservice.metrics.period import parse_period
@@ -74,14 +93,7 @@ def _run(verb: str, areas: str, *, period: str | None, by: ProvinceBy, as_of: st
         link = dashboard_link(client)
         if link:
             err_console.print(f"Dask dashboard: {link}")
-        with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                      TextColumn("{task.fields[last]}"), TimeElapsedColumn(), console=err_console) as bar:
-            task = bar.add_task(f"province {verb}", total=len(stores), last="")
-
-            def done(outcome) -> None:  # noqa: ANN001 - a CountyOutcome
-                mark = "[red]✗[/]" if outcome.error else "✓"
-                bar.update(task, advance=1, last=f"{mark} {outcome.county}")
-
+        with _progress(f"province {verb}", len(stores)) as done:
             result = run(client, verb, stores, period=period, by=UNIT[by], as_of=as_of, on_done=done)
     _emit(result, fmt, out)
     if len(result.errors):
@@ -91,7 +103,7 @@ def _run(verb: str, areas: str, *, period: str | None, by: ProvinceBy, as_of: st
         raise typer.Exit(1)
 
 
-def flat(result) -> pd.DataFrame:  # noqa: ANN001 - a ProvinceResult
+def flat(result: ProvinceResult) -> pd.DataFrame:
     """One table for files: the rows, each county's rank and score (kpi), and a row per failed county
     with its ``error``."""
     table = _rounded(result.table)
@@ -106,7 +118,7 @@ def flat(result) -> pd.DataFrame:  # noqa: ANN001 - a ProvinceResult
     return table
 
 
-def _emit(result, fmt: ProvinceFormat, out: Path | None) -> None:  # noqa: ANN001 - a ProvinceResult
+def _emit(result: ProvinceResult, fmt: ProvinceFormat, out: Path | None) -> None:
     if fmt is ProvinceFormat.table:
         table = _rounded(result.table, 2)
         cols = ["county", *[c for c in table.columns[1:2] if c in ("area", "station_id", "grid_id")],
@@ -170,3 +182,28 @@ def audit(areas: AreasOpt, period: PeriodOpt = None, as_of: AsOfOpt = None, work
     """Audit (稽查) findings of every county (gridservice audit per county)."""
     _run("audit", areas, period=period, by=ProvinceBy.county, as_of=as_of, workers=workers, scheduler=scheduler,
          fmt=fmt, out=out)
+
+
+@province_app.command("export")
+def export(
+    areas: AreasOpt,
+    to: Annotated[Path, typer.Option("--to", help="New folder for the lake, e.g. province.parquet.")],
+    workers: WorkersOpt = 2,
+    scheduler: SchedulerOpt = None,
+) -> None:
+    """Customers, grids, transformers and readings of every county as GeoParquet partitioned by county (hive
+    layout: <layer>/county=<name>/part-0.parquet); all or nothing."""
+    from gridservice.province import cluster, county_stores
+    from gridservice.province.export import LAYERS
+    from gridservice.province.export import export as export_province
+
+    stores = county_stores(areas)
+    with cluster(workers=workers, scheduler=scheduler) as client, _progress("province export", len(stores)) as done:
+        outcomes = export_province(client, stores, to, on_done=done)
+    failed = [o for o in outcomes if o.error]
+    if failed:
+        fail(f"nothing written: {len(failed)} of {len(stores)} counties failed: "
+             + "; ".join(f"{o.county}: {o.error}" for o in failed))
+    totals = {layer: sum(o.tables[layer] for o in outcomes) for layer in LAYERS}
+    console.print(f"wrote [bold]{to}[/] ({len(stores)} counties): "
+                  + ", ".join(f"{k} {v:,}" for k, v in totals.items()))

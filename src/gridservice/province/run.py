@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 from distributed import Client, LocalCluster, as_completed
@@ -33,7 +34,7 @@ class CountyOutcome:
 
     county: str
     store: str
-    tables: CountyTables | None = None
+    tables: Any = None  # a CountyTables for the verbs; what the task returned otherwise
     error: str | None = None
 
 
@@ -92,11 +93,19 @@ def run(
     if verb not in COUNTY_WORK:
         msg = f"unknown province verb {verb!r}; expected one of {', '.join(VERBS)}"
         raise ValueError(msg)
-    futures = {
-        client.submit(county_task, verb, url, period=period, by=by, as_of=as_of, key=f"{verb}-{county}",
-                      pure=False): county
-        for county, url in stores.items()
-    }
+    outcomes = gather(client, county_task, {c: (verb, url) for c, url in stores.items()}, stores,
+                      options={"period": period, "by": by, "as_of": as_of}, prefix=verb, on_done=on_done)
+    pids = {pid: address for address, pid in client.run(_pid).items()}
+    return combine(verb, outcomes, workers=pids)
+
+
+def gather(client: Client, fn: Callable[..., Any], args: Mapping[str, tuple[Any, ...]], stores: Mapping[str, str], *,
+           options: Mapping[str, Any], prefix: str,
+           on_done: Callable[[CountyOutcome], None] | None = None) -> list[CountyOutcome]:
+    """Run ``fn(*args[county], **options)`` for every county on the cluster; the outcomes in ``stores``' order,
+    each with its result or the error that stopped it."""
+    futures = {client.submit(fn, *args[county], **options, key=f"{prefix}-{county}", pure=False): county
+               for county in stores}
     outcomes: dict[str, CountyOutcome] = {}
     for future in as_completed(futures):
         county = futures[future]
@@ -109,8 +118,7 @@ def run(
         if on_done is not None:
             on_done(outcome)
         future.release()
-    pids = {pid: address for address, pid in client.run(_pid).items()}
-    return combine(verb, [outcomes[c] for c in stores], workers=pids)
+    return [outcomes[c] for c in stores]
 
 
 def _pid() -> int:
