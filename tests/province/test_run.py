@@ -155,3 +155,22 @@ def test_a_killed_worker_is_replaced_and_the_totals_hold(province_dir: Path) -> 
                           for c, p in stores.items()], ignore_index=True)
     pd.testing.assert_frame_equal(result.table, expected[result.table.columns])
     assert result.table["customers_served"].sum() == _customers(stores)
+
+
+def test_province_report(client, province_dir: Path, tmp_path: Path) -> None:
+    """The workbook's sheets: each county's own KPIs, the ranking and every station, Chinese headers."""
+    from gridservice.province.report import write_province_report
+
+    stores = county_stores(province_dir)
+    result = run(client, "kpi", stores, period=PERIOD, by="station")
+    xlsx, page = write_province_report(result, tmp_path)
+    assert (xlsx.name, page.name) == ("province-2026-10-report.xlsx", "province-2026-10-report.html")
+    sheets = pd.read_excel(xlsx, sheet_name=None)
+    assert list(sheets) == ["县公司指标", "县公司排名", "供电所指标"]
+    counties = sheets["县公司指标"].set_index("county")
+    for county, path in stores.items():
+        area = open_area(path)
+        assert counties.loc[county, "客户数"] == kpis(area, PERIOD, by="area")["customers"].iloc[0]
+        assert (sheets["供电所指标"]["county"] == county).sum() == len(area.stations)
+    assert sorted(sheets["县公司排名"]["排名"]) == [1, 2, 3]
+    assert "县公司综合得分排名" in page.read_text(encoding="utf-8")

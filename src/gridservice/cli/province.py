@@ -207,3 +207,28 @@ def export(
     totals = {layer: sum(o.tables[layer] for o in outcomes) for layer in LAYERS}
     console.print(f"wrote [bold]{to}[/] ({len(stores)} counties): "
                   + ", ".join(f"{k} {v:,}" for k, v in totals.items()))
+
+
+@province_app.command("report")
+def report(
+    areas: AreasOpt,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the .xlsx and .html.")] = Path("."),
+    period: PeriodOpt = None,
+    as_of: AsOfOpt = None,
+    workers: WorkersOpt = 2,
+    scheduler: SchedulerOpt = None,
+) -> None:
+    """The province report: counties' KPIs, their ranking and every station, as Excel and HTML."""
+    from gridservice.province import cluster, county_stores, run
+    from gridservice.province.report import write_province_report
+
+    stores = county_stores(areas)
+    with cluster(workers=workers, scheduler=scheduler) as client, _progress("province report", len(stores)) as done:
+        result = run(client, "kpi", stores, period=period, by="station", as_of=as_of, on_done=done)
+    if result.counties.empty:
+        fail("no county could be read: " + "; ".join(f"{r.county}: {r.error}" for r in result.errors.itertuples()))
+    for path in write_province_report(result, out):
+        console.print(f"wrote [bold]{path}[/]")
+    if len(result.errors):
+        fail(f"{len(result.errors)} of {len(stores)} counties left out: "
+             + "; ".join(f"{r.county}: {r.error}" for r in result.errors.itertuples()))

@@ -6,6 +6,7 @@ this machine (listening on 127.0.0.1 only), or an existing scheduler's.
 collects them as they complete and returns a :class:`ProvinceResult`:
 
 * ``table`` — the county verb's rows for every county, with ``county`` first;
+* ``counties`` — for ``kpi``, each county's own KPI row (``kpis(by="area")``);
 * ``ranking`` — for ``kpi``, the counties ranked by the grid ranking's method
   (:func:`~gridservice.metrics.report.grid_ranking` on each county's own KPI row);
 * ``errors`` — one row per county that failed: ``county``, ``store``, ``error``;
@@ -45,6 +46,7 @@ class ProvinceResult:
     verb: str
     table: pd.DataFrame
     ranking: pd.DataFrame = field(default_factory=pd.DataFrame)
+    counties: pd.DataFrame = field(default_factory=pd.DataFrame)  # kpi: each county's own row, by county
     errors: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["county", "store", "error"]))
     timings: pd.DataFrame = field(default_factory=pd.DataFrame)
 
@@ -130,21 +132,23 @@ def _pid() -> int:
 def combine(verb: str, outcomes: list[CountyOutcome], *, workers: Mapping[int, str] | None = None) -> ProvinceResult:
     """The counties' outcomes as one :class:`ProvinceResult` (counties in the order given)."""
     done = [o for o in outcomes if o.tables is not None]
-    parts = [o.tables.table.assign(county=o.county) for o in done]  # type: ignore[union-attr]
+    parts = [o.tables.table.assign(county=o.county) for o in done]
     table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["county"])
     table = table[["county", *[c for c in table.columns if c != "county"]]]
     errors = pd.DataFrame([{"county": o.county, "store": o.store, "error": o.error} for o in outcomes if o.error],
                           columns=["county", "store", "error"])
     timings = pd.DataFrame(
-        [{"county": o.county, "period": o.tables.period, "seconds": o.tables.seconds, "pid": o.tables.pid,  # type: ignore[union-attr]
-          "worker": (workers or {}).get(o.tables.pid, "local"), "peak_rss_mb": o.tables.peak_rss_mb}  # type: ignore[union-attr]
+        [{"county": o.county, "period": o.tables.period, "seconds": o.tables.seconds, "pid": o.tables.pid,
+          "worker": (workers or {}).get(o.tables.pid, "local"), "peak_rss_mb": o.tables.peak_rss_mb}
          for o in done],
         columns=["county", "period", "seconds", "pid", "worker", "peak_rss_mb"])
-    ranking = pd.DataFrame()
+    ranking = counties = pd.DataFrame()
     if verb == "kpi":
-        summary = {o.county: o.tables.summary for o in done}  # type: ignore[union-attr]
+        summary = {o.county: o.tables.summary for o in done}
         ranking = county_ranking(summary)
-    return ProvinceResult(verb, table, ranking, errors, timings)
+        if summary:
+            counties = pd.concat([f.iloc[[0]].set_axis([c]) for c, f in summary.items()]).rename_axis("county")
+    return ProvinceResult(verb, table, ranking, counties, errors, timings)
 
 
 def county_ranking(summaries: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
