@@ -89,4 +89,5 @@ def _province_map(out: Path, areas: str, *, metric: str, period: str | None, bas
     console.print(f"wrote [bold]{out}[/] ({len(html.encode()) / 1e6:.1f} MB, {len(levels['county'].shapes)} counties)")
     failed = [o for o in outcomes if o.error]
     if failed:
-        fail(f"{len(failed)} of {len(stores)} counties left out: " + "; ".join(f"{o.county}: {o.error}" for o in failed))
+        fail(f"{len(failed)} of {len(stores)} counties left out: "
+             + "; ".join(f"{o.county}: {o.error}" for o in failed))

@@ -126,7 +126,8 @@ def _emit(result: ProvinceResult, fmt: ProvinceFormat, out: Path | None) -> None
         emit(table[[c for c in cols if c in table.columns]], Format.table,
              title=f"province {result.verb}: {table['county'].nunique()} counties (all columns: --format csv/json)")
         if len(result.ranking):
-            emit(_rounded(result.ranking, 2).reset_index(), Format.table, title="county ranking (grid ranking's method)")
+            emit(_rounded(result.ranking, 2).reset_index(), Format.table,
+                 title="county ranking (grid ranking's method)")
         if len(result.errors):
             emit(result.errors, Format.table, title="counties that failed")
         return

@@ -32,7 +32,6 @@ import pandas as pd
 from gridservice import clock
 from gridservice.demo import events
 from gridservice.demo.customers import make_customers
-from gridservice.demo.geography import province_counties
 from gridservice.demo.geography import (
     NANFENG,
     County,
@@ -40,6 +39,7 @@ from gridservice.demo.geography import (
     make_grids,
     make_settlements,
     plant_gap_and_overlap,
+    province_counties,
     renode,
 )
 from gridservice.demo.layers import SERVICE_AREA_ID, assemble

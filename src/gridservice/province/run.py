@@ -10,7 +10,7 @@ collects them as they complete and returns a :class:`ProvinceResult`:
 * ``ranking`` — for ``kpi``, the counties ranked by the grid ranking's method
   (:func:`~gridservice.metrics.report.grid_ranking` on each county's own KPI row);
 * ``errors`` — one row per county that failed: ``county``, ``store``, ``error``;
-* ``timings`` — per county: seconds, the worker's process id and peak RSS.
+* ``timings`` — per county: wall and CPU seconds, the worker's process id and peak RSS.
 """
 
 from __future__ import annotations
@@ -20,11 +20,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import dask
 import pandas as pd
 from distributed import Client, LocalCluster, as_completed
 
 from gridservice.metrics.report import grid_ranking
-from gridservice.province.tasks import COUNTY_WORK, CountyTables, county_task
+from gridservice.province.tasks import COUNTY_WORK, county_task
 
 VERBS = tuple(COUNTY_WORK)
 
@@ -54,13 +55,18 @@ class ProvinceResult:
 @contextmanager
 def cluster(*, workers: int = 2, scheduler: str | None = None) -> Iterator[Client]:
     """A client on the scheduler at ``scheduler`` (``tcp://HOST:8786``), else on a new local cluster of
-    ``workers`` single-threaded worker processes, closed on exit."""
+    ``workers`` single-threaded worker processes, closed on exit.
+
+    The local workers do not sample their stacks (Dask's profiler, for the dashboard): every 10 ms it
+    costs a county task a third more CPU time (measured with benchmarks/province.py's counties).
+    """
     if scheduler:
         with Client(scheduler) as client:
             yield client
         return
-    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address="127.0.0.1:0") as local, Client(local) as client:
+    with dask.config.set({"distributed.worker.profile.enabled": False}), \
+            LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+                         dashboard_address="127.0.0.1:0") as local, Client(local) as client:
         yield client
 
 
@@ -138,10 +144,11 @@ def combine(verb: str, outcomes: list[CountyOutcome], *, workers: Mapping[int, s
     errors = pd.DataFrame([{"county": o.county, "store": o.store, "error": o.error} for o in outcomes if o.error],
                           columns=["county", "store", "error"])
     timings = pd.DataFrame(
-        [{"county": o.county, "period": o.tables.period, "seconds": o.tables.seconds, "pid": o.tables.pid,
+        [{"county": o.county, "period": o.tables.period, "seconds": o.tables.seconds,
+          "cpu_seconds": o.tables.cpu_seconds, "pid": o.tables.pid,
           "worker": (workers or {}).get(o.tables.pid, "local"), "peak_rss_mb": o.tables.peak_rss_mb}
          for o in done],
-        columns=["county", "period", "seconds", "pid", "worker", "peak_rss_mb"])
+        columns=["county", "period", "seconds", "cpu_seconds", "pid", "worker", "peak_rss_mb"])
     ranking = counties = pd.DataFrame()
     if verb == "kpi":
         summary = {o.county: o.tables.summary for o in done}

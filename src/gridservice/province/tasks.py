@@ -33,6 +33,7 @@ class CountyTables:
     table: pd.DataFrame  # what the county verb shows (index reset)
     summary: pd.DataFrame = field(default_factory=pd.DataFrame)  # the county's own KPI row (index: area)
     seconds: float = 0.0
+    cpu_seconds: float = 0.0  # of the process that ran it, spent on this county
     pid: int = 0
     peak_rss_mb: float = 0.0  # of the process that ran it, over its life so far
 
@@ -62,7 +63,8 @@ def county_reliability(area: ServiceArea, period: Period, *, by: str, as_of: obj
 def county_audit(area: ServiceArea, period: Period, *, by: str, as_of: object | None) -> CountyTables:
     """``gridservice audit``: every rule's findings (line-loss rules on ``period``)."""
     found = audit(area, as_of=as_of, period=period.label)
-    return CountyTables(period.label, pd.DataFrame(found.drop(columns="geometry", errors="ignore")).reset_index(drop=True))
+    found = pd.DataFrame(found.drop(columns="geometry", errors="ignore"))
+    return CountyTables(period.label, found.reset_index(drop=True))
 
 
 #: The province verbs: name → the county's work on an open area.
@@ -77,10 +79,11 @@ COUNTY_WORK: dict[str, Callable[..., CountyTables]] = {
 def county_task(verb: str, url: str, *, period: str | None = None, by: str = "area",
                 as_of: object | None = None) -> CountyTables:
     """Open the county behind ``url`` and do ``verb``'s work on it (the period defaults to its latest month)."""
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     area = open_area(url)
     result = COUNTY_WORK[verb](area, _period(area, period), by=by, as_of=as_of)
     result.seconds = time.perf_counter() - start
+    result.cpu_seconds = time.process_time() - cpu
     result.pid = os.getpid()
     result.peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
     return result
