@@ -43,3 +43,24 @@ def test_province_parquet_needs_out(province_dir: Path) -> None:
     result = CliRunner().invoke(app, ["province", "kpi", "--areas", str(province_dir), "--format", "parquet"])
     assert result.exit_code == 1
     assert "--out" in result.output
+
+
+def test_province_on_an_existing_scheduler_to_parquet(province_dir: Path, tmp_path: Path) -> None:
+    """``--scheduler`` runs on a cluster that is already there (left running); ``--format parquet`` writes the
+    csv's rows."""
+    from gridservice.province import cluster
+
+    out = tmp_path / "rel.parquet"
+    with cluster(workers=2) as client:
+        address = client.scheduler.address
+        args = ["province", "reliability", "--areas", str(province_dir), "--period", PERIOD, "--by", "grid",
+                "--scheduler", address]
+        result = CliRunner().invoke(app, [*args, "--format", "parquet", "--out", str(out)])
+        assert result.exit_code == 0, result.output
+        csv = _csv([*args, "--format", "csv"])
+        assert len(client.scheduler_info()["workers"]) == 2  # the cluster outlives the commands
+    table = pd.read_parquet(out)
+    assert list(table.columns[:2]) == ["county", "grid_id"]
+    assert table.astype(str).replace({"nan": "", "<NA>": ""}).shape == csv.shape
+    pd.testing.assert_series_equal(table["grid_id"], csv["grid_id"].astype(table["grid_id"].dtype))
+    assert table["customers_served"].sum() == csv["customers_served"].astype(int).sum()
