@@ -5,8 +5,13 @@ layer of :data:`LAYERS` in the hive layout::
 
     province.parquet/customers/county=nanfeng/part-0.parquet
     province.parquet/customers/county=yihuang/part-0.parquet
-    province.parquet/energy_readings/county=nanfeng/part-0.parquet
+    province.parquet/energy_readings/county=nanfeng/month=2026-10/part-0.parquet
+    province.parquet/meter_transformers/county=nanfeng/part-0.parquet
     …
+
+Readings are partitioned by county and month, and each meter's transformer
+is written beside them, for line loss on dask.dataframe
+(:mod:`gridservice.province.readings`).
 
 Layers with geometry are GeoParquet (``geopandas.read_parquet``,
 ``dask_geopandas.read_parquet`` and DuckDB's spatial extension read them);
@@ -28,25 +33,30 @@ from pathlib import Path
 from distributed import Client
 
 from gridservice.errors import DataError
+from gridservice.province.readings import LINKS, PART, READINGS, write_links, write_readings
 from gridservice.province.run import CountyOutcome, gather
 from gridservice.workspace import open_area
 
 #: The layers a province export holds (with derived columns, such as customers' grid_id).
 LAYERS = ("customers", "grids", "transformers", "energy_readings")
-PART = "part-0.parquet"
 
 
 def export_county(url: str, root: str, county: str) -> dict[str, int]:
-    """Write one county's layers as ``root/<layer>/county=<county>/part-0.parquet``; rows per layer."""
+    """Write one county's layers as ``root/<layer>/county=<county>/part-0.parquet`` (readings also by
+    month) and its meters' transformers; rows per dataset."""
     area = open_area(url)
     rows = {}
     for layer in LAYERS:
         frame = area.layers[layer]
+        frame = frame.reset_index(drop=frame.index.name is None)
+        if layer == READINGS:
+            rows[layer] = write_readings(root, county, frame)
+            continue
         folder = Path(root) / layer / f"county={county}"
         folder.mkdir(parents=True, exist_ok=True)
-        frame = frame.reset_index(drop=frame.index.name is None)
         frame.to_parquet(folder / PART, index=False)  # GeoParquet for a GeoDataFrame
         rows[layer] = len(frame)
+    rows[LINKS] = write_links(root, county, area)
     return rows
 
 
