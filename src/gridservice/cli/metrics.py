@@ -46,6 +46,14 @@ class LossClass(StrEnum):
     out_of_service = "out_of_service"
 
 
+#: The columns each verb shows as a terminal table (every column with --format csv/json).
+KPI_COLUMNS = ["name", "customers", "households_per_member", "work_orders", "complaints_per_10k", "repair_on_time_pct",
+               "non_repair_on_time_pct", "saifi", "saidi_min", "rs1_pct", "loss_high", "loss_negative",
+               "visit_coverage_pct"]
+LINELOSS_COLUMNS = ["transformer_id", "grid_id", "supply_kwh", "sales_kwh", "loss_kwh", "loss_pct", "class",
+                    "streak_months", "likely_cause_zh", "staff_name"]
+AUDIT_COLUMNS = ["check", "severity", "grid_id", "layer", "feature_id", "message"]
+
 PeriodOpt = Annotated[str | None, typer.Option("--period", "-p", help="YYYY-MM (month), YYYY-Www (ISO week) or "
                                                                        "YYYY-MM-DD (day); default: the latest month "
                                                                        "with data.")]
@@ -105,9 +113,7 @@ def kpi(
     table = kpis(area, p, by=by.value, as_of=as_of, rules=rules())
     table = _rounded(table).reset_index()
     if fmt is Format.table:
-        cols = [table.columns[0], "name", "customers", "households_per_member", "work_orders", "complaints_per_10k",
-                "repair_on_time_pct", "non_repair_on_time_pct", "saifi", "saidi_min", "rs1_pct", "loss_high",
-                "loss_negative", "visit_coverage_pct"]
+        cols = [table.columns[0], *KPI_COLUMNS]
         emit(_rounded(table[cols], 2), fmt, title=f"KPIs by {by.value}, {p.label} (all columns: --format csv/json)")
     else:
         emit(table, fmt)
@@ -133,9 +139,7 @@ def lineloss(
         table = table[table["grid_id"] == grid]
     table = _rounded(table).reset_index()
     if fmt is Format.table:
-        cols = ["transformer_id", "grid_id", "supply_kwh", "sales_kwh", "loss_kwh", "loss_pct", "class",
-                "streak_months", "likely_cause_zh", "staff_name"]
-        emit(_rounded(table[cols], 2), fmt, title=f"line loss {p.label}: {len(table)} transformer areas")
+        emit(_rounded(table[LINELOSS_COLUMNS], 2), fmt, title=f"line loss {p.label}: {len(table)} transformer areas")
     else:
         emit(table, fmt)
 
@@ -186,7 +190,7 @@ def audit_cmd(
     else:
         errors = int((found["severity"] == "error").sum())
         title = f"{len(found)} findings ({errors} errors)"
-    cols = ["check", "severity", "grid_id", "layer", "feature_id", "message"]
+    cols = AUDIT_COLUMNS
     if fmt is Format.table:
         emit(found[cols], fmt, title=title)
     else:

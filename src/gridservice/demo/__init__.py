@@ -34,10 +34,13 @@ from gridservice.demo import events
 from gridservice.demo.applications import make_applications
 from gridservice.demo.customers import make_customers
 from gridservice.demo.geography import (
+    NANFENG,
+    County,
     load_territory,
     make_grids,
     make_settlements,
     plant_gap_and_overlap,
+    province_counties,
     renode,
 )
 from gridservice.demo.layers import SERVICE_AREA_ID, assemble
@@ -55,7 +58,8 @@ from gridservice.demo.network import (
 from gridservice.demo.people import make_staff
 from gridservice.demo.world import World
 
-__all__ = ["MANIFEST_COLUMNS", "MIN_CUSTOMERS", "SERVICE_AREA_ID", "build_demo"]
+__all__ = ["MANIFEST_COLUMNS", "MIN_CUSTOMERS", "NANFENG", "SERVICE_AREA_ID", "County", "build_demo",
+           "province_counties"]
 
 MIN_CUSTOMERS = 100
 #: Towns (indexes into ``TOWNS``) that get a supply station, in order: the
@@ -83,9 +87,10 @@ def _sizes(customers: int) -> dict[str, int]:
 
 
 def build_demo(
-    *, customers: int = 30_000, seed: int = 0, as_of: object | None = None, progress: Progress | None = None
+    *, customers: int = 30_000, seed: int = 0, as_of: object | None = None, progress: Progress | None = None,
+    county: County = NANFENG,
 ) -> dict[str, pd.DataFrame]:
-    """Generate the Nanfeng demo service area.
+    """Generate the Nanfeng demo service area (or another county's, laid out like Nanfeng).
 
     Parameters
     ----------
@@ -99,6 +104,10 @@ def build_demo(
         clock, to the minute). A naive time is read in Asia/Shanghai.
     progress
         Called as ``progress(step_name, fraction_done)`` along the way.
+    county
+        The county whose real boundary the territory takes (see
+        :func:`~gridservice.demo.geography.province_counties`); its towns and
+        hills are Nanfeng's, moved and stretched onto it.
 
     Returns
     -------
@@ -127,7 +136,7 @@ def build_demo(
     rng = np.random.default_rng(seed)
     size = _sizes(customers)
     step("territory", 0.0)
-    terr = load_territory()
+    terr = load_territory(county)
     station_towns = STATION_TOWNS[: size["stations"]]
     step("settlements", 0.04)
     sett = make_settlements(terr, rng, customers - size["private"])

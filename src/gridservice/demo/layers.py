@@ -14,11 +14,11 @@ from gridservice.demo import _text, events, frames
 from gridservice.demo.applications import CHANNELS as APPLICATION_CHANNELS
 from gridservice.demo.applications import Applications
 from gridservice.demo.customers import Customers
-from gridservice.demo.geography import TOWNS
+from gridservice.demo.geography import NANFENG, TOWNS
 from gridservice.demo.network import Network
 from gridservice.demo.world import Ids, World
 
-SERVICE_AREA_ID = "nanfeng"
+SERVICE_AREA_ID = NANFENG.slug
 #: When the demo's grid plan was "committed": this long before its year begins.
 PLAN_LEAD = np.timedelta64(62, "h")
 
@@ -37,7 +37,8 @@ def assemble(world: World) -> tuple[dict[str, pd.DataFrame], Ids]:
 
     n_tx, n_ap, n_cu, n_fd = len(net.tx_xy), len(net.ap_xy), len(net.cu_xy), len(net.fd_geom)
     station_codes = ["CQ" if t == 0 else TOWNS[t][1] for t in station_towns]
-    station_ids = [f"NF-{c}" for c in station_codes]
+    county = terr.county
+    station_ids = [f"{county.prefix}-{c}" for c in station_codes]
     grid_ids = pa.array(grids.code, type=pa.string())
     ss_ids = frames.serial_ids("SS", len(net.ss_xy), 2)
     fd_ids = frames.serial_ids("FD", n_fd, 3)
@@ -51,11 +52,11 @@ def assemble(world: World) -> tuple[dict[str, pd.DataFrame], Ids]:
 
     out["service_area"] = frames.frame(
         "service_area",
-        {"service_area_id": [SERVICE_AREA_ID], "name": ["南丰县供电服务区域"], "timezone": [schema.TIMEZONE]},
+        {"service_area_id": [county.slug], "name": [f"{county.name}供电服务区域"], "timezone": [schema.TIMEZONE]},
         geometry=np.array([terr.lonlat], dtype=object),
         extras={
-            "county": ("str", ["南丰县"]),
-            "adcode": ("str", ["361023"]),
+            "county": ("str", [county.name]),
+            "adcode": ("str", [county.adcode]),
             # The demo's "now": events stop here; judge SLAs as of this time.
             "as_of": ("datetime", frames.local_times(np.array([world.year.now]))),
         },
@@ -148,7 +149,7 @@ def assemble(world: World) -> tuple[dict[str, pd.DataFrame], Ids]:
         {"log_id": ["1"], "at": frames.local_times(np.array([created_at])), "user": ["demo"],
          "action": ["demo generated"], "layer": pd.Series([None], dtype="str"),
          "feature_id": pd.Series([None], dtype="str"),
-         "detail": [f"南丰县演示数据: customers={n_customers}, seed={seed}"]},
+         "detail": [f"{county.name}演示数据: customers={n_customers}, seed={seed}"]},
     )  # fmt: skip
     out["users"] = frames.empty("users")
     result = {name: out[name] for name in schema.LAYERS}

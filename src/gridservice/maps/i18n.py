@@ -10,6 +10,8 @@ _TEXT: dict[str, tuple[str, str]] = {
     # layer names
     "grids": ("网格", "Grids"),
     "grid_labels": ("网格名称", "Grid names"),
+    "counties": ("县公司", "Counties"),
+    "stations": ("供电所", "Stations"),
     "places": ("地名", "Place names"),
     "staff": ("人员驻点", "Staff bases"),
     "feeders": ("10kV线路", "10 kV feeders"),
@@ -59,6 +61,7 @@ _TEXT: dict[str, tuple[str, str]] = {
     "feeder_line": ("10kV线路", "10 kV feeder"),
     "error": ("错误", "error"),
     "warning": ("警告", "warning"),
+    "province_title": ("{n} 个县公司 · {metric}", "{n} counties · {metric}"),
     "coverage_title": ("{area} 网格覆盖 · {metric}", "{area} grid coverage · {metric}"),
     "operations_title": ("{area} 运营监控", "{area} operations"),
     "lineloss_title": ("{area} 台区线损 · {period}", "{area} transformer line loss · {period}"),

@@ -313,6 +313,8 @@ def grid_layer(
     legend: bool = True,
     m: folium.Map | None = None,
     lang: str | None = None,
+    name: str | None = None,
+    show: bool = True,
 ) -> folium.Map:
     """Grids coloured by a KPI, with names, a legend and popups of staff and KPIs.
 
@@ -332,6 +334,9 @@ def grid_layer(
         Draw grid names and the legend box.
     m, lang
         The map to draw on (default a new one) and the label language (default the map's).
+    name, show
+        The layer's name in the layer control (default: grids) and whether it starts shown; any polygons
+        with a ``name`` (the counties or stations of a province map) draw the same way.
 
     Raises
     ------
@@ -386,7 +391,7 @@ def grid_layer(
     data = _features(shapes, {"_c": colours, "_p": popup, "_t": _esc(tip), "grid_id": pd.Series(grids.index)})
     style = _style_js({"className": "gs-grid", "color": "#3b3b3b", "weight": 1.2, "fillOpacity": 0.55},
                       colour_key="fillColor")
-    _geojson_layer(m, data, name=t("grids", lang), style=style, pane="overlayPane")
+    _geojson_layer(m, data, name=name or t("grids", lang), style=style, pane="overlayPane", show=show)
 
     if labels and len(grids):
         where = display(gpd.GeoDataFrame(geometry=grids.geometry.representative_point(), crs=grids.crs), m)

@@ -95,11 +95,20 @@ def loss_history(area: ServiceArea, *, until: str | None = None, months: int | N
     months
         Keep only this many months ending at ``until`` (default: all since the first reading).
     """
-    tx_ids = pd.Index(area.transformers.index.astype("str"))
-    meter_ids = pd.Index(area.meters.index.astype("str"))
+    return readings_history(area.energy_readings, pd.Index(area.transformers.index.astype("str")),
+                            pd.Index(area.meters.index.astype("str")), meter_transformer_positions(area),
+                            until=until, months=months)
+
+
+def readings_history(readings: pd.DataFrame, tx_ids: pd.Index, meter_ids: pd.Index, meter_tx: np.ndarray, *,
+                     until: str | None = None, months: int | None = None) -> LossHistory:
+    """:func:`loss_history` of bare frames: readings (``device_id``, ``period``, ``kwh``) and the network.
+
+    ``meter_tx`` is each meter's transformer as a position in ``tx_ids`` (-1 when unlinked); readings of
+    devices in neither ``tx_ids`` nor ``meter_ids`` are ignored.
+    """
     n_tx, n_m = len(tx_ids), len(meter_ids)
-    meter_tx = meter_transformer_positions(area)  # -1 when unlinked
-    r = area.energy_readings
+    r = readings
     labels_codes, labels = pd.factorize(r["period"], use_na_sentinel=True)
     labels = pd.Index(labels).astype("str")
     month_of_label = labels.str.slice(0, 7)
@@ -136,7 +145,8 @@ def loss_history(area: ServiceArea, *, until: str | None = None, months: int | N
     ct = meter_tx[cm]
     ok = ct >= 0
     flat = ct[ok] * n_months + cj[ok]
-    sales = np.bincount(flat, weights=sales_m.ravel()[cells[ok]], minlength=n_tx * n_months).reshape(n_tx, n_months)
+    sales = np.bincount(flat, weights=sales_m.ravel()[cells[ok]], minlength=n_tx * n_months)
+    sales = sales.astype("float64", copy=False).reshape(n_tx, n_months)  # bincount of nothing is int64
     meters_read = np.bincount(flat, minlength=n_tx * n_months).reshape(n_tx, n_months)
     meters = np.bincount(meter_tx[linked], minlength=n_tx)
     return LossHistory(tx_ids, month_list, supply, supply_read, sales, meters, meters_read)
@@ -151,7 +161,7 @@ def _sums(dev: np.ndarray, month: np.ndarray, daily: np.ndarray, kwh: np.ndarray
     read_monthly = np.zeros(size, dtype=bool)
     read_monthly[cell[monthly]] = True
     use = monthly | ~read_monthly[cell]
-    total = np.bincount(cell[use], weights=kwh[use], minlength=size)
+    total = np.bincount(cell[use], weights=kwh[use], minlength=size).astype("float64", copy=False)
     read = np.zeros(size, dtype=bool)
     read[cell[use]] = True
     return total.reshape(n_dev, n_months), read.reshape(n_dev, n_months)
@@ -246,36 +256,26 @@ def line_loss(
     wanted = period.months
     if history is None or any(m not in history.months for m in wanted):
         history = loss_history(area, until=wanted[-1])
-    cols = history.columns(wanted)
-    supply = history.supply_kwh[:, cols].sum(axis=1)
-    supply_read = history.supply_read[:, cols].all(axis=1)
-    sales = history.sales_kwh[:, cols].sum(axis=1)
-    read_all = history.meters_read[:, cols].min(axis=1) if len(cols) else np.zeros(len(supply), dtype="int64")
-    complete = read_all >= history.meters
-    code, loss, pct = classify(supply, supply_read, sales, complete, rules=rules)
+    table = period_loss(history, wanted, rules=rules)
     upto = history.columns([wanted[-1]])[0]
     monthly = monthly_classes(history, rules=rules)[:, : upto + 1]
     streak = _streaks(np.isin(monthly, (HIGH, NEGATIVE)))
 
     ids = history.transformer_ids
-    out = pd.DataFrame(index=pd.Index(ids, name="transformer_id"))
+    out = pd.DataFrame(index=table.index)
     grid = area.transformers["grid_id"].reindex(ids)
     out["grid_id"] = grid.to_numpy()
     out["period"] = period.label
-    out["supply_kwh"] = np.where(supply_read, supply, np.nan)
-    out["sales_kwh"] = sales
-    out["loss_kwh"] = loss
-    out["loss_pct"] = pct
-    klass = pd.Series(np.array(CLASSES, dtype=object)[code], index=out.index, dtype="str")
-    out["class"] = klass
+    out = out.join(table.drop(columns=["meters", "meters_read"]))
     out["streak_months"] = streak
-    out["meters"] = history.meters
-    out["meters_read"] = read_all
-    missing = (history.meters - read_all).astype("int64")
+    out["meters"] = table["meters"]
+    out["meters_read"] = table["meters_read"]
+    klass = out["class"]
+    missing = (history.meters - table["meters_read"].to_numpy()).astype("int64")
     cause_en = klass.map(CAUSES_EN)
     cause_zh = klass.map(CAUSES_ZH)
-    nc = (code == NOT_COMPUTABLE)
-    no_supply = nc & ~(supply_read & (supply > 0))
+    nc = (klass == "not_computable").to_numpy()
+    no_supply = nc & ~(table["supply_kwh"].to_numpy() > 0)  # NaN when unread
     short = nc & ~no_supply
     n_text = pd.Series(history.meters, index=out.index).astype("str")
     miss_text = pd.Series(missing, index=out.index).astype("str")
@@ -288,6 +288,31 @@ def line_loss(
     staff = responsible_staff(area, grid)
     out["staff_id"] = staff["staff_id"].to_numpy()
     out["staff_name"] = staff["staff_name"].to_numpy()
+    return out
+
+
+def period_loss(history: LossHistory, months: list[str], *, rules: Rules) -> pd.DataFrame:
+    """Supply, sales, loss and class of every transformer area summed over ``months`` of a history.
+
+    Indexed by ``transformer_id``: ``supply_kwh`` (NaN without a supply reading in every month),
+    ``sales_kwh``, ``loss_kwh``, ``loss_pct``, ``class``, ``meters``, ``meters_read`` (meters read in
+    every month).
+    """
+    cols = history.columns(months)
+    supply = history.supply_kwh[:, cols].sum(axis=1)
+    supply_read = history.supply_read[:, cols].all(axis=1)
+    sales = history.sales_kwh[:, cols].sum(axis=1)
+    read_all = history.meters_read[:, cols].min(axis=1) if len(cols) else np.zeros(len(supply), dtype="int64")
+    complete = read_all >= history.meters
+    code, loss, pct = classify(supply, supply_read, sales, complete, rules=rules)
+    out = pd.DataFrame(index=pd.Index(history.transformer_ids, name="transformer_id"))
+    out["supply_kwh"] = np.where(supply_read, supply, np.nan)
+    out["sales_kwh"] = sales
+    out["loss_kwh"] = loss
+    out["loss_pct"] = pct
+    out["class"] = pd.Series(np.array(CLASSES, dtype=object)[code], index=out.index, dtype="str")
+    out["meters"] = history.meters
+    out["meters_read"] = read_all
     return out
 
 
@@ -308,5 +333,7 @@ __all__ = [
     "loss_history",
     "loss_trend",
     "monthly_classes",
+    "period_loss",
+    "readings_history",
     "responsible_staff",
 ]

@@ -413,6 +413,18 @@ def render_html(report: Report, *, highlights: Mapping[str, str] | None = None) 
             f"</title><style>{font_face_css(report.title + body)}{_CSS}</style></head><body>{body}</body></html>")
 
 
+def render_page(title: str, sections: Sequence[tuple[str, str | pd.DataFrame]]) -> str:
+    """A self-contained report page: ``title``, then per section a heading and an inline ``<svg>`` (a string)
+    or a table (a frame, Chinese headers), styled and with its font as :func:`render_html`'s."""
+    parts = [f"<h1>{html.escape(title)}</h1>"]
+    for heading, content in sections:
+        parts.append(f"<h2>{html.escape(heading)}</h2>")
+        parts.append(content if isinstance(content, str) else _html_table(content))
+    body = "".join(parts)
+    return (f"<!DOCTYPE html><html lang='zh-CN'><head><meta charset='utf-8'><title>{html.escape(title)}"
+            f"</title><style>{font_face_css(title + body)}{_CSS}</style></head><body>{body}</body></html>")
+
+
 def write_report(
     area: ServiceArea,
     period: Period | str,
@@ -443,6 +455,7 @@ __all__ = [
     "monthly_trend",
     "number_text",
     "render_html",
+    "render_page",
     "svg_bar_chart",
     "svg_line_chart",
     "write_excel",
