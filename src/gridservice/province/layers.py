@@ -35,7 +35,8 @@ class Level:
     kpis: pd.DataFrame
 
 
-def county_levels(url: str, county: str, *, period: str | None = None, rules: Rules = DEFAULT_RULES) -> dict[str, Level]:
+def county_levels(url: str, county: str, *, period: str | None = None,
+                  rules: Rules = DEFAULT_RULES) -> dict[str, Level]:
     """One county's polygons and KPIs per level (see the module doc)."""
     area = open_area(url)
     p = parse_period(period) if period else latest_period(area)

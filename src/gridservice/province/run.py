@@ -104,7 +104,8 @@ def run(
         msg = f"unknown province verb {verb!r}; expected one of {', '.join(VERBS)}"
         raise ValueError(msg)
     outcomes = gather(client, county_task, {c: (verb, url) for c, url in stores.items()}, stores,
-                      options={"period": period, "by": by, "as_of": as_of, "rules": rules}, prefix=verb, on_done=on_done)
+                      options={"period": period, "by": by, "as_of": as_of, "rules": rules}, prefix=verb,
+                      on_done=on_done)
     pids = {pid: address for address, pid in client.run(_pid).items()}
     return combine(verb, outcomes, workers=pids)
 

@@ -43,7 +43,8 @@ def _period(area: ServiceArea, period: str | None) -> Period:
     return parse_period(period) if period else latest_period(area)
 
 
-def county_kpi(area: ServiceArea, period: Period, *, by: str, as_of: object | None, rules: Rules) -> CountyTables:
+def county_kpi(area: ServiceArea, period: Period, *, by: str, as_of: object | None,
+                rules: Rules) -> CountyTables:
     """``gridservice kpi``: KPIs per ``by``, and the county's own row (for the ranking)."""
     loss = line_loss(area, period, rules=rules)
     table = kpis(area, period, by=by, as_of=as_of, loss=loss, rules=rules)
@@ -51,17 +52,20 @@ def county_kpi(area: ServiceArea, period: Period, *, by: str, as_of: object | No
     return CountyTables(period.label, table.reset_index(), summary)
 
 
-def county_lineloss(area: ServiceArea, period: Period, *, by: str, as_of: object | None, rules: Rules) -> CountyTables:
+def county_lineloss(area: ServiceArea, period: Period, *, by: str, as_of: object | None,
+                    rules: Rules) -> CountyTables:
     """``gridservice lineloss``: line loss per transformer area (``by`` does not apply)."""
     return CountyTables(period.label, line_loss(area, period, rules=rules).reset_index())
 
 
-def county_reliability(area: ServiceArea, period: Period, *, by: str, as_of: object | None, rules: Rules) -> CountyTables:
+def county_reliability(area: ServiceArea, period: Period, *, by: str, as_of: object | None,
+                       rules: Rules) -> CountyTables:
     """SAIFI, SAIDI, CAIDI and RS-1 per ``by``."""
     return CountyTables(period.label, reliability(area, period, by=by, as_of=as_of, rules=rules).reset_index())
 
 
-def county_audit(area: ServiceArea, period: Period, *, by: str, as_of: object | None, rules: Rules) -> CountyTables:
+def county_audit(area: ServiceArea, period: Period, *, by: str, as_of: object | None,
+                  rules: Rules) -> CountyTables:
     """``gridservice audit``: every rule's findings (line-loss rules on ``period``)."""
     found = audit(area, as_of=as_of, period=period.label, rules=rules)
     found = pd.DataFrame(found.drop(columns="geometry", errors="ignore"))
