@@ -292,6 +292,35 @@ class GeoPackageStore:
             raise StoreError(msg)
         self._apply(frames, delete, replace=True)
 
+    def update(self, name: str, rows: pd.DataFrame, *, append: Mapping[str, pd.DataFrame] | None = None) -> None:
+        """Set the given columns of existing rows (by key, in place) and append rows to other
+        layers, in one SQLite transaction; a key that matches no row is a :class:`StoreError`.
+        An appended layer the file lacks is created after the transaction."""
+        key = _key(name)
+        df = to_storage(name, rows)
+        cols = [c for c in df.columns if c != key]
+        names, values = _sql_values(df[cols], None, 0)
+        stored = {other: to_storage(other, extra) for other, extra in (append or {}).items()}
+        with self.lock():
+            self._require()
+            con = _connect(self.path)
+            try:
+                absent = [n for n in stored if not con.execute(f'PRAGMA table_info("{n}")').fetchone()]
+                with con:
+                    sets = ", ".join(f'"{n}" = ?' for n in names)
+                    for k, row in zip(df[key].astype("str"), values, strict=True):
+                        cur = con.execute(f'UPDATE "{name}" SET {sets} WHERE "{key}" = ?', (*row, k))
+                        if cur.rowcount != 1:
+                            msg = f"{self.path}: {name} {k!r} matched {cur.rowcount} rows"
+                            raise StoreError(msg)
+                    for other, extra in stored.items():
+                        if other not in absent:
+                            self._insert(con, other, extra)
+            finally:
+                con.close()
+            for other in absent:
+                self._write_new_layer(other, stored[other])
+
     def _apply(self, frames: Mapping[str, pd.DataFrame], delete: Mapping[str, list[str]], *, replace: bool) -> None:
         stored = {name: to_storage(name, rows) for name, rows in frames.items()}
         with self.lock():

@@ -1,0 +1,613 @@
+"""The production store: a service area kept in a PostgreSQL + PostGIS schema.
+
+``--data 'postgresql://USER:PASS@HOST:PORT/DB?area=NAME'`` opens the area
+``NAME`` (default ``main``), one PostgreSQL schema; a database holds many.
+Every other part of the URL goes to libpq as it is, so ``PGPASSWORD``,
+``~/.pgpass`` and ``service=`` files work. The password never leaves the
+connection string: :attr:`PostGISStore.url` and ``repr`` leave it out.
+
+Tables follow :data:`gridservice.schema.LAYERS`: a ``fid`` identity column
+(row order, as the GeoPackage's), the declared columns (``timestamptz`` for
+times, ``geometry(Point,4326)`` … with a GiST index), the key as primary
+key, foreign keys where SPEC §3 has them (checked at commit) and CHECKs for
+choices, so another system writing the tables cannot corrupt them. Columns
+a user's data brings beyond the declaration become columns too.
+
+Rows move in bulk: reads are one ``COPY (SELECT …) TO STDOUT`` parsed by
+Arrow's CSV reader (geometry as WKB), writes one ``COPY … FROM STDIN``.
+Every write is one transaction that also bumps ``gridservice_meta.data_version``,
+the cheap token :meth:`PostGISStore.version` reads, so a process sees any
+other's committed write. :meth:`PostGISStore.lock` is a session advisory
+lock: writers in every process and on every machine queue on it.
+
+Schema changes are numbered steps in :data:`MIGRATIONS`; ``gridservice
+init`` and ``gridservice migrate`` apply the missing ones
+(``gridservice_meta.schema_version`` says which ran).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import re
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import psycopg
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import shapely
+from psycopg import sql
+
+from gridservice.errors import DataError, StoreError, StoreUnavailable
+from gridservice.io.tables import conform, to_storage
+from gridservice.schema import CRS, LAYERS, TIMEZONE, Layer
+
+#: Layers whose rows are never deleted: the audit trail.
+APPEND_ONLY = frozenset({"audit_log"})
+
+_AREA = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+_META = "gridservice_meta"
+_SQL_KINDS = {"str": "text", "float": "double precision", "int": "bigint", "bool": "boolean",
+              "datetime": "timestamptz"}
+_CONNECT_TIMEOUT_S = 10
+
+
+class PostGISStore:
+    """A service area kept in one schema of a PostGIS database.
+
+    Parameters
+    ----------
+    url
+        ``postgresql://USER[:PASS]@HOST[:PORT]/DB[?area=NAME&…]``.
+
+    Examples
+    --------
+    >>> store = PostGISStore("postgresql://gis@db.example/grids?area=nanfeng")
+    >>> store
+    PostGISStore('postgresql://gis@db.example/grids?area=nanfeng')
+    """
+
+    def __init__(self, url: str) -> None:
+        parts = urlsplit(url)
+        query = parse_qsl(parts.query, keep_blank_values=True)
+        area = next((v for k, v in query if k == "area"), "main")
+        if not _AREA.fullmatch(area):
+            msg = f"area {area!r}: an area name is lower-case letters, digits and _ (a PostgreSQL schema)"
+            raise StoreError(msg)
+        self.area = area
+        rest = [(k, v) for k, v in query if k != "area"]
+        self._conninfo = urlunsplit(parts._replace(query=urlencode(rest)))
+        netloc = parts.netloc.rpartition("@")
+        user = netloc[0].partition(":")[0]
+        public = f"{user}@{netloc[2]}" if netloc[1] else netloc[2]
+        self._url = urlunsplit(parts._replace(netloc=public, query=urlencode([("area", area), *rest])))
+        self._held = threading.local()
+
+    def __repr__(self) -> str:
+        return f"PostGISStore({self.url!r})"
+
+    @property
+    def url(self) -> str:
+        """The URL without its password (libpq finds it again in ``PGPASSWORD`` or ``.pgpass``)."""
+        return self._url
+
+    # -- connections -------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _connect(self) -> Iterator[psycopg.Connection]:
+        """A connection whose block is one transaction (committed at its end, rolled back on an error).
+
+        A database that cannot be reached, or drops the connection midway,
+        is :class:`StoreUnavailable`; nothing is half-written since the
+        transaction did not commit.
+        """
+        try:
+            con = psycopg.connect(self._conninfo, connect_timeout=_CONNECT_TIMEOUT_S, autocommit=True,
+                                  application_name="gridservice")
+        except psycopg.OperationalError as exc:
+            raise StoreUnavailable(f"{self.url}: the database cannot be reached: {_reason(exc)}") from None
+        try:
+            with con.transaction():
+                yield con
+        except psycopg.OperationalError as exc:
+            if con.broken or con.closed:
+                raise StoreUnavailable(f"{self.url}: the connection to the database was lost: {_reason(exc)}") \
+                    from None
+            raise StoreError(f"{self.url}: {_reason(exc)}") from None
+        except psycopg.errors.IntegrityError as exc:
+            raise DataError(f"{self.url}: the database refuses the rows: {_reason(exc)}") from None
+        except psycopg.Error as exc:
+            raise StoreError(f"{self.url}: {_reason(exc)}") from None
+        finally:
+            con.close()
+
+    def _table(self, name: str) -> sql.Composable:
+        return sql.Identifier(self.area, name)
+
+    # -- state -------------------------------------------------------------
+
+    def exists(self) -> bool:
+        """Whether the area has been created (``gridservice init`` or a first write)."""
+        with self._connect() as con:
+            return _has_meta(con, self.area)
+
+    def version(self) -> tuple[int]:
+        """A token that changes on every committed write by any process (``gridservice_meta.data_version``)."""
+        with self._connect() as con:
+            if not _has_meta(con, self.area):
+                return (0,)
+            row = con.execute(sql.SQL("SELECT data_version FROM {}").format(self._table(_META))).fetchone()
+            return (int(row[0]),)
+
+    def schema_version(self) -> int:
+        """How many of :data:`MIGRATIONS` have run on this area (0: none, no area)."""
+        with self._connect() as con:
+            return _schema_version(con, self.area)
+
+    def layers(self) -> list[str]:
+        """The area's tables: declared layers in schema order, then the others by name."""
+        with self._connect() as con:
+            self._require(con)
+            return _tables(con, self.area)
+
+    def _require(self, con: psycopg.Connection) -> None:
+        if not _has_meta(con, self.area):
+            msg = f"{self.url}: no such service area (create one with `gridservice init` or `gridservice copy`)"
+            raise StoreError(msg)
+        current = _schema_version(con, self.area)
+        if current < len(MIGRATIONS):
+            msg = (f"{self.url}: the area's schema is version {current}, this gridservice wants "
+                   f"{len(MIGRATIONS)}: run `gridservice migrate`")
+            raise StoreError(msg)
+
+    # -- reading ------------------------------------------------------------
+
+    def read_layer(self, name: str, *, raw: bool = False, where: str | None = None) -> pd.DataFrame:
+        """One layer, conformed to its schema (``raw`` skips that); ``where`` is an SQL condition."""
+        with self._connect() as con:
+            self._require(con)
+            if name not in _tables(con, self.area):
+                msg = f"{self.url}: no layer {name!r}"
+                raise StoreError(msg)
+            df = self._read(con, name, where)
+        return self._finish(name, df, raw=raw)
+
+    def read(self, names: Iterable[str] | None = None) -> dict[str, pd.DataFrame]:
+        """Several layers in one transaction (one snapshot); by default every layer."""
+        with self._connect() as con:
+            con.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            self._require(con)
+            present = _tables(con, self.area)
+            wanted = list(names) if names is not None else present
+            out = {}
+            for name in wanted:
+                if name in present:
+                    out[name] = self._finish(name, self._read(con, name, None), raw=False)
+                elif name in LAYERS:
+                    out[name] = conform(name, pd.DataFrame(), check_values=False)
+                else:
+                    msg = f"{self.url}: no layer {name!r}"
+                    raise StoreError(msg)
+        return out
+
+    def _read(self, con: psycopg.Connection, name: str, where: str | None) -> pd.DataFrame:
+        columns = _columns(con, self.area, name)
+        select, types = [], {}
+        for col, udt in columns:
+            ident = sql.Identifier(col)
+            if udt == "geometry":
+                select.append(sql.SQL("encode(ST_AsBinary({}), 'hex')").format(ident))
+                types[col] = pa.string()
+            elif udt in ("timestamptz", "timestamp"):
+                select.append(sql.SQL("(extract(epoch FROM {}) * 1000000)::bigint").format(ident))
+                types[col] = pa.int64()
+            elif udt in _ARROW:
+                select.append(ident)
+                types[col] = _ARROW[udt]
+            else:  # a type another system gave a column: its text
+                select.append(sql.SQL("{}::text").format(ident))
+                types[col] = pa.string()
+        query = sql.SQL("SELECT {} FROM {}").format(sql.SQL(", ").join(select), self._table(name))
+        if where:
+            query = sql.SQL("{} WHERE {}").format(query, sql.SQL(where))  # type: ignore[arg-type]
+        query = sql.SQL("COPY ({} ORDER BY fid) TO STDOUT WITH (FORMAT csv)").format(query)
+        buf = io.BytesIO()
+        with con.cursor().copy(query) as copy:
+            for chunk in copy:
+                buf.write(chunk)
+        names = [c for c, _ in columns]
+        table = pacsv.read_csv(
+            io.BytesIO(buf.getvalue()),
+            read_options=pacsv.ReadOptions(column_names=names),
+            parse_options=pacsv.ParseOptions(newlines_in_values=True),
+            convert_options=pacsv.ConvertOptions(column_types=types, strings_can_be_null=True,
+                                                 quoted_strings_can_be_null=False, true_values=["t"],
+                                                 false_values=["f"]),
+        ) if buf.tell() else pa.table({c: pa.array([], type=types[c]) for c in names})
+        df = table.to_pandas()
+        for col, udt in columns:
+            if udt == "timestamptz":
+                df[col] = pd.to_datetime(df[col], unit="us", utc=True)
+            elif udt == "timestamp":
+                df[col] = pd.to_datetime(df[col], unit="us")
+        df = df.drop(columns="fid")
+        if "geometry" in df.columns:
+            df["geometry"] = shapely.from_wkb(df["geometry"].to_numpy(dtype=object, na_value=None))
+            df = gpd.GeoDataFrame(df, geometry="geometry", crs=CRS)
+        return df
+
+    def _finish(self, name: str, df: pd.DataFrame, *, raw: bool) -> pd.DataFrame:
+        if raw:
+            return df
+        for c in df.columns:  # stored UTC; in memory local time, extra columns too
+            if isinstance(df[c].dtype, pd.DatetimeTZDtype):
+                df[c] = df[c].dt.tz_convert(TIMEZONE).astype(f"datetime64[ms, {TIMEZONE}]")
+        if name not in LAYERS:
+            return df
+        return conform(name, df, source=f"{self.url}:{name}", check_values=False)
+
+    # -- writing ------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold the area's write lock, across processes and machines (a session advisory lock).
+
+        A thread that holds it already may take it again, so a read-check-write
+        can call the writing methods.
+        """
+        if getattr(self._held, "depth", 0):
+            self._held.depth += 1
+            try:
+                yield
+            finally:
+                self._held.depth -= 1
+            return
+        try:
+            con = psycopg.connect(self._conninfo, connect_timeout=_CONNECT_TIMEOUT_S, autocommit=True,
+                                  application_name="gridservice lock")
+        except psycopg.OperationalError as exc:
+            raise StoreUnavailable(f"{self.url}: the database cannot be reached: {_reason(exc)}") from None
+        try:
+            con.execute("SELECT pg_advisory_lock(hashtextextended(%s, 0))", (_lock_name(self.area),))
+            self._held.depth = 1
+            try:
+                yield
+            finally:
+                self._held.depth = 0
+                with contextlib.suppress(psycopg.Error):
+                    con.execute("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", (_lock_name(self.area),))
+        finally:
+            con.close()  # a lost connection releases the lock with it
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[psycopg.Connection]:
+        """One write transaction under the area's lock that bumps the data version."""
+        with self._connect() as con:
+            if not getattr(self._held, "depth", 0):  # queue behind other writers until this commits
+                con.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (_lock_name(self.area),))
+            yield con
+            if _has_meta(con, self.area):
+                con.execute(sql.SQL("UPDATE {} SET data_version = data_version + 1").format(self._table(_META)))
+
+    def write(self, frames: Mapping[str, pd.DataFrame], *, create: bool = False) -> None:
+        """Replace whole layers in one transaction; ``create`` starts the area afresh (every other layer goes)."""
+        self.write_locked(frames, create=create)
+
+    def write_locked(self, frames: Mapping[str, pd.DataFrame], *, create: bool = False) -> None:
+        """:meth:`write` (the lock is taken inside the transaction unless this thread holds :meth:`lock`)."""
+        with self._writing() as con:
+            if create or not _has_meta(con, self.area):
+                con.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(self.area)))
+                _migrate(con, self.area)
+            else:
+                self._require(con)
+            present = _tables(con, self.area)
+            for name, df in frames.items():
+                df = to_storage(name, df)
+                if name in APPEND_ONLY and name in present:
+                    self._refuse_dropped_rows(con, name, df)
+                self._ensure_table(con, name, df, present)
+                con.execute(sql.SQL("DELETE FROM {}").format(self._table(name)))
+                self._copy_in(con, name, df)
+
+    def _refuse_dropped_rows(self, con: psycopg.Connection, name: str, df: pd.DataFrame) -> None:
+        key = LAYERS[name].key
+        written = df[key].astype("str").tolist() if key in df.columns else []
+        dropped = con.execute(sql.SQL("SELECT count(*) FILTER (WHERE NOT ({} = ANY(%s))), count(*) FROM {}").format(
+            sql.Identifier(key), self._table(name)), (written,)).fetchone()
+        if dropped[0]:
+            msg = f"{name} is append-only: this write would drop {dropped[0]:,} of its {dropped[1]:,} rows"
+            raise DataError(msg)
+
+    def append(self, name: str, rows: pd.DataFrame) -> None:
+        """Append records to a layer in one transaction (a layer not there yet is created)."""
+        with self._writing() as con:
+            self._require(con)
+            df = to_storage(name, rows)
+            self._ensure_table(con, name, df, _tables(con, self.area))
+            self._copy_in(con, name, df)
+
+    def upsert(self, frames: Mapping[str, pd.DataFrame], *, delete: Mapping[str, Iterable[str]] | None = None) -> None:
+        """Write a few records of several layers in one transaction: each row replaces the row
+        with its key (rows of an append-only layer are only added) and the keys in ``delete``
+        are removed."""
+        delete = {name: [str(k) for k in keys] for name, keys in (delete or {}).items()}
+        refused = sorted(APPEND_ONLY & {name for name, keys in delete.items() if keys})
+        if refused:
+            msg = f"{self.url}: layer {refused[0]!r} is append-only: its rows are never deleted"
+            raise StoreError(msg)
+        stored = {name: to_storage(name, rows) for name, rows in frames.items()}
+        with self._writing() as con:
+            self._require(con)
+            present = _tables(con, self.area)
+            missing = [n for n in {*stored, *delete} if n not in present]
+            if missing:
+                msg = f"{self.url}: no layer {missing[0]!r}"
+                raise StoreError(msg)
+            for name, keys in delete.items():
+                self._delete(con, name, keys)
+            for name, df in stored.items():
+                if name not in APPEND_ONLY:
+                    self._delete(con, name, df[_key(name)].astype("str").tolist())
+                self._ensure_table(con, name, df, present)
+                self._copy_in(con, name, df)
+
+    def update(self, name: str, rows: pd.DataFrame, *, append: Mapping[str, pd.DataFrame] | None = None) -> None:
+        """Set the given columns of existing rows (by key, in place) and append rows to other layers,
+        in one transaction; a key that matches no row is a :class:`StoreError`."""
+        key = _key(name)
+        df = to_storage(name, rows)
+        cols = [c for c in df.columns if c != key]
+        with self._writing() as con:
+            self._require(con)
+            values = _text_columns(df[[key, *cols]])
+            temp = sql.Identifier(f"gridservice_update_{name}")
+            con.execute(sql.SQL("CREATE TEMP TABLE {} ON COMMIT DROP AS SELECT {} FROM {} WITH NO DATA").format(
+                temp, sql.SQL(", ").join(map(sql.Identifier, [key, *cols])), self._table(name)))
+            self._copy_rows(con, temp, [key, *cols], values)
+            assign = sql.SQL(", ").join(sql.SQL("{0} = u.{0}").format(sql.Identifier(c)) for c in cols)
+            n = con.execute(sql.SQL("UPDATE {} AS t SET {} FROM {} AS u WHERE t.{} = u.{}").format(
+                self._table(name), assign, temp, sql.Identifier(key), sql.Identifier(key))).rowcount
+            if n != len(df):
+                msg = f"{self.url}: {name}: {len(df) - n} of the {len(df)} rows to update are not there"
+                raise StoreError(msg)
+            present = _tables(con, self.area)
+            for other, extra in (append or {}).items():
+                extra = to_storage(other, extra)
+                self._ensure_table(con, other, extra, present)
+                self._copy_in(con, other, extra)
+
+    def _delete(self, con: psycopg.Connection, name: str, keys: list[str]) -> None:
+        if keys:
+            con.execute(sql.SQL("DELETE FROM {} WHERE {} = ANY(%s)").format(
+                self._table(name), sql.Identifier(_key(name))), (keys,))
+
+    def _ensure_table(self, con: psycopg.Connection, name: str, df: pd.DataFrame, present: list[str]) -> None:
+        """Create an undeclared layer, and add the columns a frame brings beyond the table's."""
+        if name not in present:
+            con.execute(sql.SQL("CREATE TABLE {} (fid bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY)")
+                        .format(self._table(name)))
+            present.append(name)
+        have = {c for c, _ in _columns(con, self.area, name)}
+        for c in df.columns:
+            if c in have:
+                continue
+            kind = sql.SQL("geometry(Geometry, 4326)" if c == "geometry" else _sql_kind(df[c]))
+            con.execute(sql.SQL("ALTER TABLE {} ADD COLUMN {} {}").format(self._table(name), sql.Identifier(c),
+                                                                          kind))
+            if c == "geometry":
+                con.execute(sql.SQL("CREATE INDEX ON {} USING gist (geometry)").format(self._table(name)))
+
+    def _copy_in(self, con: psycopg.Connection, name: str, df: pd.DataFrame) -> None:
+        if "geometry" in df.columns and LAYERS.get(name) is not None and LAYERS[name].geometry is None:
+            df = df.drop(columns="geometry")
+        if not len(df.columns):
+            return
+        self._copy_rows(con, self._table(name), list(df.columns), _text_columns(df))
+
+    def _copy_rows(self, con: psycopg.Connection, table: sql.Composable, columns: list[str], payload: str) -> None:
+        if not payload:
+            return
+        query = sql.SQL("COPY {} ({}) FROM STDIN").format(table, sql.SQL(", ").join(map(sql.Identifier, columns)))
+        with con.cursor().copy(query) as copy:
+            copy.write(payload.encode())
+
+
+# -- migrations ----------------------------------------------------------------
+
+
+def _step_tables(con: psycopg.Connection, area: str) -> None:
+    """1: the schema, its meta table, and a table per declared layer with keys and CHECKs."""
+    schema = sql.Identifier(area)
+    con.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(schema))
+    con.execute(sql.SQL("CREATE TABLE {} (schema_version integer NOT NULL, data_version bigint NOT NULL)")
+                .format(sql.Identifier(area, _META)))
+    con.execute(sql.SQL("INSERT INTO {} VALUES (0, 0)").format(sql.Identifier(area, _META)))
+    for spec in LAYERS.values():
+        con.execute(_create_table(area, spec))
+
+
+def _step_foreign_keys(con: psycopg.Connection, area: str) -> None:
+    """2: foreign keys where SPEC §3 has them, checked at commit (a whole-area write is one transaction)."""
+    for spec in LAYERS.values():
+        for col in spec.columns:
+            if col.parent is None or LAYERS[col.parent].key is None:
+                continue
+            con.execute(sql.SQL(
+                "ALTER TABLE {} ADD FOREIGN KEY ({}) REFERENCES {} ({}) DEFERRABLE INITIALLY DEFERRED").format(
+                sql.Identifier(area, spec.name), sql.Identifier(col.name), sql.Identifier(area, col.parent),
+                sql.Identifier(LAYERS[col.parent].key)))
+
+
+def _step_spatial_indexes(con: psycopg.Connection, area: str) -> None:
+    """3: a GiST index on every geometry column (QGIS and bbox filters use it)."""
+    for spec in LAYERS.values():
+        if spec.geometry is not None:
+            con.execute(sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} USING gist (geometry)").format(
+                sql.Identifier(f"{spec.name}_geometry_gist"), sql.Identifier(area, spec.name)))
+
+
+#: Numbered schema changes; step ``i`` brings an area from version ``i`` to ``i + 1``. Append, never edit.
+MIGRATIONS: tuple[Callable[[psycopg.Connection, str], None], ...] = (
+    _step_tables,
+    _step_foreign_keys,
+    _step_spatial_indexes,
+)
+
+
+def _migrate(con: psycopg.Connection, area: str, *, upto: int | None = None) -> int:
+    """Apply the missing steps (up to ``upto``), then add any declared column a table lacks."""
+    done = _schema_version(con, area)
+    target = len(MIGRATIONS) if upto is None else upto
+    for i in range(done, target):
+        MIGRATIONS[i](con, area)
+        con.execute(sql.SQL("UPDATE {} SET schema_version = %s").format(sql.Identifier(area, _META)), (i + 1,))
+    if target == len(MIGRATIONS):
+        _add_declared_columns(con, area)
+    return target - done
+
+
+def migrate(store: PostGISStore, *, upto: int | None = None) -> int:
+    """Bring ``store``'s area to the newest schema (creating it if need be); returns the steps applied."""
+    with store._writing() as con:
+        return _migrate(con, store.area, upto=upto)
+
+
+def _add_declared_columns(con: psycopg.Connection, area: str) -> None:
+    """A layer or column declared after the area was made: created empty (a new column is nullable)."""
+    present = _tables(con, area)
+    for spec in LAYERS.values():
+        if spec.name not in present:
+            con.execute(_create_table(area, spec))
+            continue
+        have = {c for c, _ in _columns(con, area, spec.name)}
+        for col in spec.columns:
+            if col.name not in have:
+                con.execute(sql.SQL("ALTER TABLE {} ADD COLUMN {} {}").format(
+                    sql.Identifier(area, spec.name), sql.Identifier(col.name), sql.SQL(_SQL_KINDS[col.kind])))
+
+
+def _create_table(area: str, spec: Layer) -> sql.Composable:
+    parts = [sql.SQL("fid bigint GENERATED BY DEFAULT AS IDENTITY UNIQUE")]
+    for col in spec.columns:
+        part = sql.SQL("{} {}").format(sql.Identifier(col.name), sql.SQL(_SQL_KINDS[col.kind]))
+        if col.required:
+            part = sql.SQL("{} NOT NULL").format(part)
+        if col.choices:
+            part = sql.SQL("{} CHECK ({} IN ({}))").format(part, sql.Identifier(col.name),
+                                                           sql.SQL(", ").join(map(sql.Literal, col.choices)))
+        parts.append(part)
+    if spec.geometry is not None:
+        kind = spec.geometry[0] if len(spec.geometry) == 1 else "Geometry"
+        part = sql.SQL("geometry geometry({}, 4326)").format(sql.SQL(kind))
+        if len(spec.geometry) > 1:
+            # single and multi parts of one dimension (a GeometryType check would make
+            # geometry_columns, hence QGIS, report its first value as the layer's type)
+            dimension = {"Point": 0, "LineString": 1, "Polygon": 2}[spec.geometry[0]]
+            part = sql.SQL("{} CHECK (ST_Dimension(geometry) = {})").format(part, sql.Literal(dimension))
+        if spec.geometry_required:
+            part = sql.SQL("{} NOT NULL").format(part)
+        parts.append(part)
+    keys = [spec.key] if spec.key else list(spec.unique)
+    if keys:
+        parts.append(sql.SQL("PRIMARY KEY ({})").format(sql.SQL(", ").join(map(sql.Identifier, keys))))
+    comment = sql.SQL("")
+    if spec.title_zh:
+        comment = sql.SQL("; COMMENT ON TABLE {} IS {}").format(sql.Identifier(area, spec.name),
+                                                               sql.Literal(spec.title_zh))
+    return sql.SQL("CREATE TABLE {} ({}){}").format(sql.Identifier(area, spec.name), sql.SQL(", ").join(parts),
+                                                    comment)
+
+
+# -- helpers -------------------------------------------------------------------
+
+_ARROW = {"text": pa.string(), "varchar": pa.string(), "bpchar": pa.string(), "float8": pa.float64(),
+          "float4": pa.float64(), "int8": pa.int64(), "int4": pa.int64(), "int2": pa.int64(), "bool": pa.bool_()}
+
+
+def _reason(exc: BaseException) -> str:
+    """The first line of a driver error (libpq never puts the password in it)."""
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+def _lock_name(area: str) -> str:
+    return f"gridservice:{area}"
+
+
+def _key(name: str) -> str:
+    spec = LAYERS.get(name)
+    if spec is None or not spec.key:
+        msg = f"layer {name!r} has no key: its rows cannot be replaced one by one"
+        raise StoreError(msg)
+    return spec.key
+
+
+def _has_meta(con: psycopg.Connection, area: str) -> bool:
+    return con.execute("SELECT to_regclass(%s) IS NOT NULL", (f'"{area}".{_META}',)).fetchone()[0]
+
+
+def _schema_version(con: psycopg.Connection, area: str) -> int:
+    if not _has_meta(con, area):
+        return 0
+    return int(con.execute(sql.SQL("SELECT schema_version FROM {}").format(sql.Identifier(area, _META)))
+               .fetchone()[0])
+
+
+def _tables(con: psycopg.Connection, area: str) -> list[str]:
+    rows = con.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = %s "
+                       "AND table_type = 'BASE TABLE' AND table_name <> %s", (area, _META)).fetchall()
+    names = {r[0] for r in rows}
+    return [n for n in LAYERS if n in names] + sorted(names - LAYERS.keys())
+
+
+def _columns(con: psycopg.Connection, area: str, name: str) -> list[tuple[str, str]]:
+    """``(column, type)`` in table order, ``fid`` first."""
+    rows = con.execute("SELECT column_name, udt_name FROM information_schema.columns WHERE table_schema = %s "
+                       "AND table_name = %s ORDER BY ordinal_position", (area, name)).fetchall()
+    return [(str(c), str(t)) for c, t in rows]
+
+
+def _sql_kind(s: pd.Series) -> str:
+    if s.dtype == bool or s.dtype == "boolean":
+        return "boolean"
+    if pd.api.types.is_integer_dtype(s.dtype):
+        return "bigint"
+    if pd.api.types.is_float_dtype(s.dtype):
+        return "double precision"
+    if isinstance(s.dtype, pd.DatetimeTZDtype):
+        return "timestamptz"
+    if pd.api.types.is_datetime64_dtype(s.dtype):
+        return "timestamp"
+    return "text"
+
+
+def _text_columns(df: pd.DataFrame) -> str:
+    """The frame as COPY text: tab-separated, ``\\N`` for null, geometry as EWKB hex (SRID 4326)."""
+    cols = []
+    for c in df.columns:
+        s = df[c]
+        if c == "geometry":
+            geoms = shapely.set_srid(np.asarray(s.array if hasattr(s, "array") else s, dtype=object), 4326)
+            empty = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+            hexes = shapely.to_wkb(np.where(empty, None, geoms), hex=True, include_srid=True)
+            text = pd.Series(hexes, index=df.index, dtype=object)
+        elif isinstance(s.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(s.dtype):
+            utc = s.dt.tz_convert("UTC").dt.tz_localize(None) if isinstance(s.dtype, pd.DatetimeTZDtype) else s
+            suffix = "+00" if isinstance(s.dtype, pd.DatetimeTZDtype) else ""
+            text = pd.Series(np.datetime_as_string(utc.to_numpy(dtype="datetime64[us]"), unit="us"),
+                             index=df.index).where(s.notna()) + suffix
+        else:  # numpy prints a float64 as its shortest round-trip repr
+            text = s.astype("str").where(s.notna())
+            if s.dtype == object or s.dtype == "str":
+                text = (text.str.replace("\\", "\\\\", regex=False).str.replace("\t", "\\t", regex=False)
+                        .str.replace("\n", "\\n", regex=False).str.replace("\r", "\\r", regex=False))
+        cols.append(text.astype(object).where(text.notna(), "\\N").astype(str))
+    if not cols or not len(df):
+        return ""
+    first, *rest = cols
+    return first.str.cat(rest, sep="\t").str.cat(sep="\n") + "\n"

@@ -1,0 +1,196 @@
+"""The PostGIS store: the same behaviour as the GeoPackage store, on a real throwaway cluster (tests/pg.py)."""
+
+from __future__ import annotations
+
+import threading
+
+import geopandas as gpd
+import pandas as pd
+import psycopg
+import pytest
+from shapely.geometry import Point
+
+import pg
+from gridservice.errors import DataError, StoreError, StoreUnavailable
+from gridservice.io import GeoPackageStore, open_store
+from gridservice.io.postgis import MIGRATIONS, PostGISStore, migrate
+from gridservice.io.tables import conform, to_storage
+
+
+@pytest.fixture
+def area_url(pg_cluster: pg.Cluster, request: pytest.FixtureRequest) -> str:
+    """A fresh area name in the session's database."""
+    name = "t_" + request.node.name.lower().replace("[", "_").replace("]", "").replace("-", "_")[:50]
+    return pg_cluster.url(area=name)
+
+
+def test_every_layer_round_trips_exactly(demo_frames: dict, area_url: str, tmp_path) -> None:
+    store = open_store(area_url)
+    assert isinstance(store, PostGISStore)
+    store.write(demo_frames, create=True)
+    gpkg = GeoPackageStore(tmp_path / "a.gpkg")
+    gpkg.write(demo_frames, create=True)
+    want, got = gpkg.read(), store.read()
+    assert list(got) == list(want)
+    for name in want:
+        pd.testing.assert_frame_equal(pd.DataFrame(got[name]), pd.DataFrame(want[name]), obj=name)
+    # timestamps to the millisecond, as written
+    orders = demo_frames["work_orders"]
+    stamp = orders["received_at"] if "received_at" in orders.columns else orders.index
+    assert got["work_orders"]["received_at"].tolist()[:5] == pd.Series(stamp).tolist()[:5]
+
+
+def test_extra_columns_text_and_nulls_survive(area_url: str) -> None:
+    store = open_store(area_url)
+    staff = gpd.GeoDataFrame(
+        {"staff_id": ["P1", "P2", "P3"], "name": ["张三", "", "tab\there\nnewline \\ back"],
+         "role": ["repair"] * 3, "phone": [None, "", "13800000000"],
+         "shift_note": ["早班", None, ""], "years": pd.array([3, None, 7], dtype="Int64"),
+         "rating": [1 / 3, float("nan"), 1e-300],
+         "hired_at": pd.to_datetime(["2020-01-02 03:04:05.678", None, "2026-02-28 23:59:59.999"])
+         .tz_localize("Asia/Shanghai")},
+        geometry=[Point(116.5, 27.2), None, Point(116.6, 27.3)], crs=4326)
+    store.write({"staff": conform("staff", staff)}, create=True)
+    got = store.read_layer("staff")
+    assert got.loc["P2", "name"] == ""  # empty text is not null
+    assert pd.isna(got.loc["P1", "phone"]) and got.loc["P2", "phone"] == ""
+    assert got.loc["P3", "name"] == "tab\there\nnewline \\ back"
+    assert got["shift_note"].tolist()[0] == "早班" and pd.isna(got["shift_note"].iloc[1])
+    assert got["years"].tolist()[0] == 3 and pd.isna(got["years"].iloc[1])
+    assert got.loc["P1", "rating"] == 1 / 3 and got.loc["P3", "rating"] == 1e-300
+    assert str(got.loc["P3", "hired_at"]) == "2026-02-28 23:59:59.999000+08:00"
+    assert got.geometry.iloc[1] is None and got.geometry.iloc[0].equals(Point(116.5, 27.2))
+
+
+def test_qgis_sees_postgis_layers_with_srid_gist_and_keys(pg_cluster: pg.Cluster, area_url: str,
+                                                          demo_frames: dict) -> None:
+    open_store(area_url).write(demo_frames, create=True)
+    area = PostGISStore(area_url).area
+    cols = pg_cluster.sql(f"SELECT f_table_name || ':' || type || ':' || srid FROM geometry_columns "
+                          f"WHERE f_table_schema = '{area}' ORDER BY 1", db="gridservice").split()
+    assert "customers:POINT:4326" in cols and "grids:GEOMETRY:4326" in cols and "feeders:GEOMETRY:4326" in cols
+    gist = pg_cluster.sql(f"SELECT count(*) FROM pg_indexes WHERE schemaname = '{area}' AND indexdef LIKE "
+                          "'%USING gist%'", db="gridservice")
+    assert int(gist) == sum(1 for c in cols)
+    pk = pg_cluster.sql(f"SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND "
+                        f"a.attnum = ANY(i.indkey) WHERE i.indrelid = '\"{area}\".customers'::regclass "
+                        "AND i.indisprimary", db="gridservice")
+    assert pk == "customer_id"
+
+
+def test_the_database_refuses_rows_that_break_its_constraints(area_url: str, pg_cluster: pg.Cluster,
+                                                             demo_frames: dict) -> None:
+    store = open_store(area_url)
+    store.write(demo_frames, create=True)
+    area = store.area
+    for bad in (f"UPDATE \"{area}\".customers SET category = 'alien' WHERE fid = 1",  # CHECK of choices
+                f"UPDATE \"{area}\".customers SET meter_id = 'NO-SUCH-METER' WHERE fid = 1",  # foreign key
+                f"INSERT INTO \"{area}\".grids (grid_id, code, name, station_id, area_class, plan_version, "
+                f"geometry) SELECT grid_id, code, name, station_id, area_class, plan_version, geometry "
+                f"FROM \"{area}\".grids LIMIT 1"):  # primary key
+        with psycopg.connect(pg_cluster.url(), autocommit=True) as con, \
+                pytest.raises(psycopg.errors.IntegrityError):
+            con.execute(bad)
+
+
+def test_a_failed_write_changes_nothing(area_url: str, demo_frames: dict) -> None:
+    store = open_store(area_url)
+    store.write(demo_frames, create=True)
+    before = store.version()
+    customers = demo_frames["customers"].copy()
+    customers["meter_id"] = "NO-SUCH-METER"  # breaks the foreign key, found at commit
+    with pytest.raises(DataError, match="foreign key"):
+        store.write({"grids": demo_frames["grids"].iloc[:1], "customers": customers})
+    assert store.version() == before
+    assert len(store.read_layer("grids")) == len(demo_frames["grids"])
+
+
+def test_upsert_update_append_and_the_audit_log_is_append_only(area_url: str, demo_frames: dict) -> None:
+    from gridservice.auth import audit_entry
+
+    store = open_store(area_url)
+    store.write(demo_frames, create=True)
+    v0 = store.version()
+    orders = store.read_layer("work_orders")
+    first = orders.index[0]
+    change = orders.loc[[first], ["status"]].assign(status="closed")
+    store.update("work_orders", change, append={"audit_log": audit_entry(
+        user="t", action="status:closed", layer="work_orders", feature_id=first)})
+    got = store.read_layer("work_orders")
+    assert got.loc[first, "status"] == "closed" and got.index[0] == first  # updated in place
+    assert store.version() != v0
+    with pytest.raises(StoreError, match="not there"):
+        store.update("work_orders", change.rename(index={first: "NOPE"}))
+    with pytest.raises(StoreError, match="append-only"):
+        store.upsert({}, delete={"audit_log": [store.read_layer("audit_log").index[0]]})
+    with pytest.raises(DataError, match="append-only"):
+        store.write({"audit_log": store.read_layer("audit_log").iloc[1:]})
+    visits = store.read_layer("visits")
+    store.upsert({"visits": visits.iloc[:1].assign(kind="phone")}, delete={"visits": [visits.index[1]]})
+    after = store.read_layer("visits")
+    assert len(after) == len(visits) - 1 and after.loc[visits.index[0], "kind"] == "phone"
+
+
+def test_concurrent_appends_from_threads_lose_nothing(area_url: str, demo_frames: dict) -> None:
+    from gridservice.auth import audit_entry
+
+    store = open_store(area_url)
+    store.write({"audit_log": demo_frames["audit_log"]} if "audit_log" in demo_frames else {}, create=True)
+    n0 = len(store.read_layer("audit_log"))
+
+    def worker(k: int) -> None:
+        for i in range(5):
+            with store.lock():
+                store.append("audit_log", audit_entry(user=f"w{k}", action=f"a{i}"))
+
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(store.read_layer("audit_log")) == n0 + 30
+
+
+def test_the_password_is_never_shown(pg_cluster: pg.Cluster) -> None:
+    url = pg_cluster.url(area="nowhere")
+    store = open_store(url)
+    assert pg.PASSWORD not in repr(store) and pg.PASSWORD not in store.url
+    assert store.url == f"postgresql://gridservice@{pg_cluster.host}:{pg_cluster.port}/gridservice?area=nowhere"
+    wrong = open_store(url.replace(pg.PASSWORD, "wrong-" + pg.PASSWORD))
+    with pytest.raises(StoreUnavailable) as err:
+        wrong.exists()
+    assert "password authentication failed" in str(err.value) and "wrong-" not in str(err.value)
+
+
+def test_the_password_can_come_from_pgpassword(pg_cluster: pg.Cluster, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PGPASSWORD", pg.PASSWORD)
+    assert open_store(pg_cluster.url(area="from_env", password=False)).exists() is False
+
+
+def test_a_database_that_is_down_is_unavailable_not_a_crash() -> None:
+    store = open_store(f"postgresql://nobody:pw@127.0.0.1:{pg.free_port()}/none")
+    with pytest.raises(StoreUnavailable, match="cannot be reached"):
+        store.version()
+
+
+def test_a_bad_area_name_is_refused() -> None:
+    with pytest.raises(StoreError, match="area 'Nan-Feng'"):
+        PostGISStore("postgresql://u@h/db?area=Nan-Feng")
+
+
+def test_migrations_bring_an_older_area_up_without_losing_rows(area_url: str, demo_frames: dict) -> None:
+    store = PostGISStore(area_url)
+    assert migrate(store, upto=1) == 1  # an area made by the first release: tables, no foreign keys nor indexes
+    assert store.schema_version() == 1
+    with pytest.raises(StoreError, match="gridservice migrate"):
+        store.read_layer("grids")
+    with store.lock():  # the rows an old release wrote (bypassing the version check)
+        with store._connect() as con:
+            for name in ("stations", "grids"):
+                rows = to_storage(name, demo_frames[name])
+                store._ensure_table(con, name, rows, [name])
+                store._copy_in(con, name, rows)
+    assert migrate(store) == len(MIGRATIONS) - 1
+    assert store.schema_version() == len(MIGRATIONS)
+    assert migrate(store) == 0
+    assert len(store.read_layer("grids")) == len(demo_frames["grids"])
