@@ -13,7 +13,7 @@ from shapely.geometry import Point
 import pg
 from gridservice.errors import DataError, StoreError, StoreUnavailable
 from gridservice.io import GeoPackageStore, open_store
-from gridservice.io.postgis import MIGRATIONS, PostGISStore, migrate
+from gridservice.io.postgis import MIGRATIONS, PostGISStore
 from gridservice.io.tables import conform, to_storage
 
 
@@ -180,7 +180,7 @@ def test_a_bad_area_name_is_refused() -> None:
 
 def test_migrations_bring_an_older_area_up_without_losing_rows(area_url: str, demo_frames: dict) -> None:
     store = PostGISStore(area_url)
-    assert migrate(store, upto=1) == 1  # an area made by the first release: tables, no foreign keys nor indexes
+    assert store.migrate(upto=1) == 1  # an area made by the first release: tables, no foreign keys nor indexes
     assert store.schema_version() == 1
     with pytest.raises(StoreError, match="gridservice migrate"):
         store.read_layer("grids")
@@ -190,7 +190,7 @@ def test_migrations_bring_an_older_area_up_without_losing_rows(area_url: str, de
                 rows = to_storage(name, demo_frames[name])
                 store._ensure_table(con, name, rows, [name])
                 store._copy_in(con, name, rows)
-    assert migrate(store) == len(MIGRATIONS) - 1
+    assert store.migrate() == len(MIGRATIONS) - 1
     assert store.schema_version() == len(MIGRATIONS)
-    assert migrate(store) == 0
+    assert store.migrate() == 0
     assert len(store.read_layer("grids")) == len(demo_frames["grids"])

@@ -167,6 +167,11 @@ class PostGISStore:
 
     # -- reading ------------------------------------------------------------
 
+    def migrate(self, *, upto: int | None = None) -> int:
+        """Bring the area to the newest schema (creating it if need be); returns how many steps ran."""
+        with self._writing() as con:
+            return _migrate(con, self.area, upto=upto)
+
     def read_layer(self, name: str, *, raw: bool = False, where: str | None = None) -> pd.DataFrame:
         """One layer, conformed to its schema (``raw`` skips that); ``where`` is an SQL condition."""
         with self._connect() as con:
