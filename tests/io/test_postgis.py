@@ -193,3 +193,23 @@ def test_migrations_bring_an_older_area_up_without_losing_rows(area_url: str, de
     assert store.schema_version() == len(MIGRATIONS)
     assert store.migrate() == 0
     assert len(store.read_layer("grids")) == len(demo_frames["grids"])
+
+
+def test_a_first_load_builds_the_same_schema_as_the_migrations(pg_cluster: pg.Cluster, area_url: str,
+                                                               demo_frames: dict) -> None:
+    loaded = open_store(area_url)
+    loaded.write(demo_frames, create=True)  # keys, foreign keys and indexes built after the rows
+    migrated = PostGISStore(area_url.replace("?area=", "?area=m"))
+    migrated.migrate()
+    migrated.write(demo_frames)  # into the tables the migrations made
+
+    def schema(area: str) -> list[str]:
+        out = pg_cluster.sql(
+            f"SELECT conrelid::regclass::text || ' ' || conname || ' ' || pg_get_constraintdef(oid) FROM pg_constraint "
+            f"WHERE connamespace = '\"{area}\"'::regnamespace UNION ALL SELECT tablename || ' ' || indexname || ' ' "
+            f"|| indexdef FROM pg_indexes WHERE schemaname = '{area}' ORDER BY 1", db="gridservice")
+        return sorted(out.replace(f'"{area}".', "").replace(f"{area}.", "").splitlines())
+
+    assert schema(loaded.area) == schema(migrated.area)
+    assert any("PRIMARY KEY (customer_id)" in line for line in schema(loaded.area))
+    assert any("FOREIGN KEY (meter_id)" in line for line in schema(loaded.area))

@@ -13,8 +13,12 @@ key, foreign keys where SPEC §3 has them (checked at commit) and CHECKs for
 choices, so another system writing the tables cannot corrupt them. Columns
 a user's data brings beyond the declaration become columns too.
 
-Rows move in bulk: reads are one ``COPY (SELECT …) TO STDOUT`` parsed by
-Arrow's CSV reader (geometry as WKB), writes one ``COPY … FROM STDIN``.
+Rows move in bulk, never through a Python loop: reads arrive as Arrow
+columns through ADBC (binary COPY parsed in C++, geometry as WKB), writes
+are one ``COPY … FROM STDIN`` of a CSV buffer Arrow writes. A first load
+builds keys, foreign keys and GiST indexes after the rows are in.
+Connections stay open between calls and are replaced when the server
+dropped them (a restart): see :class:`_Idle`.
 Every write is one transaction that also bumps ``gridservice_meta.data_version``,
 the cheap token :meth:`PostGISStore.version` reads, so a process sees any
 other's committed write. :meth:`PostGISStore.lock` is a session advisory
@@ -27,6 +31,7 @@ init`` and ``gridservice migrate`` apply the missing ones
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import io
 import re
@@ -34,6 +39,8 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+import adbc_driver_manager
+import adbc_driver_postgresql.dbapi as adbc
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -55,6 +62,8 @@ _META = "gridservice_meta"
 _SQL_KINDS = {"str": "text", "float": "double precision", "int": "bigint", "bool": "boolean",
               "datetime": "timestamptz"}
 _CONNECT_TIMEOUT_S = 10
+#: Idle connections kept per database and driver (more may be open while busy; extra ones close when done).
+_IDLE_MAX = 8
 
 
 class PostGISStore:
@@ -102,29 +111,25 @@ class PostGISStore:
     def _connect(self) -> Iterator[psycopg.Connection]:
         """A connection whose block is one transaction (committed at its end, rolled back on an error).
 
-        A database that cannot be reached, or drops the connection midway,
-        is :class:`StoreUnavailable`; nothing is half-written since the
-        transaction did not commit.
+        Connections are kept open between calls (:class:`_Idle`): a request
+        does not pay for a new one, and one that a restarted server dropped is
+        replaced. A database that cannot be reached, or drops the connection
+        midway, is :class:`StoreUnavailable`; nothing is half-written since
+        the transaction did not commit.
         """
-        try:
-            con = psycopg.connect(self._conninfo, connect_timeout=_CONNECT_TIMEOUT_S, autocommit=True,
-                                  application_name="gridservice")
-        except psycopg.OperationalError as exc:
-            raise StoreUnavailable(f"{self.url}: the database cannot be reached: {_reason(exc)}") from None
-        try:
-            with con.transaction():
-                yield con
-        except psycopg.OperationalError as exc:
-            if con.broken or con.closed:
-                raise StoreUnavailable(f"{self.url}: the connection to the database was lost: {_reason(exc)}") \
-                    from None
-            raise StoreError(f"{self.url}: {_reason(exc)}") from None
-        except psycopg.errors.IntegrityError as exc:
-            raise DataError(f"{self.url}: the database refuses the rows: {_reason(exc)}") from None
-        except psycopg.Error as exc:
-            raise StoreError(f"{self.url}: {_reason(exc)}") from None
-        finally:
-            con.close()
+        with _idle(self._conninfo, "psycopg").get(self.url) as con:
+            try:
+                with con.transaction():
+                    yield con
+            except psycopg.OperationalError as exc:
+                if con.broken or con.closed:
+                    raise StoreUnavailable(f"{self.url}: the connection to the database was lost: "
+                                           f"{_reason(exc)}") from None
+                raise StoreError(f"{self.url}: {_reason(exc)}") from None
+            except psycopg.errors.IntegrityError as exc:
+                raise DataError(f"{self.url}: the database refuses the rows: {_reason(exc)}") from None
+            except psycopg.Error as exc:
+                raise StoreError(f"{self.url}: {_reason(exc)}") from None
 
     def _table(self, name: str) -> sql.Composable:
         return sql.Identifier(self.area, name)
@@ -173,74 +178,77 @@ class PostGISStore:
             return _migrate(con, self.area, upto=upto)
 
     def read_layer(self, name: str, *, raw: bool = False, where: str | None = None) -> pd.DataFrame:
-        """One layer, conformed to its schema (``raw`` skips that); ``where`` is an SQL condition."""
+        """One layer, conformed to its schema (``raw`` skips that); ``where`` is an SQL condition
+        the database applies (with the layer's indexes)."""
         with self._connect() as con:
             self._require(con)
             if name not in _tables(con, self.area):
                 msg = f"{self.url}: no layer {name!r}"
                 raise StoreError(msg)
-            df = self._read(con, name, where)
-        return self._finish(name, df, raw=raw)
+            query = self._select(con, name, where)
+        with self._arrow() as run:
+            table = run(query)
+        return self._finish(name, self._frame(table), raw=raw)
 
     def read(self, names: Iterable[str] | None = None) -> dict[str, pd.DataFrame]:
-        """Several layers in one transaction (one snapshot); by default every layer."""
+        """Several layers as one snapshot (one repeatable-read transaction); by default every layer."""
         with self._connect() as con:
-            con.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             self._require(con)
             present = _tables(con, self.area)
             wanted = list(names) if names is not None else present
-            out = {}
-            for name in wanted:
-                if name in present:
-                    out[name] = self._finish(name, self._read(con, name, None), raw=False)
-                elif name in LAYERS:
-                    out[name] = conform(name, pd.DataFrame(), check_values=False)
-                else:
-                    msg = f"{self.url}: no layer {name!r}"
-                    raise StoreError(msg)
-        return out
+            unknown = [n for n in wanted if n not in present and n not in LAYERS]
+            if unknown:
+                msg = f"{self.url}: no layer {unknown[0]!r}"
+                raise StoreError(msg)
+            queries = {n: self._select(con, n, None) for n in wanted if n in present}
+        with self._arrow(snapshot=True) as run:
+            tables = {n: run(q) for n, q in queries.items()}
+        return {n: self._finish(n, self._frame(tables[n]), raw=False) if n in tables
+                else conform(n, pd.DataFrame(), check_values=False) for n in wanted}
 
-    def _read(self, con: psycopg.Connection, name: str, where: str | None) -> pd.DataFrame:
-        columns = _columns(con, self.area, name)
-        select, types = [], {}
-        for col, udt in columns:
+    @contextlib.contextmanager
+    def _arrow(self, *, snapshot: bool = False) -> Iterator[Callable[[str], pa.Table]]:
+        """Run queries whose rows arrive as Arrow tables (ADBC: binary COPY parsed in C++, no Python
+        loop over rows); ``snapshot`` runs them in one repeatable-read transaction."""
+        with _idle(self._conninfo, "adbc").get(self.url) as con, con.cursor() as cur:
+
+            def run(query: str) -> pa.Table:
+                try:
+                    cur.execute(query)
+                    return cur.fetch_arrow_table()
+                except adbc_driver_manager.Error as exc:
+                    if exc.sqlstate is None or exc.sqlstate[:2] in ("08", "57"):
+                        msg = f"{self.url}: the connection to the database was lost: {_adbc_reason(exc)}"
+                        raise StoreUnavailable(msg) from None
+                    raise StoreError(f"{self.url}: {_adbc_reason(exc)}") from None
+
+            if snapshot:
+                run("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            yield run
+            if snapshot:
+                run("COMMIT")
+
+    def _select(self, con: psycopg.Connection, name: str, where: str | None) -> str:
+        """The SELECT of a layer's rows in order: geometry as WKB, types Arrow has, others as text."""
+        select = []
+        for col, udt in _columns(con, self.area, name):
+            if col == "fid":
+                continue
             ident = sql.Identifier(col)
             if udt == "geometry":
-                select.append(sql.SQL("encode(ST_AsBinary({}), 'hex')").format(ident))
-                types[col] = pa.string()
-            elif udt in ("timestamptz", "timestamp"):
-                select.append(sql.SQL("(extract(epoch FROM {}) * 1000000)::bigint").format(ident))
-                types[col] = pa.int64()
+                select.append(sql.SQL("ST_AsBinary({0}) AS {0}").format(ident))
             elif udt in _ARROW:
-                select.append(ident)
-                types[col] = _ARROW[udt]
+                select.append(sql.SQL("{0}::{1} AS {0}").format(ident, sql.SQL(_ARROW[udt])))
             else:  # a type another system gave a column: its text
-                select.append(sql.SQL("{}::text").format(ident))
-                types[col] = pa.string()
+                select.append(sql.SQL("{0}::text AS {0}").format(ident))
         query = sql.SQL("SELECT {} FROM {}").format(sql.SQL(", ").join(select), self._table(name))
         if where:
             query = sql.SQL("{} WHERE {}").format(query, sql.SQL(where))  # type: ignore[arg-type]
-        query = sql.SQL("COPY ({} ORDER BY fid) TO STDOUT WITH (FORMAT csv)").format(query)
-        buf = io.BytesIO()
-        with con.cursor().copy(query) as copy:
-            for chunk in copy:
-                buf.write(chunk)
-        names = [c for c, _ in columns]
-        table = pacsv.read_csv(
-            io.BytesIO(buf.getvalue()),
-            read_options=pacsv.ReadOptions(column_names=names),
-            parse_options=pacsv.ParseOptions(newlines_in_values=True),
-            convert_options=pacsv.ConvertOptions(column_types=types, strings_can_be_null=True,
-                                                 quoted_strings_can_be_null=False, true_values=["t"],
-                                                 false_values=["f"]),
-        ) if buf.tell() else pa.table({c: pa.array([], type=types[c]) for c in names})
+        return sql.SQL("{} ORDER BY fid").format(query).as_string(con)
+
+    @staticmethod
+    def _frame(table: pa.Table) -> pd.DataFrame:
         df = table.to_pandas()
-        for col, udt in columns:
-            if udt == "timestamptz":
-                df[col] = pd.to_datetime(df[col], unit="us", utc=True)
-            elif udt == "timestamp":
-                df[col] = pd.to_datetime(df[col], unit="us")
-        df = df.drop(columns="fid")
         if "geometry" in df.columns:
             df["geometry"] = shapely.from_wkb(df["geometry"].to_numpy(dtype=object, na_value=None))
             df = gpd.GeoDataFrame(df, geometry="geometry", crs=CRS)
@@ -272,13 +280,13 @@ class PostGISStore:
             finally:
                 self._held.depth -= 1
             return
+        con = _connect_psycopg(self._conninfo, self.url, "gridservice lock")
         try:
-            con = psycopg.connect(self._conninfo, connect_timeout=_CONNECT_TIMEOUT_S, autocommit=True,
-                                  application_name="gridservice lock")
-        except psycopg.OperationalError as exc:
-            raise StoreUnavailable(f"{self.url}: the database cannot be reached: {_reason(exc)}") from None
-        try:
-            con.execute("SELECT pg_advisory_lock(hashtextextended(%s, 0))", (_lock_name(self.area),))
+            try:
+                con.execute("SELECT pg_advisory_lock(hashtextextended(%s, 0))", (_lock_name(self.area),))
+            except psycopg.OperationalError as exc:
+                raise StoreUnavailable(f"{self.url}: the connection to the database was lost: "
+                                       f"{_reason(exc)}") from None
             self._held.depth = 1
             try:
                 yield
@@ -306,9 +314,11 @@ class PostGISStore:
     def write_locked(self, frames: Mapping[str, pd.DataFrame], *, create: bool = False) -> None:
         """:meth:`write` (the lock is taken inside the transaction unless this thread holds :meth:`lock`)."""
         with self._writing() as con:
-            if create or not _has_meta(con, self.area):
+            fresh = create or not _has_meta(con, self.area)
+            if fresh:  # bare tables first; keys, foreign keys and indexes are built once the rows are in
+                con.execute("SET LOCAL maintenance_work_mem = '256MB'")
                 con.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(self.area)))
-                _migrate(con, self.area)
+                _step_tables(con, self.area, keys=False)
             else:
                 self._require(con)
             present = _tables(con, self.area)
@@ -317,8 +327,13 @@ class PostGISStore:
                 if name in APPEND_ONLY and name in present:
                     self._refuse_dropped_rows(con, name, df)
                 self._ensure_table(con, name, df, present)
-                con.execute(sql.SQL("DELETE FROM {}").format(self._table(name)))
+                if not fresh:
+                    con.execute(sql.SQL("DELETE FROM {}").format(self._table(name)))
                 self._copy_in(con, name, df)
+            if fresh:
+                _add_keys(con, self.area)
+                _mark(con, self.area, 1)
+                _migrate(con, self.area)
 
     def _refuse_dropped_rows(self, con: psycopg.Connection, name: str, df: pd.DataFrame) -> None:
         key = LAYERS[name].key
@@ -370,11 +385,10 @@ class PostGISStore:
         cols = [c for c in df.columns if c != key]
         with self._writing() as con:
             self._require(con)
-            values = _text_columns(df[[key, *cols]])
             temp = sql.Identifier(f"gridservice_update_{name}")
             con.execute(sql.SQL("CREATE TEMP TABLE {} ON COMMIT DROP AS SELECT {} FROM {} WITH NO DATA").format(
                 temp, sql.SQL(", ").join(map(sql.Identifier, [key, *cols])), self._table(name)))
-            self._copy_rows(con, temp, [key, *cols], values)
+            self._copy_rows(con, temp, df[[key, *cols]])
             assign = sql.SQL(", ").join(sql.SQL("{0} = u.{0}").format(sql.Identifier(c)) for c in cols)
             n = con.execute(sql.SQL("UPDATE {} AS t SET {} FROM {} AS u WHERE t.{} = u.{}").format(
                 self._table(name), assign, temp, sql.Identifier(key), sql.Identifier(key))).rowcount
@@ -413,28 +427,170 @@ class PostGISStore:
             df = df.drop(columns="geometry")
         if not len(df.columns):
             return
-        self._copy_rows(con, self._table(name), list(df.columns), _text_columns(df))
+        self._copy_rows(con, self._table(name), df)
 
-    def _copy_rows(self, con: psycopg.Connection, table: sql.Composable, columns: list[str], payload: str) -> None:
-        if not payload:
+    def _copy_rows(self, con: psycopg.Connection, table: sql.Composable, df: pd.DataFrame) -> None:
+        """``COPY … FROM STDIN`` of the whole frame as one CSV buffer that Arrow writes."""
+        if not len(df):
             return
-        query = sql.SQL("COPY {} ({}) FROM STDIN").format(table, sql.SQL(", ").join(map(sql.Identifier, columns)))
+        query = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv)").format(
+            table, sql.SQL(", ").join(map(sql.Identifier, df.columns)))
         with con.cursor().copy(query) as copy:
-            copy.write(payload.encode())
+            copy.write(_csv(df))
+
+
+# -- connections -----------------------------------------------------------------
+
+
+class _Idle:
+    """Open connections of one database and driver, kept for the next call.
+
+    A connection is checked (``SELECT 1``) when taken again, so one a
+    restarted server dropped is replaced by a new one instead of failing the
+    request; a connection that failed midway is closed, not kept.
+    """
+
+    def __init__(self, connect: Callable[[str], object], alive: Callable[[object], bool]) -> None:
+        self._connect, self._alive = connect, alive
+        self._free: list[object] = []
+        self._mutex = threading.Lock()
+
+    @contextlib.contextmanager
+    def get(self, url: str) -> Iterator:
+        con = None
+        while con is None:
+            with self._mutex:
+                con = self._free.pop() if self._free else None
+            if con is None:
+                con = self._connect(url)
+            elif not self._alive(con):
+                _close(con)
+                con = None
+        try:
+            yield con
+        except BaseException:
+            if not self._alive(con):
+                _close(con)
+                raise
+            self._keep(con)
+            raise
+        self._keep(con)
+
+    def _keep(self, con: object) -> None:
+        with self._mutex:
+            if len(self._free) < _IDLE_MAX:
+                self._free.append(con)
+                return
+        _close(con)
+
+
+_IDLE: dict[tuple[str, str], _Idle] = {}
+_IDLE_MUTEX = threading.Lock()
+
+
+def _idle(conninfo: str, driver: str) -> _Idle:
+    """The idle connections to ``conninfo`` (shared by every store on that database) for ``driver``."""
+    with _IDLE_MUTEX:
+        pool = _IDLE.get((conninfo, driver))
+        if pool is None:
+            if driver == "psycopg":
+                pool = _Idle(lambda url: _connect_psycopg(conninfo, url, "gridservice"), _psycopg_alive)
+            else:
+                pool = _Idle(lambda url: _connect_adbc(conninfo, url), _adbc_alive)
+            _IDLE[conninfo, driver] = pool
+        return pool
+
+
+@atexit.register
+def _close_idle() -> None:
+    """Close the kept connections when the process ends (the server is told, nothing is left half-open)."""
+    with _IDLE_MUTEX:
+        pools = list(_IDLE.values())
+    for pool in pools:
+        with pool._mutex:
+            free, pool._free = pool._free, []
+        for con in free:
+            _close(con)
+
+
+def _connect_psycopg(conninfo: str, url: str, name: str) -> psycopg.Connection:
+    try:
+        return psycopg.connect(conninfo, connect_timeout=_CONNECT_TIMEOUT_S, autocommit=True,
+                               application_name=name)
+    except psycopg.OperationalError as exc:
+        raise StoreUnavailable(f"{url}: the database cannot be reached: {_reason(exc)}") from None
+
+
+def _psycopg_alive(con: psycopg.Connection) -> bool:
+    if con.closed or con.broken or con.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+        return False
+    try:
+        con.execute("SELECT 1")
+    except psycopg.Error:
+        return False
+    return True
+
+
+def _connect_adbc(conninfo: str, url: str) -> adbc.Connection:
+    """An Arrow connection (ADBC): bulk reads arrive as Arrow columns, parsed from binary COPY in C++."""
+    dsn = psycopg.conninfo.make_conninfo(conninfo, connect_timeout=_CONNECT_TIMEOUT_S,
+                                         application_name="gridservice arrow")
+    try:
+        return adbc.connect(dsn, autocommit=True)
+    except adbc_driver_manager.Error as exc:
+        raise StoreUnavailable(f"{url}: the database cannot be reached: {_adbc_reason(exc)}") from None
+
+
+def _adbc_alive(con: adbc.Connection) -> bool:
+    try:
+        with con.cursor() as cur:
+            cur.execute("SELECT 1")
+            cur.fetchall()
+    except adbc_driver_manager.Error:
+        return False
+    return True
+
+
+def _close(con: object) -> None:
+    with contextlib.suppress(Exception):
+        con.close()  # type: ignore[attr-defined]
+
+
+def _adbc_reason(exc: BaseException) -> str:
+    """An ADBC error's libpq message, without the driver's prefix and the query it echoes."""
+    text = str(exc).split("\nQuery was:", 1)[0]
+    text = re.sub(r"^[A-Z_]+: (\[libpq\] )?", "", text.strip())
+    return _reason(Exception(text.replace("Failed to connect: ", "")))
 
 
 # -- migrations ----------------------------------------------------------------
 
 
-def _step_tables(con: psycopg.Connection, area: str) -> None:
-    """1: the schema, its meta table, and a table per declared layer with keys and CHECKs."""
+def _step_tables(con: psycopg.Connection, area: str, *, keys: bool = True) -> None:
+    """1: the schema, its meta table, and a table per declared layer with keys and CHECKs.
+
+    ``keys=False`` leaves the keys out, for a first load: :func:`_add_keys`
+    then builds them from the loaded rows (a sort, not a million inserts
+    into a B-tree).
+    """
     schema = sql.Identifier(area)
     con.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(schema))
     con.execute(sql.SQL("CREATE TABLE {} (schema_version integer NOT NULL, data_version bigint NOT NULL)")
                 .format(sql.Identifier(area, _META)))
     con.execute(sql.SQL("INSERT INTO {} VALUES (0, 0)").format(sql.Identifier(area, _META)))
     for spec in LAYERS.values():
-        con.execute(_create_table(area, spec))
+        con.execute(_create_table(area, spec, keys=keys))
+
+
+def _add_keys(con: psycopg.Connection, area: str) -> None:
+    """The keys :func:`_step_tables` leaves out with ``keys=False`` (same names as it gives them)."""
+    for spec in LAYERS.values():
+        table = sql.Identifier(area, spec.name)
+        con.execute(sql.SQL("ALTER TABLE {} ADD UNIQUE (fid)").format(table))
+        keys = [spec.key] if spec.key else list(spec.unique)
+        if keys:
+            con.execute(sql.SQL("ALTER TABLE {} ADD PRIMARY KEY ({})").format(
+                table, sql.SQL(", ").join(map(sql.Identifier, keys))))
 
 
 def _step_foreign_keys(con: psycopg.Connection, area: str) -> None:
@@ -471,10 +627,14 @@ def _migrate(con: psycopg.Connection, area: str, *, upto: int | None = None) -> 
     target = len(MIGRATIONS) if upto is None else upto
     for i in range(done, target):
         MIGRATIONS[i](con, area)
-        con.execute(sql.SQL("UPDATE {} SET schema_version = %s").format(sql.Identifier(area, _META)), (i + 1,))
+        _mark(con, area, i + 1)
     if target == len(MIGRATIONS):
         _add_declared_columns(con, area)
     return target - done
+
+
+def _mark(con: psycopg.Connection, area: str, version: int) -> None:
+    con.execute(sql.SQL("UPDATE {} SET schema_version = %s").format(sql.Identifier(area, _META)), (version,))
 
 
 def migrate(store: PostGISStore, *, upto: int | None = None) -> int:
@@ -497,8 +657,9 @@ def _add_declared_columns(con: psycopg.Connection, area: str) -> None:
                     sql.Identifier(area, spec.name), sql.Identifier(col.name), sql.SQL(_SQL_KINDS[col.kind])))
 
 
-def _create_table(area: str, spec: Layer) -> sql.Composable:
-    parts = [sql.SQL("fid bigint GENERATED BY DEFAULT AS IDENTITY UNIQUE")]
+def _create_table(area: str, spec: Layer, *, keys: bool = True) -> sql.Composable:
+    parts = [sql.SQL("fid bigint GENERATED BY DEFAULT AS IDENTITY UNIQUE" if keys
+                     else "fid bigint GENERATED BY DEFAULT AS IDENTITY")]
     for col in spec.columns:
         part = sql.SQL("{} {}").format(sql.Identifier(col.name), sql.SQL(_SQL_KINDS[col.kind]))
         if col.required:
@@ -518,9 +679,9 @@ def _create_table(area: str, spec: Layer) -> sql.Composable:
         if spec.geometry_required:
             part = sql.SQL("{} NOT NULL").format(part)
         parts.append(part)
-    keys = [spec.key] if spec.key else list(spec.unique)
-    if keys:
-        parts.append(sql.SQL("PRIMARY KEY ({})").format(sql.SQL(", ").join(map(sql.Identifier, keys))))
+    primary = [spec.key] if spec.key else list(spec.unique)
+    if primary and keys:
+        parts.append(sql.SQL("PRIMARY KEY ({})").format(sql.SQL(", ").join(map(sql.Identifier, primary))))
     comment = sql.SQL("")
     if spec.title_zh:
         comment = sql.SQL("; COMMENT ON TABLE {} IS {}").format(sql.Identifier(area, spec.name),
@@ -531,8 +692,10 @@ def _create_table(area: str, spec: Layer) -> sql.Composable:
 
 # -- helpers -------------------------------------------------------------------
 
-_ARROW = {"text": pa.string(), "varchar": pa.string(), "bpchar": pa.string(), "float8": pa.float64(),
-          "float4": pa.float64(), "int8": pa.int64(), "int4": pa.int64(), "int2": pa.int64(), "bool": pa.bool_()}
+#: Column types read as they are, by the type they are read as (others are read as text).
+_ARROW = {"text": "text", "varchar": "text", "bpchar": "text", "float8": "float8", "float4": "float8",
+          "int8": "int8", "int4": "int8", "int2": "int8", "bool": "bool", "timestamptz": "timestamptz",
+          "timestamp": "timestamp"}
 
 
 def _reason(exc: BaseException) -> str:
@@ -591,28 +754,21 @@ def _sql_kind(s: pd.Series) -> str:
     return "text"
 
 
-def _text_columns(df: pd.DataFrame) -> str:
-    """The frame as COPY text: tab-separated, ``\\N`` for null, geometry as EWKB hex (SRID 4326)."""
-    cols = []
+def _csv(df: pd.DataFrame) -> bytes:
+    """The frame as PostgreSQL CSV: an unquoted empty field is null, a quoted one an empty text;
+    geometry as EWKB hex (SRID 4326), timestamps with their offset."""
+    columns = {}
     for c in df.columns:
         s = df[c]
         if c == "geometry":
             geoms = shapely.set_srid(np.asarray(s.array if hasattr(s, "array") else s, dtype=object), 4326)
             empty = shapely.is_missing(geoms) | shapely.is_empty(geoms)
-            hexes = shapely.to_wkb(np.where(empty, None, geoms), hex=True, include_srid=True)
-            text = pd.Series(hexes, index=df.index, dtype=object)
-        elif isinstance(s.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(s.dtype):
-            utc = s.dt.tz_convert("UTC").dt.tz_localize(None) if isinstance(s.dtype, pd.DatetimeTZDtype) else s
-            suffix = "+00" if isinstance(s.dtype, pd.DatetimeTZDtype) else ""
-            text = pd.Series(np.datetime_as_string(utc.to_numpy(dtype="datetime64[us]"), unit="us"),
-                             index=df.index).where(s.notna()) + suffix
-        else:  # numpy prints a float64 as its shortest round-trip repr
-            text = s.astype("str").where(s.notna())
-            if s.dtype == object or s.dtype == "str":
-                text = (text.str.replace("\\", "\\\\", regex=False).str.replace("\t", "\\t", regex=False)
-                        .str.replace("\n", "\\n", regex=False).str.replace("\r", "\\r", regex=False))
-        cols.append(text.astype(object).where(text.notna(), "\\N").astype(str))
-    if not cols or not len(df):
-        return ""
-    first, *rest = cols
-    return first.str.cat(rest, sep="\t").str.cat(sep="\n") + "\n"
+            columns[c] = pa.array(shapely.to_wkb(np.where(empty, None, geoms), hex=True, include_srid=True),
+                                  type=pa.string())
+        elif s.dtype == object:  # mixed Python values: their text, as the GeoPackage store keeps them
+            columns[c] = pa.array(s.astype("str").where(s.notna()).tolist(), type=pa.string())
+        else:
+            columns[c] = pa.Array.from_pandas(s)
+    out = io.BytesIO()
+    pacsv.write_csv(pa.table(columns), out, pacsv.WriteOptions(include_header=False, quoting_style="needed"))
+    return out.getvalue()
