@@ -233,3 +233,24 @@ def test_revert_removes_later_grids_and_their_staff_links(three_store: GeoPackag
     removed = log[log["action"] == "grid_staff_removed"]
     assert json.loads(removed["detail"].iloc[0])["staff_id"] == "M3"
     assert pd.isna(after.customers.at["C8", "grid_id"])
+
+
+@pytest.mark.parametrize("kind", ["gpkg", "postgis"])
+def test_the_store_checks_the_plan_version_inside_the_write(three_store: GeoPackageStore, pg_cluster, kind: str,
+                                                            tmp_path) -> None:
+    # a writer that skipped the lock and re-read nothing: the store's own check refuses it
+    if kind == "gpkg":
+        store = three_store
+    else:
+        store = PostGISStore(pg_cluster.url(area="plan_check"))
+        store.write(three_store.read(), create=True)
+    before = store.read()
+    latest = int(before["plan_versions"].index.max()) if len(before["plan_versions"]) else None
+    stale = -1 if latest is None else latest - 1
+    grids = before["grids"].assign(name="stale write")
+    with store.lock(), pytest.raises(ConflictError, match="another writer committed first"):
+        store.write_locked({"grids": grids}, unchanged=("plan_versions", "plan_version", stale))
+    assert store.read_layer("grids")["name"].tolist() == before["grids"]["name"].tolist()
+    with store.lock():
+        store.write_locked({"grids": grids}, unchanged=("plan_versions", "plan_version", latest))
+    assert set(store.read_layer("grids")["name"]) == {"stale write"}

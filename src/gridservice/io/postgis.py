@@ -51,6 +51,7 @@ import shapely
 from psycopg import sql
 
 from gridservice.errors import DataError, StoreError, StoreUnavailable
+from gridservice.io.store import check_unchanged
 from gridservice.io.tables import conform, to_storage
 from gridservice.schema import CRS, LAYERS, TIMEZONE, Layer
 
@@ -311,9 +312,24 @@ class PostGISStore:
         """Replace whole layers in one transaction; ``create`` starts the area afresh (every other layer goes)."""
         self.write_locked(frames, create=create)
 
-    def write_locked(self, frames: Mapping[str, pd.DataFrame], *, create: bool = False) -> None:
-        """:meth:`write` (the lock is taken inside the transaction unless this thread holds :meth:`lock`)."""
+    def write_locked(self, frames: Mapping[str, pd.DataFrame], *, create: bool = False,
+                     unchanged: tuple[str, str, object] | None = None) -> None:
+        """:meth:`write` (the lock is taken inside the transaction unless this thread holds :meth:`lock`).
+
+        ``unchanged`` is an optimistic check done in SQL in the write's own
+        transaction, ``(layer, column, value)``: the layer is locked against
+        other writers (readers go on) and the write refused
+        (:class:`ConflictError`) unless its largest ``column`` is still
+        ``value`` — so no lost update even between writers that skip the
+        advisory lock.
+        """
         with self._writing() as con:
+            if unchanged is not None and _has_meta(con, self.area):
+                layer, column, _ = unchanged
+                con.execute(sql.SQL("LOCK TABLE {} IN SHARE ROW EXCLUSIVE MODE").format(self._table(layer)))
+                now = con.execute(sql.SQL("SELECT max({}) FROM {}").format(sql.Identifier(column),
+                                                                            self._table(layer))).fetchone()[0]
+                check_unchanged(self.url, unchanged, now)
             fresh = create or not _has_meta(con, self.area)
             if fresh:  # bare tables first; keys, foreign keys and indexes are built once the rows are in
                 con.execute("SET LOCAL maintenance_work_mem = '256MB'")
@@ -769,6 +785,7 @@ def _csv(df: pd.DataFrame) -> bytes:
             columns[c] = pa.array(s.astype("str").where(s.notna()).tolist(), type=pa.string())
         else:
             columns[c] = pa.Array.from_pandas(s)
-    out = io.BytesIO()
-    pacsv.write_csv(pa.table(columns), out, pacsv.WriteOptions(include_header=False, quoting_style="needed"))
+    out = io.BytesIO()  # one chunk per column: Arrow's CSV writer garbles a table whose columns are chunked unalike
+    pacsv.write_csv(pa.table(columns).combine_chunks(), out,
+                    pacsv.WriteOptions(include_header=False, quoting_style="needed"))
     return out.getvalue()

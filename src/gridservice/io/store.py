@@ -38,7 +38,7 @@ import pandas as pd
 import pyogrio
 import shapely
 
-from gridservice.errors import DataError, StoreError
+from gridservice.errors import ConflictError, DataError, StoreError
 from gridservice.io.tables import conform, to_storage
 from gridservice.schema import LAYERS, TIMEZONE
 
@@ -215,14 +215,24 @@ class GeoPackageStore:
         with self.lock():
             self.write_locked(frames, create=create)
 
-    def write_locked(self, frames: Mapping[str, pd.DataFrame], *, create: bool = False) -> None:
+    def write_locked(self, frames: Mapping[str, pd.DataFrame], *, create: bool = False,
+                     unchanged: tuple[str, str, object] | None = None) -> None:
         """:meth:`write` for a caller already holding :meth:`lock` (the lock is not re-entrant).
 
         For read-check-write transactions: a plan commit re-reads the latest
-        plan version under the lock before it writes.
+        plan version under the lock before it writes. ``unchanged`` is an
+        optimistic check, ``(layer, column, value)``: the write is refused
+        (:class:`ConflictError`) unless the layer's largest ``column`` is
+        still ``value`` (``None``: no rows).
         """
         if not create and self.path.exists():
             self._require_geopackage()  # never turn some other file into a GeoPackage
+            if unchanged is not None:
+                layer, column, _ = unchanged
+                with contextlib.closing(sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)) as con:
+                    there = con.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (layer,)).fetchone()
+                    now = con.execute(f'SELECT max("{column}") FROM "{layer}"').fetchone()[0] if there else None
+                check_unchanged(self.url, unchanged, now)
             if APPEND_ONLY & frames.keys():
                 self._refuse_dropped_rows(frames)
 
@@ -370,6 +380,14 @@ class GeoPackageStore:
     def _write_new_layer(self, name: str, df: pd.DataFrame) -> None:
         # A layer that does not exist yet: append through a whole-file write.
         self._replace(lambda tmp: _write_layer(tmp, name, df), copy=True)
+
+
+def check_unchanged(url: str, unchanged: tuple[str, str, object], now: object) -> None:
+    """Refuse a write whose optimistic check failed: another writer changed ``layer.column`` first."""
+    layer, column, value = unchanged
+    if (None if now is None else int(now)) != (None if value is None else int(value)):  # type: ignore[call-overload]
+        msg = f"{url}: {layer}.{column} is now {now}, not {value}: another writer committed first"
+        raise ConflictError(msg)
 
 
 def _key(name: str) -> str:
