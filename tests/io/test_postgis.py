@@ -222,3 +222,67 @@ def test_rows_of_frames_put_together_are_written_as_they_are(area_url: str, demo
     store = open_store(area_url)
     store.write({**demo_frames, "grids": together}, create=True)
     assert store.read_layer("grids")["code"].tolist() == grids["code"].tolist()
+
+
+def test_a_database_killed_under_a_write_load_loses_no_acknowledged_write(demo_frames: dict) -> None:
+    # writers append work orders (each with its audit entry, one transaction); the postmaster is killed
+    # (immediate stop: no shutdown checkpoint), restarted, and the writers carry on by themselves
+    from gridservice.auth import audit_entry
+
+    template = demo_frames["work_orders"].iloc[[0]]
+    with pg.cluster() as cluster:
+        url = cluster.url(area="killed")
+        store = open_store(url)
+        store.write(demo_frames, create=True)
+        n0 = len(demo_frames["work_orders"])
+        acked: list[str] = []
+        failures: list[BaseException] = []
+        others: list[BaseException] = []
+        stop = threading.Event()
+
+        def writer(k: int) -> None:
+            i = 0
+            while not stop.is_set():
+                oid = f"KILL-{k}-{i}"
+                i += 1
+                order = template.assign(work_order_id=oid)
+                entry = audit_entry(user=f"w{k}", action="create", layer="work_orders", feature_id=oid)
+                try:
+                    store.upsert({"work_orders": order, "audit_log": entry})
+                except StoreUnavailable as exc:
+                    failures.append(exc)
+                    stop.wait(0.05)
+                except BaseException as exc:  # anything else is a bug this test reports
+                    others.append(exc)
+                    return
+                else:
+                    acked.append(oid)
+
+        threads = [threading.Thread(target=writer, args=(k,)) for k in range(6)]
+        for t in threads:
+            t.start()
+        while len(acked) < 30:
+            stop.wait(0.05)
+        cluster.pg_ctl("-m", "immediate", "stop")
+        down = len(acked)
+        while len(failures) < 6:
+            stop.wait(0.05)
+        cluster.pg_ctl("-l", str(cluster.datadir.parent / "server.log"), "start")
+        while len(acked) < down + 30 and not others:
+            stop.wait(0.05)
+        stop.set()
+        for t in threads:
+            t.join()
+
+        assert not others, others[:1]
+        assert all("the database cannot be reached" in str(e) or "connection to the database was lost" in str(e)
+                   for e in failures)
+        assert len(acked) >= down + 30  # resumed without a restart of the writers
+        orders = store.read_layer("work_orders")
+        log = store.read_layer("audit_log")
+        written = [o for o in orders.index if o.startswith("KILL-")]
+        assert set(acked) <= set(written)  # every acknowledged write is there
+        assert len(written) == len(set(written)) and len(orders) == n0 + len(written)  # once
+        logged = log.loc[log["feature_id"].str.startswith("KILL-", na=False), "feature_id"]
+        assert sorted(logged) == sorted(written)  # nothing half-written: each order with its audit entry
+        assert len(written) - len(acked) <= len(failures)  # only a write whose answer was lost is unacknowledged
