@@ -286,3 +286,44 @@ def test_a_database_killed_under_a_write_load_loses_no_acknowledged_write(demo_f
         logged = log.loc[log["feature_id"].str.startswith("KILL-", na=False), "feature_id"]
         assert sorted(logged) == sorted(written)  # nothing half-written: each order with its audit entry
         assert len(written) - len(acked) <= len(failures)  # only a write whose answer was lost is unacknowledged
+
+
+def test_qgis_roles_see_personal_data_only_masked_unless_their_role_sees_it(pg_cluster: pg.Cluster, area_url: str,
+                                                                            demo_frames: dict) -> None:
+    from typer.testing import CliRunner
+
+    from gridservice.cli import app
+    from gridservice.privacy import mask_address, mask_name, mask_phone
+
+    open_store(area_url).write(demo_frames, create=True)
+    area = PostGISStore(area_url).area
+    admin_url = f"postgresql://postgres@{pg_cluster.host}:{pg_cluster.port}/gridservice?area={area}"
+    result = CliRunner().invoke(app, ["grant", "--data", admin_url])
+    assert result.exit_code == 0, result.output
+    assert "gridservice_planner" in result.output
+    pg_cluster.sql("DO $$BEGIN CREATE ROLE qgis_planner LOGIN IN ROLE gridservice_planner; "
+                   "CREATE ROLE qgis_dispatcher LOGIN IN ROLE gridservice_dispatcher; "
+                   "EXCEPTION WHEN duplicate_object THEN NULL; END$$")
+    raw = demo_frames["customers"].set_index("customer_id").sort_index()
+
+    def login(role: str) -> psycopg.Connection:
+        return psycopg.connect(f"postgresql://{role}@{pg_cluster.host}:{pg_cluster.port}/gridservice",
+                               autocommit=True)
+
+    with login("qgis_planner") as con:
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            con.execute(f'SELECT name FROM "{area}".customers')
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            con.execute(f'SELECT password_hash FROM "{area}".users')
+        rows = con.execute(f"SELECT customer_id, name, phone, address, ST_SRID(geometry) "
+                           f'FROM "{area}".customers_masked ORDER BY customer_id').fetchall()
+        assert len(con.execute(f'SELECT grid_id FROM "{area}".grids').fetchall()) == len(demo_frames["grids"])
+    got = pd.DataFrame(rows, columns=["customer_id", "name", "phone", "address", "srid"]).set_index("customer_id")
+    assert got.index.tolist() == raw.index.tolist() and set(got["srid"]) == {4326}
+    assert got["name"].tolist() == mask_name(raw["name"]).tolist()  # the same rules as the API's
+    assert got["phone"].tolist() == mask_phone(raw["phone"]).tolist()
+    assert got["address"].tolist() == mask_address(raw["address"]).tolist()
+    assert got["name"].tolist() != raw["name"].tolist()
+    with login("qgis_dispatcher") as con:  # a dispatcher sees them (auth.SEES_PERSONAL_DATA)
+        names = [r[0] for r in con.execute(f'SELECT name FROM "{area}".customers ORDER BY customer_id')]
+    assert names == raw["name"].tolist()

@@ -1,4 +1,4 @@
-"""Data verbs: ``init``, ``demo``, ``import``, ``export``, ``validate``."""
+"""Data verbs: ``init``, ``demo``, ``import``, ``export``, ``validate``, ``migrate``, ``grant``, ``copy``."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from gridservice.auth import ROLES, SEES_PERSONAL_DATA
 from gridservice.cli.common import (
     DataOpt,
     Format,
@@ -20,7 +21,7 @@ from gridservice.cli.common import (
     output_file,
     progress_bar,
 )
-from gridservice.io import open_store
+from gridservice.io import is_database_url, open_store
 from gridservice.io.importer import export_layer, import_layer
 from gridservice.io.tables import layer as declared_layer
 from gridservice.model import ServiceArea
@@ -47,6 +48,18 @@ def migrate(data: DataOpt = None) -> None:
         fail(f"{store.url}: no such service area (create one with `gridservice init`)")
     steps = store.migrate()
     console.print(f"{store.url}: {steps} migration step(s) applied" if steps else f"{store.url}: up to date")
+
+
+@app.command()
+def grant(data: DataOpt = None) -> None:
+    """Create a database role per product role (gridservice_planner, …) that may read the area from QGIS;
+    customers' names, phones and addresses only masked (customers_masked) for roles that do not see them."""
+    store = open_store(data_path(data))
+    if not is_database_url(store.url):
+        fail(f"{store.url}: `grant` is for a PostgreSQL database (a GeoPackage is read as a file)")
+    roles = store.grant({role: role in SEES_PERSONAL_DATA for role in ROLES})  # type: ignore[attr-defined]
+    console.print(f"{store.url}: {', '.join(roles)} may read the area (grant them to logins: "
+                  f"GRANT {roles[0]} TO alice)")
 
 
 @app.command()

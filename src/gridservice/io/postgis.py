@@ -178,6 +178,34 @@ class PostGISStore:
         with self._writing() as con:
             return _migrate(con, self.area, upto=upto)
 
+    def grant(self, roles: Mapping[str, bool]) -> list[str]:
+        """Create a database role ``gridservice_<role>`` per product role (``role`` → whether it sees
+        personal data) and let it read the area, for QGIS and other readers; returns the roles.
+
+        Every role reads every layer except ``users`` (password hashes); a layer with personal
+        data (:data:`MASKED`) only through its ``_masked`` view unless the role sees personal
+        data. The roles cannot log in: a DBA grants them to logins
+        (``GRANT gridservice_planner TO alice``). Needs a connection that may create roles.
+        """
+        made = []
+        with self._connect() as con:
+            self._require(con)
+            tables = [t for t in _tables(con, self.area) if t != "users"]
+            for role, personal in roles.items():
+                name = f"gridservice_{role}"
+                ident = sql.Identifier(name)
+                if not con.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (name,)).fetchone():
+                    con.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(ident))
+                con.execute(sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(sql.Identifier(self.area), ident))
+                readable = [t for t in tables if personal or t not in MASKED] + [f"{t}_masked" for t in MASKED]
+                con.execute(sql.SQL("GRANT SELECT ON {} TO {}").format(
+                    sql.SQL(", ").join(self._table(t) for t in readable), ident))
+                if not personal:
+                    con.execute(sql.SQL("REVOKE ALL ON {} FROM {}").format(
+                        sql.SQL(", ").join(self._table(t) for t in MASKED), ident))
+                made.append(name)
+        return made
+
     def read_layer(self, name: str, *, raw: bool = False, where: str | None = None) -> pd.DataFrame:
         """One layer, conformed to its schema (``raw`` skips that); ``where`` is an SQL condition
         the database applies (with the layer's indexes)."""
@@ -629,11 +657,36 @@ def _step_spatial_indexes(con: psycopg.Connection, area: str) -> None:
                 sql.Identifier(f"{spec.name}_geometry_gist"), sql.Identifier(area, spec.name)))
 
 
+#: Layers with personal data, and the SQL that masks each such column (the rules of
+#: :mod:`gridservice.privacy`, in SQL for the views QGIS reads; a test holds the two equal).
+MASKED: dict[str, dict[str, str]] = {
+    "customers": {
+        "name": "left({0}, 1) || repeat('*', char_length({0}) - 1)",
+        "phone": "CASE WHEN {0} = '' THEN {0} WHEN char_length({0}) >= 8 THEN left({0}, 3) || '****' || right({0}, 4) "
+                 "ELSE '****' || right({0}, 2) END",
+        "address": "regexp_replace({0}, '[0-9０-９].*', '…')",
+    },
+}
+
+
+def _step_masked_views(con: psycopg.Connection, area: str) -> None:
+    """4: a ``<layer>_masked`` view of each layer with personal data (names, phones, addresses masked)."""
+    for name, masks in MASKED.items():
+        cols = [sql.SQL(masks[c.name]).format(sql.Identifier(c.name)) + sql.SQL(" AS ") + sql.Identifier(c.name)
+                if c.name in masks else sql.Identifier(c.name) for c in LAYERS[name].columns]
+        if LAYERS[name].geometry is not None:
+            cols.append(sql.Identifier("geometry"))
+        con.execute(sql.SQL("CREATE VIEW {} AS SELECT {} FROM {}").format(
+            sql.Identifier(area, f"{name}_masked"), sql.SQL(", ").join([sql.Identifier("fid"), *cols]),
+            sql.Identifier(area, name)))
+
+
 #: Numbered schema changes; step ``i`` brings an area from version ``i`` to ``i + 1``. Append, never edit.
 MIGRATIONS: tuple[Callable[[psycopg.Connection, str], None], ...] = (
     _step_tables,
     _step_foreign_keys,
     _step_spatial_indexes,
+    _step_masked_views,
 )
 
 
