@@ -8,6 +8,7 @@ import geopandas as gpd
 import pandas as pd
 import psycopg
 import pytest
+import shapely
 from shapely.geometry import Point
 
 import pg
@@ -327,3 +328,25 @@ def test_qgis_roles_see_personal_data_only_masked_unless_their_role_sees_it(pg_c
     with login("qgis_dispatcher") as con:  # a dispatcher sees them (auth.SEES_PERSONAL_DATA)
         names = [r[0] for r in con.execute(f'SELECT name FROM "{area}".customers ORDER BY customer_id')]
     assert names == raw["name"].tolist()
+
+
+def test_bbox_and_where_are_applied_by_the_database_with_its_indexes(pg_cluster: pg.Cluster, area_url: str,
+                                                                     demo_frames: dict, tmp_path) -> None:
+    store = open_store(area_url)
+    store.write(demo_frames, create=True)
+    gpkg = GeoPackageStore(tmp_path / "a.gpkg")
+    gpkg.write(demo_frames, create=True)
+    customers = store.read_layer("customers")
+    minx, miny, maxx, maxy = customers.total_bounds
+    box = (minx, miny, (minx + maxx) / 2, (miny + maxy) / 2)
+    # the expected rows worked out in memory, by shapely
+    inside = customers.index[customers.geometry.intersects(shapely.box(*box))].tolist()
+    assert 0 < len(inside) < len(customers)
+    assert store.read_layer("customers", bbox=box).index.tolist() == inside
+    assert gpkg.read_layer("customers", bbox=box).index.tolist() == inside
+    first = customers["category"].iloc[0]
+    both = [c for c in inside if customers.loc[c, "category"] == first]
+    assert store.read_layer("customers", bbox=box, where=f"category = '{first}'").index.tolist() == both
+    plan = pg_cluster.sql(f"SET enable_seqscan = off; EXPLAIN SELECT * FROM \"{store.area}\".customers "
+                          f"WHERE geometry && ST_MakeEnvelope({', '.join(map(str, box))}, 4326)", db="gridservice")
+    assert "customers_geometry_gist" in plan

@@ -206,14 +206,21 @@ class PostGISStore:
                 made.append(name)
         return made
 
-    def read_layer(self, name: str, *, raw: bool = False, where: str | None = None) -> pd.DataFrame:
-        """One layer, conformed to its schema (``raw`` skips that); ``where`` is an SQL condition
-        the database applies (with the layer's indexes)."""
+    def read_layer(self, name: str, *, raw: bool = False, where: str | None = None,
+                   bbox: tuple[float, float, float, float] | None = None) -> pd.DataFrame:
+        """One layer, conformed to its schema (``raw`` skips that). The database applies the
+        filters, with the layer's indexes: ``where`` is an SQL condition, ``bbox``
+        ``(minx, miny, maxx, maxy)`` in degrees keeps the features whose bounding box meets it
+        (the GiST index)."""
         with self._connect() as con:
             self._require(con)
             if name not in _tables(con, self.area):
                 msg = f"{self.url}: no layer {name!r}"
                 raise StoreError(msg)
+            if bbox is not None:
+                box = sql.SQL("geometry && ST_MakeEnvelope({}, 4326)").format(
+                    sql.SQL(", ").join(sql.Literal(float(v)) for v in bbox)).as_string(con)
+                where = box if where is None else f"({where}) AND {box}"
             query = self._select(con, name, where)
         with self._arrow() as run:
             table = run(query)

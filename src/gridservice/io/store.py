@@ -142,11 +142,17 @@ class GeoPackageStore:
 
     # -- reading ---------------------------------------------------------
 
-    def read_layer(self, name: str, *, raw: bool = False, where: str | None = None) -> pd.DataFrame:
-        """One layer, conformed to its schema (``raw`` skips that)."""
+    def read_layer(self, name: str, *, raw: bool = False, where: str | None = None,
+                   bbox: tuple[float, float, float, float] | None = None) -> pd.DataFrame:
+        """One layer, conformed to its schema (``raw`` skips that); ``where`` (an SQL condition) and
+        ``bbox`` ``(minx, miny, maxx, maxy)`` (features whose bounding box meets it) are applied
+        by GDAL, with the file's R-tree."""
         self._require()
         try:
-            df = pyogrio.read_dataframe(self.path, layer=name, use_arrow=True, where=where)
+            df = pyogrio.read_dataframe(self.path, layer=name, use_arrow=True, where=where, bbox=bbox,
+                                        fid_as_index=bbox is not None)
+            if bbox is not None:  # the R-tree's order: back to the rows' order
+                df = df.sort_index().reset_index(drop=True)
         except pyogrio.errors.DataLayerError as exc:
             msg = f"{self.path}: layer {name!r} cannot be read: {exc}"
             raise StoreError(msg) from exc
