@@ -397,11 +397,12 @@ class PostGISStore:
 
     def append(self, name: str, rows: pd.DataFrame) -> None:
         """Append records to a layer in one transaction (a layer not there yet is created)."""
+        df = to_storage(name, rows)
+        payload = _csv(_writable(name, df))
         with self._writing() as con:
             self._require(con)
-            df = to_storage(name, rows)
             self._ensure_table(con, name, df, _tables(con, self.area))
-            self._copy_in(con, name, df)
+            self._copy_in(con, name, df, payload)
 
     def upsert(self, frames: Mapping[str, pd.DataFrame], *, delete: Mapping[str, Iterable[str]] | None = None) -> None:
         """Write a few records of several layers in one transaction: each row replaces the row
@@ -413,6 +414,7 @@ class PostGISStore:
             msg = f"{self.url}: layer {refused[0]!r} is append-only: its rows are never deleted"
             raise StoreError(msg)
         stored = {name: to_storage(name, rows) for name, rows in frames.items()}
+        payloads = {name: _csv(_writable(name, df)) for name, df in stored.items()}
         with self._writing() as con:
             self._require(con)
             present = _tables(con, self.area)
@@ -426,7 +428,7 @@ class PostGISStore:
                 if name not in APPEND_ONLY:
                     self._delete(con, name, df[_key(name)].astype("str").tolist())
                 self._ensure_table(con, name, df, present)
-                self._copy_in(con, name, df)
+                self._copy_in(con, name, df, payloads[name])
 
     def update(self, name: str, rows: pd.DataFrame, *, append: Mapping[str, pd.DataFrame] | None = None) -> None:
         """Set the given columns of existing rows (by key, in place) and append rows to other layers,
@@ -473,21 +475,21 @@ class PostGISStore:
             if c == "geometry":
                 con.execute(sql.SQL("CREATE INDEX ON {} USING gist (geometry)").format(self._table(name)))
 
-    def _copy_in(self, con: psycopg.Connection, name: str, df: pd.DataFrame) -> None:
-        if "geometry" in df.columns and LAYERS.get(name) is not None and LAYERS[name].geometry is None:
-            df = df.drop(columns="geometry")
-        if not len(df.columns):
-            return
-        self._copy_rows(con, self._table(name), df)
+    def _copy_in(self, con: psycopg.Connection, name: str, df: pd.DataFrame, payload: bytes | None = None) -> None:
+        """Add the rows (``payload``: their CSV, made before the transaction so the lock is held shorter)."""
+        df = _writable(name, df)
+        if len(df.columns):
+            self._copy_rows(con, self._table(name), df, payload)
 
-    def _copy_rows(self, con: psycopg.Connection, table: sql.Composable, df: pd.DataFrame) -> None:
+    def _copy_rows(self, con: psycopg.Connection, table: sql.Composable, df: pd.DataFrame,
+                   payload: bytes | None = None) -> None:
         """``COPY … FROM STDIN`` of the whole frame as one CSV buffer that Arrow writes."""
         if not len(df):
             return
         query = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv)").format(
             table, sql.SQL(", ").join(map(sql.Identifier, df.columns)))
         with con.cursor().copy(query) as copy:
-            copy.write(_csv(df))
+            copy.write(_csv(df) if payload is None else payload)
 
 
 # -- connections -----------------------------------------------------------------
@@ -828,6 +830,13 @@ def _sql_kind(s: pd.Series) -> str:
     if pd.api.types.is_datetime64_dtype(s.dtype):
         return "timestamp"
     return "text"
+
+
+def _writable(name: str, df: pd.DataFrame) -> pd.DataFrame:
+    """The columns a layer's table takes (no geometry for an attribute table)."""
+    if "geometry" in df.columns and LAYERS.get(name) is not None and LAYERS[name].geometry is None:
+        return df.drop(columns="geometry")
+    return df
 
 
 def _csv(df: pd.DataFrame) -> bytes:
