@@ -351,3 +351,30 @@ def test_bbox_and_where_are_applied_by_the_database_with_its_indexes(pg_cluster:
     plan = pg_cluster.sql(f"SET enable_seqscan = off; EXPLAIN SELECT * FROM \"{store.area}\".customers "
                           f"WHERE geometry && ST_MakeEnvelope({', '.join(map(str, box))}, 4326)", db="gridservice")
     assert "customers_geometry_gist" in plan
+
+
+def test_a_forked_child_opens_its_own_connections(area_url: str) -> None:
+    # a server forking its workers: the parent's kept session must stay the parent's
+    import os
+    import warnings
+
+    store = open_store(area_url)
+    store.write({}, create=True)
+    with store._connect() as con:
+        parent = con.info.backend_pid
+    read, write = os.pipe()
+    with warnings.catch_warnings():  # Python 3.12+ warns that forking a threaded process may deadlock
+        warnings.simplefilter("ignore", DeprecationWarning)
+        pid = os.fork()
+    if pid == 0:  # the child: report its session, then leave without running any cleanup
+        try:
+            with store._connect() as con:
+                os.write(write, str(con.info.backend_pid).encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    child = int(os.read(read, 64) or 0)
+    os.waitpid(pid, 0)
+    with store._connect() as con:
+        assert con.info.backend_pid == parent  # still this process's session, and it works
+    assert child and child != parent

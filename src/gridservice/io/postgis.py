@@ -34,6 +34,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import io
+import os
 import re
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -564,6 +565,21 @@ def _close_idle() -> None:
             free, pool._free = pool._free, []
         for con in free:
             _close(con)
+
+
+#: Connections a forked child inherited: its parent's sessions, never used nor closed here (closing
+#: would end them for the parent too); the child opens its own.
+_INHERITED: list[object] = []
+
+
+def _forget_inherited() -> None:
+    for pool in _IDLE.values():
+        _INHERITED.extend(pool._free)
+        pool._free = []
+        pool._mutex = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_inherited)
 
 
 def _connect_psycopg(conninfo: str, url: str, name: str) -> psycopg.Connection:
