@@ -15,9 +15,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+import pg
 import tiny_area
 from gridservice.clock import FROZEN
-from gridservice.io import GeoPackageStore
+from gridservice.io import GeoPackageStore, open_store
 from gridservice.model import ServiceArea
 from headless import chromium
 from pinned import DEMO_AS_OF, NOW
@@ -44,11 +45,44 @@ def demo_gpkg(demo_frames: dict, tmp_path_factory: pytest.TempPathFactory) -> Pa
 
 
 @pytest.fixture(scope="session")
-def demo_area(demo_gpkg: Path) -> ServiceArea:
-    """The demo loaded and derived, as the CLI and API see it (read-only: do not mutate)."""
+def pg_cluster() -> Iterator[pg.Cluster]:
+    """A throwaway PostgreSQL + PostGIS cluster for the session (skipped only when the binaries are absent)."""
+    if pg.bindir() is None:
+        pytest.skip("PostgreSQL 15 with PostGIS is not installed: scripts/install-test-deps installs it")
+    with pg.cluster() as cluster:
+        yield cluster
+
+
+@pytest.fixture(scope="session")
+def demo_pg(demo_frames: dict, pg_cluster: pg.Cluster) -> str:
+    """The demo in PostGIS (database ``demo``, area ``nanfeng``), written once (tests that write: ``demo_pg_copy``)."""
+    pg_cluster.create_database("demo")
+    url = pg_cluster.url("demo", "nanfeng")
+    open_store(url).write(demo_frames, create=True)
+    return url
+
+
+@pytest.fixture
+def demo_pg_copy(demo_pg: str, pg_cluster: pg.Cluster, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A private copy of the PostGIS demo (a database cloned from it) a test may write to."""
+    db = f"t{abs(hash(request.node.nodeid)) % 10**12}"
+    pg_cluster.sql(f'CREATE DATABASE "{db}" TEMPLATE demo OWNER gridservice')
+    yield pg_cluster.url(db, "nanfeng")
+    pg_cluster.sql(f'DROP DATABASE "{db}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session", params=["gpkg", "postgis"])
+def demo_data(request: pytest.FixtureRequest) -> str:
+    """Where the demo is: its GeoPackage, then its PostGIS schema (domain tests run on both stores)."""
+    return str(request.getfixturevalue("demo_gpkg" if request.param == "gpkg" else "demo_pg"))
+
+
+@pytest.fixture(scope="session")
+def demo_area(demo_data: str) -> ServiceArea:
+    """The demo loaded and derived from each store, as the CLI and API see it (read-only: do not mutate)."""
     from gridservice.workspace import open_area
 
-    return open_area(str(demo_gpkg))
+    return open_area(demo_data)
 
 
 @pytest.fixture

@@ -46,3 +46,9 @@ def write_client(small_copy: Path) -> Iterator[TestClient]:
     """A client of a private copy (for tests that write)."""
     with TestClient(create_app(str(small_copy), settings=SETTINGS, web=False)) as c:
         yield c
+
+
+@pytest.fixture(scope="session")
+def demo_data(demo_gpkg) -> str:
+    """The faces read the demo from its GeoPackage only (the domain tests cover both stores)."""
+    return str(demo_gpkg)

@@ -23,3 +23,9 @@ def lineloss_frame() -> pd.DataFrame:
                          "streak_months": [3, 1], "likely_cause_zh": ["窃电或无表用电", "户变关系错误"],
                          "likely_cause": ["theft or unmetered load", "wrong customer-transformer links"]},
                         index=pd.Index(["T1", "T2"], name="transformer_id"))
+
+
+@pytest.fixture(scope="session")
+def demo_data(demo_gpkg) -> str:
+    """The faces read the demo from its GeoPackage only (the domain tests cover both stores)."""
+    return str(demo_gpkg)

@@ -22,6 +22,7 @@ from shapely.geometry import Polygon, box
 
 from gridservice.errors import ConflictError, DataError, InvalidPlanError, NotFoundError
 from gridservice.io import GeoPackageStore
+from gridservice.io.postgis import PostGISStore
 from gridservice.model import ServiceArea
 from gridservice.spatial.plan import read_plan
 from gridservice.spatial.redraw import commit_plan, plan_history, preview_plan, revert_plan
@@ -121,9 +122,10 @@ def test_stale_base_version_is_refused_and_nothing_written(three_store: GeoPacka
     assert digest(three_store.path) == before
 
 
-def test_two_concurrent_commits_on_one_base_only_one_wins(three_store: GeoPackageStore, write_plan) -> None:
+def _race(stores: list, write_plan) -> list[object]:
+    """Two planners commit on version 1 at once, each through its own store object; their outcomes."""
     plans = [write_plan("east.geojson", EAST), write_plan("shrink.geojson", {"G2": box(116.41, 27.10, 116.43, 27.11)})]
-    areas = [open_area(three_store), open_area(three_store)]
+    areas = [open_area(store) for store in stores]
     outcomes: list[object] = [None, None]
     start = threading.Barrier(2)
 
@@ -140,9 +142,24 @@ def test_two_concurrent_commits_on_one_base_only_one_wins(three_store: GeoPackag
         t.start()
     for t in threads:
         t.join()
+    return outcomes
+
+
+def test_two_concurrent_commits_on_one_base_only_one_wins(three_store: GeoPackageStore, write_plan) -> None:
+    outcomes = _race([three_store, three_store], write_plan)
     assert sorted(type(o).__name__ for o in outcomes) == ["ConflictError", "int"]
     assert 2 in outcomes
     assert plan_history(three_store)["plan_version"].tolist() == [1, 2]
+
+
+def test_two_commits_through_postgis_connections_only_one_wins(three_store: GeoPackageStore, pg_cluster,
+                                                               write_plan) -> None:
+    # two store objects: two lock sessions, as two server processes or machines would hold
+    url = pg_cluster.url(area="plan_race")
+    PostGISStore(url).write(three_store.read(), create=True)
+    outcomes = _race([PostGISStore(url), PostGISStore(url)], write_plan)
+    assert sorted(type(o).__name__ for o in outcomes) == ["ConflictError", "int"]
+    assert plan_history(PostGISStore(url))["plan_version"].tolist() == [1, 2]
 
 
 def test_invalid_plan_is_refused_unless_forced_with_a_reason(three_store: GeoPackageStore, write_plan) -> None:
@@ -216,3 +233,24 @@ def test_revert_removes_later_grids_and_their_staff_links(three_store: GeoPackag
     removed = log[log["action"] == "grid_staff_removed"]
     assert json.loads(removed["detail"].iloc[0])["staff_id"] == "M3"
     assert pd.isna(after.customers.at["C8", "grid_id"])
+
+
+@pytest.mark.parametrize("kind", ["gpkg", "postgis"])
+def test_the_store_checks_the_plan_version_inside_the_write(three_store: GeoPackageStore, pg_cluster, kind: str,
+                                                            tmp_path) -> None:
+    # a writer that skipped the lock and re-read nothing: the store's own check refuses it
+    if kind == "gpkg":
+        store = three_store
+    else:
+        store = PostGISStore(pg_cluster.url(area="plan_check"))
+        store.write(three_store.read(), create=True)
+    before = store.read()
+    latest = int(before["plan_versions"].index.max()) if len(before["plan_versions"]) else None
+    stale = -1 if latest is None else latest - 1
+    grids = before["grids"].assign(name="stale write")
+    with store.lock(), pytest.raises(ConflictError, match="another writer committed first"):
+        store.write_locked({"grids": grids}, unchanged=("plan_versions", "plan_version", stale))
+    assert store.read_layer("grids")["name"].tolist() == before["grids"]["name"].tolist()
+    with store.lock():
+        store.write_locked({"grids": grids}, unchanged=("plan_versions", "plan_version", latest))
+    assert set(store.read_layer("grids")["name"]) == {"stale write"}

@@ -67,7 +67,8 @@ class Format(StrEnum):
 
 DataOpt = Annotated[
     str | None,
-    typer.Option("--data", "-d", help="GeoPackage path (default: the demo; env GRIDSERVICE_DATA)."),
+    typer.Option("--data", "-d", help="GeoPackage path or postgresql://USER@HOST/DB?area=NAME "
+                                      "(default: the demo; env GRIDSERVICE_DATA)."),
 ]
 FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="table, json or csv.")]
 

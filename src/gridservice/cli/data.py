@@ -1,4 +1,4 @@
-"""Data verbs: ``init``, ``demo``, ``import``, ``export``, ``validate``."""
+"""Data verbs: ``init``, ``demo``, ``import``, ``export``, ``validate``, ``migrate``, ``grant``, ``copy``."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from gridservice import clock
+from gridservice.auth import ROLES, SEES_PERSONAL_DATA
 from gridservice.cli.common import (
     DataOpt,
     Format,
@@ -22,7 +23,7 @@ from gridservice.cli.common import (
     progress_bar,
     rules,
 )
-from gridservice.io import open_store
+from gridservice.io import is_database_url, open_store
 from gridservice.io.importer import export_layer, import_layer
 from gridservice.io.tables import layer as declared_layer
 from gridservice.model import ServiceArea
@@ -39,9 +40,50 @@ def init(
     """Create an empty service area (every layer, no rows)."""
     store = open_store(data_path(data))
     if store.exists() and not force:
-        fail(f"{store.url} already exists (use --force to overwrite)")
+        fail(f"{store.url} already exists (use --force to overwrite, `gridservice migrate` to upgrade it)")
     store.write(ServiceArea({}).layers, create=True)
     console.print(f"created empty service area [bold]{store.url}[/] ({len(LAYERS)} layers)")
+
+
+@app.command()
+def migrate(data: DataOpt = None) -> None:
+    """Bring a service area's database schema up to this version of gridservice (keeps every row)."""
+    store = open_store(data_path(data))
+    if not store.exists():
+        fail(f"{store.url}: no such service area (create one with `gridservice init`)")
+    steps = store.migrate()
+    console.print(f"{store.url}: {steps} migration step(s) applied" if steps else f"{store.url}: up to date")
+
+
+@app.command()
+def grant(data: DataOpt = None) -> None:
+    """Create a database role per product role (gridservice_planner, …) that may read the area from QGIS;
+    customers' names, phones and addresses only masked (customers_masked) for roles that do not see them."""
+    store = open_store(data_path(data))
+    if not is_database_url(store.url):
+        fail(f"{store.url}: `grant` is for a PostgreSQL database (a GeoPackage is read as a file)")
+    roles = store.grant({role: role in SEES_PERSONAL_DATA for role in ROLES})  # type: ignore[attr-defined]
+    console.print(f"{store.url}: {', '.join(roles)} may read the area (grant them to logins: "
+                  f"GRANT {roles[0]} TO alice)")
+
+
+@app.command()
+def copy(
+    source: Annotated[str, typer.Argument(help="The service area to copy: a GeoPackage or a postgresql:// URL.")],
+    target: Annotated[str, typer.Argument(help="Where to copy it: a GeoPackage or a postgresql:// URL.")],
+    force: Annotated[bool, typer.Option("--force", help="Replace a service area already there.")] = False,
+) -> None:
+    """Copy a whole service area between stores, losslessly: every layer, extra columns, history, users, audit log."""
+    src, dst = open_store(source), open_store(target)
+    if not src.exists():
+        fail(f"{src.url}: no such service area")
+    if dst.exists() and not force:
+        fail(f"{dst.url} already exists (use --force to replace it)")
+    with progress_bar(f"copying {src.url}") as progress:
+        frames = src.read()
+        progress(f"writing {dst.url}", 0.5)
+        dst.write(frames, create=True)
+    console.print(f"copied {len(frames)} layers, {sum(len(f) for f in frames.values()):,} rows to [bold]{dst.url}[/]")
 
 
 @app.command()

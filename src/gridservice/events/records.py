@@ -4,7 +4,7 @@ A new order is one :meth:`~gridservice.io.GeoPackageStore.append` of the
 order and one of its audit record. A status change re-reads the order under
 the store's write lock, validates the step against what is stored (so two
 dispatchers advancing the same order cannot both win) and updates the row
-and appends the audit record in one SQLite transaction.
+and appends the audit record in one transaction (:meth:`~gridservice.io.Store.update`).
 
 A client may name a creation with an idempotency key: the key (hashed with
 the user's name, so each user has their own keys) becomes the ``log_id`` of
@@ -18,10 +18,9 @@ import hashlib
 
 import pandas as pd
 
-from gridservice.errors import NotFoundError, StoreError
+from gridservice.errors import NotFoundError
 from gridservice.events.work_orders import STEP_COLUMNS, advance, audit_record, declared
 from gridservice.io import Store
-from gridservice.io.tables import to_storage
 
 
 def idempotency_log_id(user: str, key: str) -> str:
@@ -66,9 +65,6 @@ def save_transition(store: Store, work_order_id: str, status: str, at: object, *
     TransitionError
         The step is not allowed (see :func:`~gridservice.events.work_orders.advance`).
     """
-    # Private helpers of the GeoPackage store: it has no row update of its own yet.
-    from gridservice.io.store import _connect, _sql_values, journal, unavailable_on_faults
-
     quoted = work_order_id.replace("'", "''")
     with store.lock():
         current = store.read_layer("work_orders", where=f"work_order_id = '{quoted}'")
@@ -77,32 +73,9 @@ def save_transition(store: Store, work_order_id: str, status: str, at: object, *
             raise NotFoundError(msg)
         updated = advance(current, status, at, now=now)
         col = STEP_COLUMNS[status]
-        change = pd.DataFrame({"status": updated["status"], col: updated[col]})
-        names, values = _sql_values(change.reset_index(drop=True), None, 0)
-        log = to_storage("audit_log", audit_record(user=user, action=f"status:{status}", layer="work_orders",
-                                                   feature_id=work_order_id, detail=f"{col}={updated[col].iloc[0]}"))
-        log_names, log_values = _sql_values(log, None, 0)
-        con = _connect(store.path)
-        try:
-            with unavailable_on_faults(store.path):
-                has_log = bool(con.execute('PRAGMA table_info("audit_log")').fetchall())
-                with con:
-                    sets = ", ".join(f'"{n}" = ?' for n in names)
-                    cur = con.execute(f'UPDATE "work_orders" SET {sets} WHERE "work_order_id" = ?',
-                                      (*values[0], work_order_id))
-                    if cur.rowcount != 1:
-                        msg = f"{store.url}: work order {work_order_id!r} matched {cur.rowcount} rows"
-                        raise StoreError(msg)
-                    cols = ", ".join(f'"{n}"' for n in log_names)
-                    if has_log:
-                        con.execute(f'INSERT INTO "audit_log" ({cols}) VALUES ({", ".join("?" * len(log_names))})',
-                                    log_values[0])
-                    journal(con, {"work_orders": [work_order_id], "audit_log": log["log_id"].astype("str").tolist()
-                                  if has_log else []})
-        finally:
-            con.close()
-    if not has_log:  # a file without an audit_log table: append creates it
-        store.append("audit_log", log)
+        log = audit_record(user=user, action=f"status:{status}", layer="work_orders",
+                           feature_id=work_order_id, detail=f"{col}={updated[col].iloc[0]}")
+        store.update("work_orders", updated[["status", col]], append={"audit_log": log})
     return updated
 
 

@@ -34,7 +34,8 @@ from pyproj.exceptions import CRSError
 
 from gridservice import clock, coords
 from gridservice.errors import CoordinateSystemError, DataError
-from gridservice.io.store import APPEND_ONLY, GeoPackageStore
+from gridservice.io import Store
+from gridservice.io.store import APPEND_ONLY
 from gridservice.io.tables import conform, layer, to_storage
 from gridservice.lookup import contains
 from gridservice.schema import CRS, LAYERS
@@ -461,7 +462,7 @@ def _in_box(x: np.ndarray, y: np.ndarray, box: tuple[float, float, float, float]
     return (x >= box[0]) & (x <= box[2]) & (y >= box[1]) & (y <= box[3])
 
 
-def _check_parents(name: str, df: pd.DataFrame, store: GeoPackageStore, source: str) -> None:
+def _check_parents(name: str, df: pd.DataFrame, store: Store, source: str) -> None:
     spec = LAYERS[name]
     present = set(store.layers()) if store.exists() else set()
     for col in spec.columns:
@@ -474,8 +475,7 @@ def _check_parents(name: str, df: pd.DataFrame, store: GeoPackageStore, source: 
         if col.parent == name:
             known = df.index
         elif col.parent in present:
-            known = pd.Index(pyogrio.read_dataframe(store.path, layer=col.parent, columns=[parent.key],
-                                                    read_geometry=False, use_arrow=True)[parent.key])
+            known = pd.Index(store.read_layer(col.parent, raw=True)[parent.key])
         else:
             known = pd.Index([])
         bad = values.notna().to_numpy() & ~contains(values, known)
@@ -488,7 +488,7 @@ def _check_parents(name: str, df: pd.DataFrame, store: GeoPackageStore, source: 
 
 
 def import_layer(
-    store: GeoPackageStore,
+    store: Store,
     name: str,
     path: str | Path,
     *,

@@ -43,7 +43,7 @@ import pandas as pd
 import pyogrio
 import shapely
 
-from gridservice.errors import DataError, StoreError, StoreUnavailable
+from gridservice.errors import ConflictError, DataError, StoreError, StoreUnavailable
 from gridservice.io.tables import conform, to_storage
 from gridservice.schema import LAYERS, TIMEZONE
 
@@ -165,6 +165,11 @@ class GeoPackageStore:
                 keys.add(key)
         return end, changed
 
+    def migrate(self) -> int:
+        """Nothing to do: a whole-layer write makes its table from the schema, a read fills columns declared later."""
+        self._require()
+        return 0
+
     def layers(self) -> list[str]:
         """Names of the tables in the file."""
         self._require()
@@ -194,12 +199,18 @@ class GeoPackageStore:
 
     # -- reading ---------------------------------------------------------
 
-    def read_layer(self, name: str, *, raw: bool = False, where: str | None = None) -> pd.DataFrame:
-        """One layer, conformed to its schema (``raw`` skips that)."""
+    def read_layer(self, name: str, *, raw: bool = False, where: str | None = None,
+                   bbox: tuple[float, float, float, float] | None = None) -> pd.DataFrame:
+        """One layer, conformed to its schema (``raw`` skips that); ``where`` (an SQL condition) and
+        ``bbox`` ``(minx, miny, maxx, maxy)`` (features whose bounding box meets it) are applied
+        by GDAL, with the file's R-tree."""
         self._require()
         try:
             with unavailable_on_faults(self.path):
-                df = pyogrio.read_dataframe(self.path, layer=name, use_arrow=True, where=where)
+                df = pyogrio.read_dataframe(self.path, layer=name, use_arrow=True, where=where, bbox=bbox,
+                                            fid_as_index=bbox is not None)
+            if bbox is not None:  # the R-tree's order: back to the rows' order
+                df = df.sort_index().reset_index(drop=True)
         except pyogrio.errors.DataLayerError as exc:
             msg = f"{self.path}: layer {name!r} cannot be read: {exc}"
             raise StoreError(msg) from exc
@@ -268,14 +279,24 @@ class GeoPackageStore:
         with self.lock():
             self.write_locked(frames, create=create)
 
-    def write_locked(self, frames: Mapping[str, pd.DataFrame], *, create: bool = False) -> None:
+    def write_locked(self, frames: Mapping[str, pd.DataFrame], *, create: bool = False,
+                     unchanged: tuple[str, str, object] | None = None) -> None:
         """:meth:`write` for a caller already holding :meth:`lock` (the lock is not re-entrant).
 
         For read-check-write transactions: a plan commit re-reads the latest
-        plan version under the lock before it writes.
+        plan version under the lock before it writes. ``unchanged`` is an
+        optimistic check, ``(layer, column, value)``: the write is refused
+        (:class:`ConflictError`) unless the layer's largest ``column`` is
+        still ``value`` (``None``: no rows).
         """
         if not create and self.path.exists():
             self._require_geopackage()  # never turn some other file into a GeoPackage
+            if unchanged is not None:
+                layer, column, _ = unchanged
+                with contextlib.closing(sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)) as con:
+                    there = con.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (layer,)).fetchone()
+                    now = con.execute(f'SELECT max("{column}") FROM "{layer}"').fetchone()[0] if there else None
+                check_unchanged(self.url, unchanged, now)
             if APPEND_ONLY & frames.keys():
                 self._refuse_dropped_rows(frames)
 
@@ -354,6 +375,38 @@ class GeoPackageStore:
             msg = f"{self.path}: layer {refused[0]!r} is append-only: its rows are never deleted"
             raise StoreError(msg)
         self._apply(frames, delete, replace=True)
+
+    def update(self, name: str, rows: pd.DataFrame, *, append: Mapping[str, pd.DataFrame] | None = None) -> None:
+        """Set the given columns of existing rows (by key, in place) and append rows to other
+        layers, in one SQLite transaction; a key that matches no row is a :class:`StoreError`.
+        An appended layer the file lacks is created after the transaction."""
+        key = _key(name)
+        df = to_storage(name, rows)
+        cols = [c for c in df.columns if c != key]
+        names, values = _sql_values(df[cols], None, 0)
+        stored = {other: to_storage(other, extra) for other, extra in (append or {}).items()}
+        with self.lock(), unavailable_on_faults(self.path):
+            self._require()
+            con = _connect(self.path)
+            try:
+                absent = [n for n in stored if not con.execute(f'PRAGMA table_info("{n}")').fetchone()]
+                with con:
+                    sets = ", ".join(f'"{n}" = ?' for n in names)
+                    for k, row in zip(df[key].astype("str"), values, strict=True):
+                        cur = con.execute(f'UPDATE "{name}" SET {sets} WHERE "{key}" = ?', (*row, k))
+                        if cur.rowcount != 1:
+                            msg = f"{self.path}: {name} {k!r} matched {cur.rowcount} rows"
+                            raise StoreError(msg)
+                    for other, extra in stored.items():
+                        if other not in absent:
+                            self._insert(con, other, extra)
+                    journal(con, {name: df[key].astype("str").tolist(),
+                                  **{other: _keys(other, extra, []) for other, extra in stored.items()
+                                     if other not in absent}})
+            finally:
+                con.close()
+            for other in absent:
+                self._write_new_layer(other, stored[other])
 
     def _apply(self, frames: Mapping[str, pd.DataFrame], delete: Mapping[str, list[str]], *, replace: bool) -> None:
         stored = {name: to_storage(name, rows) for name, rows in frames.items()}
@@ -447,6 +500,14 @@ def _journal_file(path: str, written: Mapping[str, None]) -> None:
             journal(con, written)
     finally:
         con.close()
+
+
+def check_unchanged(url: str, unchanged: tuple[str, str, object], now: object) -> None:
+    """Refuse a write whose optimistic check failed: another writer changed ``layer.column`` first."""
+    layer, column, value = unchanged
+    if (None if now is None else int(now)) != (None if value is None else int(value)):  # type: ignore[call-overload]
+        msg = f"{url}: {layer}.{column} is now {now}, not {value}: another writer committed first"
+        raise ConflictError(msg)
 
 
 def _key(name: str) -> str:

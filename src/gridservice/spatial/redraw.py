@@ -10,8 +10,9 @@ transaction — the grids, their snapshot in ``grid_history``, the
 ``plan_versions`` row and one ``audit_log`` row per change — so a commit is
 all or nothing. It refuses a plan with errors unless forced with a reason
 (recorded), and a stale base version: the latest version is re-read under the
-store's write lock, so of two planners committing on the same base exactly
-one wins and the other gets :class:`~gridservice.errors.ConflictError`.
+store's write lock and checked again by the store inside the write's own
+transaction (in SQL on PostGIS), so of two planners committing on the same
+base exactly one wins and the other gets :class:`~gridservice.errors.ConflictError`.
 
 Versions are numbered from the grids' ``plan_version``. The first commit also
 snapshots the plan it replaces, so every version can be restored with
@@ -290,7 +291,14 @@ def commit_plan(
         version = latest + 1
         frames = _version_frames(fresh, preview, version=version, base=latest, author=author, note=note,
                                  force_reason=force_reason, when=when, action=action, complete=complete)
-        target.write_locked(frames)
+        seen_versions = fresh["plan_versions"].index
+        try:  # the stores check again in the write's own transaction (in SQL on PostGIS)
+            target.write_locked(frames, unchanged=("plan_versions", "plan_version",
+                                                   int(seen_versions.max()) if len(seen_versions) else None))
+        except ConflictError:
+            current = _latest_in(target)
+            raise ConflictError(_stale_message(current["plan_versions"], base,
+                                               latest_version(current["plan_versions"], current["grids"]))) from None
     return CommitResult(version, latest, preview.changed, force_reason, preview)
 
 
