@@ -76,7 +76,3 @@ class AssetError(GridserviceError):
 
 class TopologyError(DataError):
     """The network cannot be traced as asked: a loop of closed links (a meshed network)."""
-
-
-class StoreUnavailable(StoreError):  # noqa: N818 - reads as what happened, like the HTTP status it maps to
-    """The store cannot be reached right now (the database is down or restarting): retry later."""
