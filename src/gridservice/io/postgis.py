@@ -56,8 +56,7 @@ import shapely
 from psycopg import sql
 
 from gridservice.errors import DataError, StoreError, StoreUnavailable
-from gridservice.io.store import (JOURNAL, _JOURNAL_KEEP, check_unchanged, journal_rows, journal_since,
-                                  written_keys)
+from gridservice.io.store import _JOURNAL_KEEP, JOURNAL, check_unchanged, journal_rows, journal_since, written_keys
 from gridservice.io.tables import conform, to_storage
 from gridservice.schema import CRS, LAYERS, TIMEZONE, Layer
 
