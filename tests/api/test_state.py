@@ -1,4 +1,5 @@
-"""Two holders over one GeoPackage stand for two server workers: each follows the other's writes."""
+"""Two holders over one store stand for two server workers: each follows the other's writes
+(on a GeoPackage and on PostGIS: both keep a change journal)."""
 
 from __future__ import annotations
 
@@ -6,13 +7,26 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
+import pg
 from gridservice.api.state import AreaHolder
 from gridservice.auth import record, remove_user
 from gridservice.events.records import save_new_work_order, save_transition
 from gridservice.events.work_orders import create_work_order, declared
-from gridservice.io import GeoPackageStore
+from gridservice.io import GeoPackageStore, open_store
 from gridservice.io.store import _connect
+
+
+@pytest.fixture(params=["gpkg", "postgis"])
+def small_data(request: pytest.FixtureRequest, small_copy: Path) -> str:
+    """The test area, writable: its GeoPackage copy, or the same layers in a fresh PostGIS area."""
+    if request.param == "gpkg":
+        return str(small_copy)
+    cluster: pg.Cluster = request.getfixturevalue("pg_cluster")
+    url = cluster.url(area="s_" + request.node.name.lower().replace("[", "_").replace("]", "")[:50])
+    open_store(url).write(GeoPackageStore(small_copy).read(), create=True)
+    return url
 
 
 def _new_order(holder: AreaHolder, customer: str) -> str:
@@ -24,8 +38,8 @@ def _new_order(holder: AreaHolder, customer: str) -> str:
     return str(order.index[0])
 
 
-def test_a_sibling_write_is_merged_without_a_reload(small_copy: Path) -> None:
-    one, two = AreaHolder(str(small_copy)), AreaHolder(str(small_copy))
+def test_a_sibling_write_is_merged_without_a_reload(small_data: str) -> None:
+    one, two = AreaHolder(small_data), AreaHolder(small_data)
     customers = two.get().customers
     assert list(two.get().work_orders.index) == ["WO1"]
 
@@ -48,27 +62,28 @@ def test_a_sibling_write_is_merged_without_a_reload(small_copy: Path) -> None:
         record(one.store, user="dispatcher", action="customer.view", layer="customers", feature_id="C1")
     with ThreadPoolExecutor(1) as pool, one.store.lock():  # and it waits for no writer (one holds the lock now)
         assert pool.submit(two.get).result(timeout=30) is before
-    assert "customer.view" in set(GeoPackageStore(small_copy).read_layer("audit_log")["action"])
+    assert "customer.view" in set(open_store(small_data).read_layer("audit_log")["action"])
 
 
-def test_a_second_writer_takes_the_next_id_not_the_same(small_copy: Path) -> None:
-    one, two = AreaHolder(str(small_copy)), AreaHolder(str(small_copy))
+def test_a_second_writer_takes_the_next_id_not_the_same(small_data: str) -> None:
+    one, two = AreaHolder(small_data), AreaHolder(small_data)
     one.get(), two.get()  # both loaded before either writes
     first, second = _new_order(one, "C1"), _new_order(two, "C2")
     assert first != second
-    stored = GeoPackageStore(small_copy).read_layer("work_orders")
+    stored = open_store(small_data).read_layer("work_orders")
     assert sorted(stored.index) == sorted(["WO1", first, second])
 
 
-def test_deleted_records_and_whole_layer_writes_are_followed(small_copy: Path) -> None:
-    one, two = AreaHolder(str(small_copy)), AreaHolder(str(small_copy))
+def test_deleted_records_and_whole_layer_writes_are_followed(small_data: str) -> None:
+    one, two = AreaHolder(small_data), AreaHolder(small_data)
     assert "planner" in two.get().users.index
     remove_user(one.store, "planner", by="admin")
     assert "planner" not in two.get().users.index
 
     customers = two.get().customers
+    assert two.get().customers is customers  # nothing written: nothing reloaded
     renamed = customers.assign(name=customers["name"] + "（改）")
-    GeoPackageStore(small_copy).write({"customers": renamed})  # an import: the whole layer
+    open_store(small_data).write({"customers": renamed})  # an import: the whole layer
     reloaded = two.get().customers
     assert reloaded is not customers and reloaded.loc["C1", "name"] == "张三（改）"
 

@@ -133,6 +133,50 @@ def test_upsert_update_append_and_the_audit_log_is_append_only(area_url: str, de
     assert len(after) == len(visits) - 1 and after.loc[visits.index[0], "kind"] == "phone"
 
 
+def test_every_write_notes_its_keys_in_the_change_journal(area_url: str, demo_frames: dict,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from gridservice.auth import audit_entry
+
+    store = PostGISStore(area_url)
+    assert store.changes(None) == (None, None)  # no area: nothing known
+    store.write(demo_frames, create=True)
+    start, changed = store.changes(None)
+    assert changed is None and start is not None  # a reader that has read nothing reloads
+    assert store.changes(start) == (start, {})
+    assert "gridservice_changes" not in store.layers()  # the journal is no layer
+
+    visits = store.read_layer("visits")
+    store.upsert({"visits": visits.iloc[:1].assign(kind="phone")}, delete={"visits": [visits.index[1]]})
+    assert store.changes(start) == (start + 2, {"visits": {visits.index[0], visits.index[1]}})
+    orders = store.read_layer("work_orders")
+    first = orders.index[0]
+    store.update("work_orders", orders.loc[[first], ["status"]].assign(status="closed"), append={
+        "audit_log": audit_entry(user="t", action="status:closed", layer="work_orders", feature_id=first)})
+    entry = store.read_layer("audit_log").index[-1]
+    end, changed = store.changes(start + 2)
+    assert end == start + 4 and changed == {"work_orders": {first}, "audit_log": {entry}}
+    store.append("audit_log", audit_entry(user="t", action="customer.view"))
+    viewed = store.read_layer("audit_log").index[-1]
+    assert store.changes(end) == (end + 1, {"audit_log": {viewed}})
+
+    customers = store.read_layer("customers")
+    assert len(customers) > 1_000  # more keys than the journal notes one by one: the whole layer
+    store.upsert({"customers": customers.assign(phone="")})
+    store.write({"grids": store.read_layer("grids")})  # a whole-layer write
+    assert store.changes(end)[1] == {"audit_log": {viewed},
+                                     "customers": None, "grids": None}
+
+    monkeypatch.setattr("gridservice.io.postgis._JOURNAL_KEEP", 2)  # older entries are dropped …
+    store.append("audit_log", audit_entry(user="t", action="customer.view"))
+    assert store.changes(end)[1] is None  # … and a reader that far behind reloads
+    last = store.changes(None)[0]
+    assert store.changes(last - 2)[1] == {"audit_log": {store.read_layer("audit_log").index[-1]}, "grids": None}
+
+    store.write(demo_frames, create=True)  # `copy --force`: the area made afresh, with a new journal
+    assert store.changes(last)[1] is None
+    assert store.changes(store.changes(None)[0]) == (store.changes(None)[0], {})
+
+
 def test_concurrent_appends_from_threads_lose_nothing(area_url: str, demo_frames: dict) -> None:
     from gridservice.auth import audit_entry
 
@@ -191,8 +235,14 @@ def test_migrations_bring_an_older_area_up_without_losing_rows(area_url: str, de
             rows = to_storage(name, demo_frames[name])
             store._ensure_table(con, name, rows, [name])
             store._copy_in(con, name, rows)
+    assert store.changes(None) == (None, None)  # no journal before the fifth step
     assert store.migrate() == len(MIGRATIONS) - 1
     assert store.schema_version() == len(MIGRATIONS)
+    grids = to_storage("grids", demo_frames["grids"])
+    store.upsert({"grids": grids.iloc[:1]})
+    start = store.changes(None)[0]
+    store.upsert({"grids": grids.iloc[1:2]})
+    assert store.changes(start)[1] == {"grids": {grids["grid_id"].iloc[1]}}  # the journal is kept from now on
     assert store.migrate() == 0
     assert len(store.read_layer("grids")) == len(demo_frames["grids"])
 

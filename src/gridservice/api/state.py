@@ -71,8 +71,9 @@ class AreaHolder:
         """Whether every write since the area was read went to layers not followed (the audit entries of
         lookups); if so, note how far the store has gone, without waiting for its lock.
 
-        The journal is read with SQLite's own locking; the same version before and after the read
-        shows that no write landed in between, so the position read belongs to that version.
+        The journal is read without the store's lock (SQLite's locking, a PostgreSQL snapshot); the same
+        version before and after the read shows that no write landed in between, so the position read
+        belongs to that version.
         """
         if self._area is None:
             return False

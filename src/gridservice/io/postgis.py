@@ -21,8 +21,11 @@ Connections stay open between calls and are replaced when the server
 dropped them (a restart): see :class:`_Idle`.
 Every write is one transaction that also bumps ``gridservice_meta.data_version``,
 the cheap token :meth:`PostGISStore.version` reads, so a process sees any
-other's committed write. :meth:`PostGISStore.lock` is a session advisory
-lock: writers in every process and on every machine queue on it.
+other's committed write, and notes the keys it wrote in the change journal
+``gridservice_changes`` (as the GeoPackage store does), so that server
+workers re-read those records only (:meth:`PostGISStore.changes`).
+:meth:`PostGISStore.lock` is a session advisory lock: writers in every
+process and on every machine queue on it.
 
 Schema changes are numbered steps in :data:`MIGRATIONS`; ``gridservice
 init`` and ``gridservice migrate`` apply the missing ones
@@ -36,6 +39,7 @@ import contextlib
 import io
 import os
 import re
+import secrets
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -52,7 +56,7 @@ import shapely
 from psycopg import sql
 
 from gridservice.errors import DataError, StoreError, StoreUnavailable
-from gridservice.io.store import check_unchanged
+from gridservice.io.store import _JOURNAL_KEEP, JOURNAL, check_unchanged, journal_rows, journal_since, written_keys
 from gridservice.io.tables import conform, to_storage
 from gridservice.schema import CRS, LAYERS, TIMEZONE, Layer
 
@@ -152,9 +156,21 @@ class PostGISStore:
             return (int(row[0]),)
 
     def changes(self, since: int | None) -> tuple[int | None, dict[str, set[str] | None] | None]:
-        """What the writes since ``since`` wrote: not recorded here yet, so always "unknown" (the
-        reader reloads the area; see :meth:`GeoPackageStore.changes <gridservice.io.store.GeoPackageStore.changes>`)."""
-        return self.version()[0], None
+        """Where the change journal ends, and what the writes after position ``since`` wrote, as
+        :meth:`GeoPackageStore.changes <gridservice.io.store.GeoPackageStore.changes>` says.
+
+        A journal starts at a random position (:func:`_step_journal`), so a
+        reader cannot take up an area made afresh (``copy --force``) where it
+        left the one it replaced.
+        """
+        with self._connect() as con:
+            con.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")  # the bounds and rows agree
+            if con.execute("SELECT to_regclass(%s) IS NULL", (f'"{self.area}".{JOURNAL}',)).fetchone()[0]:
+                return None, None
+            table = self._table(JOURNAL)
+            first, end = con.execute(sql.SQL("SELECT min(seq), max(seq) FROM {}").format(table)).fetchone()
+            return journal_since(since, first, end, lambda after: con.execute(
+                sql.SQL("SELECT layer, feature_id FROM {} WHERE seq > %s").format(table), (after,)).fetchall())
 
     def schema_version(self) -> int:
         """How many of :data:`MIGRATIONS` have run on this area (0: none, no area)."""
@@ -391,6 +407,7 @@ class PostGISStore:
                 _add_keys(con, self.area)
                 _mark(con, self.area, 1)
                 _migrate(con, self.area)
+            self._journal(con, {"*": None} if fresh else dict.fromkeys(frames))
 
     def _refuse_dropped_rows(self, con: psycopg.Connection, name: str, df: pd.DataFrame) -> None:
         key = LAYERS[name].key
@@ -409,6 +426,7 @@ class PostGISStore:
             self._require(con)
             self._ensure_table(con, name, df, _tables(con, self.area))
             self._copy_in(con, name, df, payload)
+            self._journal(con, {name: written_keys(name, df, [])})
 
     def upsert(self, frames: Mapping[str, pd.DataFrame], *, delete: Mapping[str, Iterable[str]] | None = None) -> None:
         """Write a few records of several layers in one transaction: each row replaces the row
@@ -435,6 +453,8 @@ class PostGISStore:
                     self._delete(con, name, df[_key(name)].astype("str").tolist())
                 self._ensure_table(con, name, df, present)
                 self._copy_in(con, name, df, payloads[name])
+            self._journal(con, {name: written_keys(name, stored.get(name), delete.get(name, []))
+                                for name in {*stored, *delete}})
 
     def update(self, name: str, rows: pd.DataFrame, *, append: Mapping[str, pd.DataFrame] | None = None) -> None:
         """Set the given columns of existing rows (by key, in place) and append rows to other layers,
@@ -455,10 +475,26 @@ class PostGISStore:
                 msg = f"{self.url}: {name}: {len(df) - n} of the {len(df)} rows to update are not there"
                 raise StoreError(msg)
             present = _tables(con, self.area)
+            written: dict[str, list[str] | None] = {name: df[key].astype("str").tolist()}
             for other, extra in (append or {}).items():
                 extra = to_storage(other, extra)
                 self._ensure_table(con, other, extra, present)
                 self._copy_in(con, other, extra)
+                written[other] = written_keys(other, extra, [])
+            self._journal(con, written)
+
+    def _journal(self, con: psycopg.Connection, written: Mapping[str, Iterable[str] | None]) -> None:
+        """Note in the change journal, in the write's transaction, what it wrote: layer → keys (``None``: whole);
+        entries more than :data:`_JOURNAL_KEEP <gridservice.io.store._JOURNAL_KEEP>` behind are dropped."""
+        rows = journal_rows(written)
+        if not rows:
+            return
+        table = self._table(JOURNAL)
+        with con.cursor().copy(sql.SQL("COPY {} (layer, feature_id) FROM STDIN").format(table)) as copy:
+            for row in rows:
+                copy.write_row(row)
+        con.execute(sql.SQL("DELETE FROM {0} WHERE seq <= (SELECT max(seq) FROM {0}) - %s").format(table),
+                    (_JOURNAL_KEEP,))
 
     def _delete(self, con: psycopg.Connection, name: str, keys: list[str]) -> None:
         if keys:
@@ -711,12 +747,27 @@ def _step_masked_views(con: psycopg.Connection, area: str) -> None:
             sql.Identifier(area, name)))
 
 
+def _step_journal(con: psycopg.Connection, area: str) -> None:
+    """5: the change journal (layer and key of every record written; no key: the whole layer).
+
+    Its positions start at a random number, so that a reader following the
+    journal of an area this one replaced cannot take up this one where it
+    left the other.
+    """
+    table = sql.Identifier(area, JOURNAL)
+    con.execute(sql.SQL("CREATE TABLE {} (seq bigserial PRIMARY KEY, layer text NOT NULL, feature_id text)")
+                .format(table))
+    con.execute("SELECT setval(pg_get_serial_sequence(%s, 'seq'), %s, false)",
+                (f'"{area}".{JOURNAL}', secrets.randbits(48) + 1))
+
+
 #: Numbered schema changes; step ``i`` brings an area from version ``i`` to ``i + 1``. Append, never edit.
 MIGRATIONS: tuple[Callable[[psycopg.Connection, str], None], ...] = (
     _step_tables,
     _step_foreign_keys,
     _step_spatial_indexes,
     _step_masked_views,
+    _step_journal,
 )
 
 
@@ -827,7 +878,7 @@ def _schema_version(con: psycopg.Connection, area: str) -> int:
 
 def _tables(con: psycopg.Connection, area: str) -> list[str]:
     rows = con.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = %s "
-                       "AND table_type = 'BASE TABLE' AND table_name <> %s", (area, _META)).fetchall()
+                       "AND table_type = 'BASE TABLE' AND table_name <> ALL(%s)", (area, [_META, JOURNAL])).fetchall()
     names = {r[0] for r in rows}
     return [n for n in LAYERS if n in names] + sorted(names - LAYERS.keys())
 

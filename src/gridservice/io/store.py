@@ -151,19 +151,8 @@ class GeoPackageStore:
             if con.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (JOURNAL,)).fetchone() is None:
                 return None, None
             first, end = con.execute(f'SELECT min(seq), max(seq) FROM "{JOURNAL}"').fetchone()
-            if since is None or end is None or not first - 1 <= since <= end:
-                return end, None
-            rows = con.execute(f'SELECT layer, feature_id FROM "{JOURNAL}" WHERE seq > ?', (since,)).fetchall()
-        changed: dict[str, set[str] | None] = {}
-        for layer, key in rows:
-            if layer == "*":
-                return end, None
-            keys = changed.setdefault(layer, set())
-            if key is None or keys is None:
-                changed[layer] = None
-            else:
-                keys.add(key)
-        return end, changed
+            return journal_since(since, first, end, lambda after: con.execute(
+                f'SELECT layer, feature_id FROM "{JOURNAL}" WHERE seq > ?', (after,)).fetchall())
 
     def migrate(self) -> int:
         """Nothing to do: a whole-layer write makes its table from the schema, a read fills columns declared later."""
@@ -401,7 +390,7 @@ class GeoPackageStore:
                         if other not in absent:
                             self._insert(con, other, extra)
                     journal(con, {name: df[key].astype("str").tolist(),
-                                  **{other: _keys(other, extra, []) for other, extra in stored.items()
+                                  **{other: written_keys(other, extra, []) for other, extra in stored.items()
                                      if other not in absent}})
             finally:
                 con.close()
@@ -429,7 +418,7 @@ class GeoPackageStore:
                         if replace and name not in APPEND_ONLY:
                             self._delete(con, name, df[_key(name)].astype("str").tolist())
                         self._insert(con, name, df)
-                    journal(con, {name: _keys(name, stored.get(name), delete.get(name, []))
+                    journal(con, {name: written_keys(name, stored.get(name), delete.get(name, []))
                                   for name in {*stored, *delete}})
             finally:
                 con.close()
@@ -460,7 +449,7 @@ class GeoPackageStore:
         self._replace(build, copy=True)
 
 
-def _keys(name: str, df: pd.DataFrame | None, deleted: list[str]) -> list[str] | None:
+def written_keys(name: str, df: pd.DataFrame | None, deleted: list[str]) -> list[str] | None:
     """The keys of the rows written to and deleted from ``name`` (``None``: no keys, the whole layer)."""
     if df is None:
         return deleted
@@ -481,6 +470,13 @@ def journal(con: sqlite3.Connection, written: Mapping[str, Iterable[str] | None]
                 "feature_id TEXT)")
     if con.execute(f'SELECT 1 FROM "{JOURNAL}" LIMIT 1').fetchone() is None:
         con.execute(f'INSERT INTO "{JOURNAL}" (seq, layer) VALUES (?, ?)', (secrets.randbits(48) + 1, "*"))
+    con.executemany(f'INSERT INTO "{JOURNAL}" (layer, feature_id) VALUES (?, ?)', journal_rows(written))
+    con.execute(f'DELETE FROM "{JOURNAL}" WHERE seq <= (SELECT max(seq) FROM "{JOURNAL}") - ?', (_JOURNAL_KEEP,))
+
+
+def journal_rows(written: Mapping[str, Iterable[str] | None]) -> list[tuple[str, str | None]]:
+    """The change journal's rows ``(layer, key)`` for a write: layer → keys (``None``: the whole layer, noted
+    as one row with no key, as is a layer of more than :data:`_JOURNAL_ROWS` keys)."""
     rows: list[tuple[str, str | None]] = []
     for layer, keys in written.items():
         listed = None if keys is None else list(keys)
@@ -488,8 +484,32 @@ def journal(con: sqlite3.Connection, written: Mapping[str, Iterable[str] | None]
             rows.append((layer, None))
         else:
             rows.extend((layer, key) for key in listed)
-    con.executemany(f'INSERT INTO "{JOURNAL}" (layer, feature_id) VALUES (?, ?)', rows)
-    con.execute(f'DELETE FROM "{JOURNAL}" WHERE seq <= (SELECT max(seq) FROM "{JOURNAL}") - ?', (_JOURNAL_KEEP,))
+    return rows
+
+
+def journal_since(since: int | None, first: int | None, end: int | None,
+                  rows_after: Callable[[int], Iterable[tuple[str, str | None]]],
+                  ) -> tuple[int | None, dict[str, set[str] | None] | None]:
+    """``changes(since)`` of a store whose journal holds positions ``first`` to ``end`` (``None``: empty):
+    ``rows_after(since)`` reads the rows after ``since`` when the journal still holds them all."""
+    if since is None or first is None or end is None or not first - 1 <= since <= end:
+        return end, None
+    return end, journal_changes(rows_after(since))
+
+
+def journal_changes(rows: Iterable[tuple[str, str | None]]) -> dict[str, set[str] | None] | None:
+    """What the change journal's rows say was written: layer → keys (``None``: the whole layer);
+    ``None`` when a row is the whole-store marker ``*`` (a new or replaced store)."""
+    changed: dict[str, set[str] | None] = {}
+    for layer, key in rows:
+        if layer == "*":
+            return None
+        keys = changed.setdefault(layer, set())
+        if key is None or keys is None:
+            changed[layer] = None
+        else:
+            keys.add(key)
+    return changed
 
 
 def _journal_file(path: str, written: Mapping[str, None]) -> None:
