@@ -242,7 +242,8 @@ def pandas_loss(lake: Path) -> dict:
     table = period_loss(history, [READINGS_MONTH], rules=get_settings().rules)
     wall = time.perf_counter() - t0
     return {"wall": wall, "read": read_s, "rows": len(readings), "peak_rss_mb": peak_rss_mb(),
-            "classes": table["class"].value_counts().to_dict(), "loss_kwh": float(table["loss_kwh"].sum())}
+            "cpu": time.process_time(), "classes": table["class"].value_counts().to_dict(),
+            "loss_kwh": float(table["loss_kwh"].sum())}
 
 
 def dask_loss(lake: Path, workers: int) -> dict:
@@ -252,11 +253,14 @@ def dask_loss(lake: Path, workers: int) -> dict:
     t0 = time.perf_counter()
     with cluster(workers=workers) as client:
         idle = client.run(peak_rss_mb)
+        cpu0 = client.run(time.process_time)
         started = time.perf_counter()
         table = line_loss(lake, READINGS_MONTH).compute()
         compute = time.perf_counter() - started
         rss = client.run(peak_rss_mb)
-    return {"wall": time.perf_counter() - t0, "compute": compute, "peak_rss_mb": peak_rss_mb(),
+        cpu = sum(client.run(time.process_time).values()) - sum(cpu0.values())
+    return {"wall": time.perf_counter() - t0, "compute": compute, "peak_rss_mb": peak_rss_mb(), "cpu": cpu,
+            "load": __import__("os").getloadavg()[0],
             "idle_worker_rss_mb": max(idle.values()), "worker_rss_mb": sorted(rss.values()),
             "classes": table["class"].value_counts().to_dict(), "loss_kwh": float(table["loss_kwh"].sum())}
 
@@ -296,11 +300,13 @@ def readings_main(args: argparse.Namespace) -> None:
     print(f"{f'dask.dataframe, {w} workers (+ start-up)':38}{dkl['wall']:9.1f}{dkl['peak_rss_mb']:13.0f}  (client)")
     print(f"speedup (compute): {pdl['wall'] / dkl['compute']:.2f}x; memory: one pandas process grows with the "
           f"province, a worker with one county-month")
+    print(f"CPU seconds: pandas {pdl['cpu']:.1f}, the dask workers {dkl['cpu']:.1f} (their CPU over wall: "
+          f"{dkl['cpu'] / dkl['compute']:.2f} of {w} cores; load average {dkl['load']:.1f} during the run)")
 
     # Extrapolation: time is linear in readings; a worker holds one county-month at a time.
     big_meters, big_days, big_counties = 30_000_000, 365, 100
     big_rows = big_meters * big_days
-    s_per_row = pdl["wall"] / rows  # one core
+    s_per_row = dkl["cpu"] / rows  # CPU time of the workers: what the work costs on an idle core
     work_h = s_per_row * big_rows / 3600
     base = dkl["idle_worker_rss_mb"]
     county_month_rows = big_meters / big_counties * 31
@@ -308,7 +314,7 @@ def readings_main(args: argparse.Namespace) -> None:
     pandas_gb = (base + (pdl["peak_rss_mb"] - base) * big_meters * 31 / rows) / 1024
     print(f"\nextrapolation to {big_meters / 1e6:.0f}M meters × {big_days} days ({big_rows / 1e9:.1f} billion "
           f"readings, {big_counties} counties × 12 months): {gen['bytes'] / rows * big_rows / 1e12:.2f} TB of "
-          f"Parquet; {work_h:.1f} h of line loss on one core ({s_per_row * 1e9:.0f} ns per reading)")
+          f"Parquet; {work_h:.1f} h of line loss on one core ({s_per_row * 1e9:.0f} CPU-ns per reading on the workers)")
     print(f"  one pandas process would need ~{pandas_gb:.0f} GB for one month of the province; "
           f"a dask worker ~{worker_gb:.1f} GB (one county-month of {county_month_rows / 1e6:.1f}M readings)")
     print(f"{'workers':>9}{'h (ideal)':>11}  cluster (1 thread and {worker_gb:.1f} GB per worker)")

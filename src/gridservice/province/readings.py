@@ -30,6 +30,7 @@ from gridservice.errors import DataError
 from gridservice.events.links import meter_transformer_positions
 from gridservice.lookup import positions
 from gridservice.metrics.lineloss import period_loss, readings_history
+from gridservice.metrics.period import as_period
 from gridservice.model import ServiceArea
 
 READINGS = "energy_readings"
@@ -102,8 +103,18 @@ def line_loss(lake: str | os.PathLike[str], month: str, *, rules: Rules | None =
 
     Columns: ``county``, ``transformer_id``, ``period`` and :func:`~gridservice.metrics.lineloss.period_loss`'s.
     ``.compute()`` runs it on the current dask client (one task per county).
+
+    Raises
+    ------
+    DataError
+        If ``month`` is not one month, or ``lake`` is not a province lake.
     """
     rules = rules if rules is not None else get_settings().rules
+    period = as_period(month)
+    if len(period.months) != 1 or not period.whole_months:
+        msg = f"period {month!r}: line loss over the lake's readings is monthly, give one month YYYY-MM"
+        raise DataError(msg)
+    month = period.months[0]
     names = counties(lake)
     if not names:
         msg = f"{lake}: no county partitions"
