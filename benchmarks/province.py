@@ -313,7 +313,7 @@ def readings_main(args: argparse.Namespace) -> None:
     worker_gb = (base + (max(dkl["worker_rss_mb"]) - base) * county_month_rows / (rows / k)) / 1024
     pandas_gb = (base + (pdl["peak_rss_mb"] - base) * big_meters * 31 / rows) / 1024
     print(f"\nextrapolation to {big_meters / 1e6:.0f}M meters × {big_days} days ({big_rows / 1e9:.1f} billion "
-          f"readings, {big_counties} counties × 12 months): {gen['bytes'] / rows * big_rows / 1e12:.2f} TB of "
+          f"readings, {big_counties} counties × 12 months): {gen['bytes'] / rows * big_rows / 1e9:.0f} GB of "
           f"Parquet; {work_h:.1f} h of line loss on one core ({s_per_row * 1e9:.0f} CPU-ns per reading on the workers)")
     print(f"  one pandas process would need ~{pandas_gb:.0f} GB for one month of the province; "
           f"a dask worker ~{worker_gb:.1f} GB (one county-month of {county_month_rows / 1e6:.1f}M readings)")
