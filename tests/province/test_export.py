@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,7 +12,9 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+from typer.testing import CliRunner
 
+from gridservice.cli import app
 from gridservice.errors import DataError
 from gridservice.metrics.lineloss import line_loss
 from gridservice.province import cluster, county_stores
@@ -130,3 +133,28 @@ def test_daily_readings_are_summed_unless_the_month_has_its_own(client, province
     assert (expected["meters_read"] == before["meters_read"]).all()  # a month of days reads the meter
     assert (expected["sales_kwh"] != before["sales_kwh"]).sum() > len(before) // 2  # and sums them
     assert (_by_county(got, "yihuang")["class"] == "out_of_service").all()  # no readings at all that month
+
+
+def test_readings_loss_verb(client, province_dir: Path, lake: Path, tmp_path: Path) -> None:
+    """``province readings-loss`` on an existing scheduler: every area as csv (the county verb's figures), class
+    counts per county as a table; a DataError (one line from ``gridservice``) for a folder that is not a lake or a
+    period that is not a month."""
+    args = ["province", "readings-loss", "--lake", str(lake), "--period", "2026-10",
+            "--scheduler", client.scheduler.address]
+    result = CliRunner().invoke(app, [*args, "--format", "csv"])
+    assert result.exit_code == 0, result.output
+    csv = pd.read_csv(io.StringIO(result.stdout), dtype={"county": str, "transformer_id": str})
+    assert list(csv.columns[:3]) == ["county", "transformer_id", "period"]
+    expected = line_loss(open_area(county_stores(province_dir)["yihuang"]), "2026-10")
+    got = csv[csv["county"] == "yihuang"].set_index("transformer_id")
+    assert list(got.index) == list(expected.index)
+    assert list(got["class"]) == list(expected["class"])
+    assert got["loss_kwh"].sum() == pytest.approx(expected["loss_kwh"].sum())
+    table = CliRunner().invoke(app, args, env={"COLUMNS": "200"})
+    assert table.exit_code == 0, table.output
+    assert "yihuang" in table.stdout and "not_computable" in table.stdout
+    for bad, message in (([*args[:3], str(tmp_path), *args[4:]], "not a province lake"),
+                         ([*args[:5], "2026-W40", *args[6:]], "one month")):
+        result = CliRunner().invoke(app, bad)
+        assert isinstance(result.exception, DataError)
+        assert message in str(result.exception)

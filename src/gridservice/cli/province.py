@@ -193,7 +193,7 @@ def export(
     scheduler: SchedulerOpt = None,
 ) -> None:
     """Customers, grids, transformers and readings of every county as GeoParquet partitioned by county (hive
-    layout: <layer>/county=<name>/part-0.parquet); all or nothing."""
+    layout: <layer>/county=<name>/part-0.parquet; readings also by month=YYYY-MM); all or nothing."""
     from gridservice.province import cluster, county_stores
     from gridservice.province.export import LAYERS
     from gridservice.province.export import export as export_province
@@ -208,6 +208,39 @@ def export(
     totals = {layer: sum(o.tables[layer] for o in outcomes) for layer in LAYERS}
     console.print(f"wrote [bold]{to}[/] ({len(stores)} counties): "
                   + ", ".join(f"{k} {v:,}" for k, v in totals.items()))
+
+
+@province_app.command("readings-loss")
+def readings_loss(
+    lake: Annotated[Path, typer.Option("--lake", help="A lake written by `province export` (or in its layout).")],
+    period: Annotated[str, typer.Option("--period", "-p", help="One month, YYYY-MM.")],
+    workers: WorkersOpt = 2,
+    scheduler: SchedulerOpt = None,
+    fmt: FormatOpt = ProvinceFormat.table,
+    out: OutOpt = None,
+) -> None:
+    """Monthly line loss per transformer area from the lake's readings on dask.dataframe: one partition per
+    county-month, the county rule (gridservice lineloss's supply, sales, loss and class)."""
+    from gridservice.metrics.lineloss import CLASSES
+    from gridservice.province import cluster
+    from gridservice.province.readings import line_loss
+
+    if fmt is ProvinceFormat.parquet and out is None:
+        fail("--format parquet needs --out FILE.parquet")
+    loss = line_loss(lake, period, rules=rules())
+    with cluster(workers=workers, scheduler=scheduler) as client:
+        table = client.compute(loss).result()
+    table = _rounded(table.astype({"county": "str", "transformer_id": "str", "period": "str", "class": "str"}))
+    if fmt is ProvinceFormat.parquet:
+        assert out is not None
+        _write_parquet(table, out)
+        console.print(f"wrote [bold]{out}[/]: {len(table):,} rows")
+    elif fmt is ProvinceFormat.table:  # a province has too many areas for a terminal: their classes per county
+        counts = pd.crosstab(table["county"], table["class"]).reindex(columns=list(CLASSES), fill_value=0)
+        emit(counts.reset_index(), Format.table,
+             title=f"transformer areas per line-loss class, {period} (every area: --format csv/json/parquet)")
+    else:
+        emit(table, Format(fmt.value))
 
 
 @province_app.command("report")

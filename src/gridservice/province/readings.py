@@ -25,11 +25,12 @@ from pathlib import Path
 import dask.dataframe as dd
 import pandas as pd
 
-from gridservice.config import Rules, get_settings
+from gridservice.config import DEFAULT_RULES, Rules
 from gridservice.errors import DataError
 from gridservice.events.links import meter_transformer_positions
 from gridservice.lookup import positions
 from gridservice.metrics.lineloss import period_loss, readings_history
+from gridservice.metrics.period import as_period
 from gridservice.model import ServiceArea
 
 READINGS = "energy_readings"
@@ -97,13 +98,22 @@ def counties(lake: str | os.PathLike[str]) -> list[str]:
     return sorted(p.name.split("=", 1)[1] for p in folder.glob("county=*"))
 
 
-def line_loss(lake: str | os.PathLike[str], month: str, *, rules: Rules | None = None) -> dd.DataFrame:
+def line_loss(lake: str | os.PathLike[str], month: str, *, rules: Rules = DEFAULT_RULES) -> dd.DataFrame:
     """Monthly line loss of every transformer area of the lake as a lazy dask.dataframe, one partition per county.
 
     Columns: ``county``, ``transformer_id``, ``period`` and :func:`~gridservice.metrics.lineloss.period_loss`'s.
     ``.compute()`` runs it on the current dask client (one task per county).
+
+    Raises
+    ------
+    DataError
+        If ``month`` is not one month, or ``lake`` is not a province lake.
     """
-    rules = rules if rules is not None else get_settings().rules
+    period = as_period(month)
+    if len(period.months) != 1 or not period.whole_months:
+        msg = f"period {month!r}: line loss over the lake's readings is monthly, give one month YYYY-MM"
+        raise DataError(msg)
+    month = period.months[0]
     names = counties(lake)
     if not names:
         msg = f"{lake}: no county partitions"
