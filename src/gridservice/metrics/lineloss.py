@@ -85,20 +85,9 @@ def _month_range(first: str, last: str) -> list[str]:
     return [str(p) for p in pd.period_range(pd.Period(first, "M"), pd.Period(last, "M"), freq="M")]
 
 
-def loss_history(area: ServiceArea, *, until: str | None = None, months: int | None = None) -> LossHistory:
-    """Sum supply and sales per transformer and month from the energy readings.
-
-    Parameters
-    ----------
-    until
-        Last month (``YYYY-MM``) to include; default the latest in the readings.
-    months
-        Keep only this many months ending at ``until`` (default: all since the first reading).
-    """
-    tx_ids = pd.Index(area.transformers.index.astype("str"))
-    meter_ids = pd.Index(area.meters.index.astype("str"))
-    n_tx, n_m = len(tx_ids), len(meter_ids)
-    meter_tx = meter_transformer_positions(area)  # -1 when unlinked
+def _reading_cells(area: ServiceArea, devices: pd.Index, until: str | None, months: int | None
+                   ) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The months covered, then per usable reading: device position, month position, daily or not, kWh."""
     r = area.energy_readings
     labels_codes, labels = pd.factorize(r["period"], use_na_sentinel=True)
     labels = pd.Index(labels).astype("str")
@@ -115,15 +104,44 @@ def loss_history(area: ServiceArea, *, until: str | None = None, months: int | N
     month_list = _month_range(first, last)
     if months is not None:
         month_list = month_list[-months:]
-    n_months = len(month_list)
     month_pos = pd.Index(month_list).get_indexer(month_of_label)
     month_pos[~valid] = -1
     row_month = np.where(labels_codes >= 0, month_pos[np.maximum(labels_codes, 0)], -1)
     row_daily = np.where(labels_codes >= 0, is_day[np.maximum(labels_codes, 0)], False)
-    dev = positions(r["device_id"], tx_ids.append(meter_ids))
+    dev = positions(r["device_id"], devices)
     kwh = r["kwh"].to_numpy(dtype="float64", na_value=np.nan)
     use = (row_month >= 0) & (dev >= 0) & ~np.isnan(kwh)
-    dev, row_month, row_daily, kwh = dev[use], row_month[use], row_daily[use], kwh[use]
+    return month_list, dev[use], row_month[use], row_daily[use], kwh[use]
+
+
+def meter_series(area: ServiceArea, *, until: str, months: int) -> tuple[pd.Index, list[str], np.ndarray]:
+    """kWh per meter and month for ``months`` months ending at ``until``: ``(meter_ids, months, kwh)``.
+
+    ``kwh`` is ``(meters, months)``, NaN where a meter has no reading that month;
+    a month without a monthly reading sums the daily ones, as for line loss.
+    """
+    meter_ids = pd.Index(area.meters.index.astype("str"))
+    month_list, dev, row_month, row_daily, kwh = _reading_cells(area, meter_ids, until, months)
+    total, read = _sums(dev, row_month, row_daily, kwh, len(meter_ids), len(month_list))
+    return meter_ids, month_list, np.where(read, total, np.nan)
+
+
+def loss_history(area: ServiceArea, *, until: str | None = None, months: int | None = None) -> LossHistory:
+    """Sum supply and sales per transformer and month from the energy readings.
+
+    Parameters
+    ----------
+    until
+        Last month (``YYYY-MM``) to include; default the latest in the readings.
+    months
+        Keep only this many months ending at ``until`` (default: all since the first reading).
+    """
+    tx_ids = pd.Index(area.transformers.index.astype("str"))
+    meter_ids = pd.Index(area.meters.index.astype("str"))
+    n_tx, n_m = len(tx_ids), len(meter_ids)
+    meter_tx = meter_transformer_positions(area)  # -1 when unlinked
+    month_list, dev, row_month, row_daily, kwh = _reading_cells(area, tx_ids.append(meter_ids), until, months)
+    n_months = len(month_list)
 
     is_tx = dev < n_tx
     supply, supply_read = _sums(dev[is_tx], row_month[is_tx], row_daily[is_tx], kwh[is_tx], n_tx, n_months)
@@ -307,6 +325,7 @@ __all__ = [
     "line_loss",
     "loss_history",
     "loss_trend",
+    "meter_series",
     "monthly_classes",
     "responsible_staff",
 ]
