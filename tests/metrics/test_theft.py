@@ -25,30 +25,14 @@ import pytest
 
 from gridservice.config import Rules
 from gridservice.metrics.theft import RULES, anomalies, rule_precision, suspects
+from tiny_area import theft_layers
 
 SHORT = Rules(theft_baseline_months=3, theft_recent_months=2)
 MONTHS = ["2025-11", "2025-12", "2026-01", "2026-02", "2026-03"]
-SERIES = {
-    "M1": [100, 100, 100, 100, 100],
-    "M2": [200, 220, 180, 60, 50],
-    "M3": [150, 160, 140, 150, 145],
-    "M4": [300, 300, 310, 0, 0.5],
-    "M5": [250, 260, 255, -40, 400],
-    "T1": [600, 600, 600, 400, 400],
-    "T2": [600, 600, 600, 500, 500],
-}
 
 
 def _area(base, checks: pd.DataFrame | None = None):
-    rows = [(d, m, float(v)) for d, vs in SERIES.items() for m, v in zip(MONTHS, vs, strict=True)]
-    energy = pd.DataFrame(rows, columns=["device_id", "period", "kwh"])
-    energy.insert(0, "reading_id", [f"R{i}" for i in range(len(energy))])
-    apps = base.applications.iloc[:1].copy()
-    apps["customer_id"] = "C5"
-    apps["capacity_kva"] = 0.5
-    apps["connected_at"] = pd.Timestamp("2025-06-01 10:00", tz="Asia/Shanghai")
-    apps["status"] = "connected"
-    layers = {"energy_readings": energy, "applications": apps}
+    layers = theft_layers(base)
     if checks is not None:
         layers["field_checks"] = checks
     return base.replace(**layers)

@@ -32,15 +32,20 @@ All array work over the (meters × months) matrix: no loop over meters.
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterable
+
 import numpy as np
 import pandas as pd
 
 from gridservice.config import DEFAULT_RULES, Rules
+from gridservice.errors import ConflictError, DataError, NotFoundError
 from gridservice.events.links import meter_transformer_positions
 from gridservice.lookup import positions
 from gridservice.metrics.lineloss import line_loss, meter_series
 from gridservice.metrics.period import Period, as_period
 from gridservice.model import ServiceArea
+from gridservice.schema import CHECK_OUTCOMES
 
 RULES: tuple[str, ...] = ("zero_use", "sudden_drop", "flat", "reverse_energy", "over_capacity")
 RULES_ZH = {"zero_use": "零电量", "sudden_drop": "电量突降", "flat": "电量恒定", "reverse_energy": "反向电量",
@@ -238,4 +243,66 @@ def suspects(
     return result
 
 
-__all__ = ["FOUND", "RULES", "RULES_ZH", "anomalies", "rule_precision", "suspects"]
+def order_check(area: ServiceArea, meter_id: str, *, rules_hit: Iterable[str], ordered_at: pd.Timestamp,
+                staff_id: str | None = None) -> pd.DataFrame:
+    """A new field-check order (用电检查) for a suspect meter: one ``field_checks`` row, not yet checked.
+
+    Raises
+    ------
+    NotFoundError
+        No such meter or staff member.
+    DataError
+        No rule named, or a name that is not one of :data:`RULES`.
+    """
+    if meter_id not in area.meters.index:
+        msg = f"unknown meter {meter_id!r}"
+        raise NotFoundError(msg)
+    if staff_id is not None and staff_id not in area.staff.index:
+        msg = f"unknown staff member {staff_id!r}"
+        raise NotFoundError(msg)
+    hit = list(dict.fromkeys(rules_hit))
+    wrong = [r for r in hit if r not in RULES]
+    if not hit or wrong:
+        msg = f"rules must name at least one of {', '.join(RULES)}; got {', '.join(wrong) or 'none'}"
+        raise DataError(msg)
+    cust = area.customers
+    owner = cust.index[cust["meter_id"] == meter_id] if "meter_id" in cust.columns else []
+    check_id = f"FC{ordered_at:%Y%m%d}-{uuid.uuid4().hex[:8].upper()}"
+    index = pd.Index([check_id], name="check_id")
+    when = pd.Series([ordered_at], index=index)
+    return pd.DataFrame({
+        "meter_id": meter_id, "customer_id": str(owner[0]) if len(owner) else None, "staff_id": staff_id,
+        "rules": ",".join(hit), "ordered_at": when, "checked_at": pd.Series(pd.NaT, index=index, dtype=when.dtype),
+        "outcome": pd.Series(None, index=index, dtype="str"),
+    }, index=index)
+
+
+def check_outcome(check: pd.DataFrame, outcome: str, checked_at: pd.Timestamp) -> pd.DataFrame:
+    """The order ``check`` (one ``field_checks`` row) with what the visit found.
+
+    Raises
+    ------
+    DataError
+        An outcome outside :data:`~gridservice.schema.CHECK_OUTCOMES`, or a visit before the order.
+    ConflictError
+        The check already has an outcome.
+    """
+
+    cid = str(check.index[0])
+    if outcome not in CHECK_OUTCOMES:
+        msg = f"field check {cid}: outcome must be one of {', '.join(CHECK_OUTCOMES)}, not {outcome!r}"
+        raise DataError(msg)
+    row = check.iloc[0]
+    if pd.notna(row["outcome"]) and str(row["outcome"]):
+        msg = f"field check {cid} already has its outcome {row['outcome']!r}"
+        raise ConflictError(msg)
+    if checked_at < row["ordered_at"]:
+        msg = f"field check {cid}: checked at {checked_at} before it was ordered ({row['ordered_at']})"
+        raise DataError(msg)
+    out = check.copy()
+    out["outcome"] = outcome
+    out["checked_at"] = checked_at
+    return out
+
+
+__all__ = ["FOUND", "RULES", "RULES_ZH", "anomalies", "check_outcome", "order_check", "rule_precision", "suspects"]
