@@ -108,3 +108,38 @@ def test_field_check_outcomes_weight_the_rules(tiny) -> None:
     assert table.loc["M4", "score"] == pytest.approx(0.5 + 0.667, abs=1e-3)
     assert table.loc["M1", "score"] == 0.25
     assert table.loc["M1", "rank"] == 2
+
+
+def test_cli_suspects_and_precision(tmp_path, tiny, monkeypatch) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from gridservice.cli import app
+    from gridservice.config import get_settings
+    from gridservice.io import GeoPackageStore
+
+    path = tmp_path / "tiny.gpkg"
+    GeoPackageStore(path).write({**tiny.layers, **theft_layers(tiny)}, create=True)
+    monkeypatch.setenv("GRIDSERVICE_RULES__THEFT_BASELINE_MONTHS", "3")
+    get_settings.cache_clear()
+    try:
+        runner = CliRunner()
+        res = runner.invoke(app, ["theft", "suspects", "--data", str(path), "--period", "2026-03", "-f", "json"])
+        assert res.exit_code == 0, res.output
+        rows = json.loads(res.stdout)
+        assert [(r["meter_id"], r["rank"], r["rules"]) for r in rows] == [
+            ("M2", 1, "sudden_drop"), ("M1", 2, "flat"), ("M4", 1, "zero_use,sudden_drop"),
+            ("M5", 2, "reverse_energy,over_capacity")]
+        assert rows[3]["series"] == [250.0, 260.0, 255.0, -40.0, 400.0]
+        res = runner.invoke(app, ["theft", "suspects", "--data", str(path), "-p", "2026-03", "--staff", "ST5",
+                                  "-f", "csv"])
+        assert res.exit_code == 0, res.output
+        lines = res.stdout.splitlines()
+        assert len(lines) == 3 and lines[1].startswith("T2,1,M4,") and lines[1].endswith(",300 300 310 0 0.5")
+        res = runner.invoke(app, ["theft", "precision", "--data", str(path), "-f", "json"])
+        assert [r["precision"] for r in json.loads(res.stdout)] == [0.5] * 5
+        bad = runner.invoke(app, ["theft", "suspects", "--data", str(path), "-p", "2026-13"])
+        assert bad.exit_code != 0 and "is not a month" in str(bad.exception) + bad.output
+    finally:
+        get_settings.cache_clear()

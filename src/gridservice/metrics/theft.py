@@ -176,6 +176,11 @@ def rule_precision(area: ServiceArea) -> pd.DataFrame:
     return counts
 
 
+def last_full_month(area: ServiceArea) -> str:
+    """The month before the one of the area's ``as_of``: the last whose readings are complete (``YYYY-MM``)."""
+    return str(pd.Period(area.as_of.tz_localize(None), "M") - 1)
+
+
 def suspects(
     area: ServiceArea,
     period: Period | str,
@@ -305,4 +310,4 @@ def check_outcome(check: pd.DataFrame, outcome: str, checked_at: pd.Timestamp) -
     return out
 
 
-__all__ = ["FOUND", "RULES", "RULES_ZH", "anomalies", "check_outcome", "order_check", "rule_precision", "suspects"]
+__all__ = ["FOUND", "RULES", "RULES_ZH", "anomalies", "check_outcome", "last_full_month", "order_check", "rule_precision", "suspects"]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import pandas as pd
 from fastapi import APIRouter, Depends, Query
 from fastapi.concurrency import run_in_threadpool
 
@@ -14,7 +13,7 @@ from gridservice.api.models import FieldCheckCreate, FieldCheckOutcome, local_ti
 from gridservice.auth import User, mask_personal
 from gridservice.errors import NotFoundError
 from gridservice.events.records import save_field_check
-from gridservice.metrics.theft import RULES_ZH, check_outcome, order_check, rule_precision, suspects
+from gridservice.metrics.theft import RULES_ZH, check_outcome, last_full_month, order_check, rule_precision, suspects
 
 router = APIRouter(tags=["theft"])
 
@@ -39,7 +38,7 @@ def theft_suspects(
 ) -> dict[str, Any]:
     """Suspect meters on the high-loss transformer areas, ranked per transformer, with each meter's monthly
     series (the evidence), the rules it hit and its score; and each rule's precision from the field checks."""
-    label = period or str(pd.Period(area.as_of.tz_localize(None), "M") - 1)
+    label = period or last_full_month(area)
     table = area.cached(f"theft:{label}:{transformer_id}", _INPUTS,
                         lambda: suspects(area, label, rules=rules, transformer_id=transformer_id), lru=True)
     months = table.attrs["months"]
