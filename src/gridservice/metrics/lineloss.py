@@ -74,6 +74,8 @@ class LossHistory:
     sales_kwh: np.ndarray
     meters: np.ndarray
     meters_read: np.ndarray
+    #: kWh per (meter, month), NaN where unread; kept only when asked (``loss_history(..., per_meter=True)``)
+    meter_kwh: np.ndarray | None = None
 
     def columns(self, months: list[str]) -> np.ndarray:
         """Column positions of ``months`` (months outside the history are -1)."""
@@ -85,9 +87,24 @@ def _month_range(first: str, last: str) -> list[str]:
     return [str(p) for p in pd.period_range(pd.Period(first, "M"), pd.Period(last, "M"), freq="M")]
 
 
-def _reading_cells(area: ServiceArea, devices: pd.Index, until: str | None, months: int | None
-                   ) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The months covered, then per usable reading: device position, month position, daily or not, kWh."""
+def loss_history(area: ServiceArea, *, until: str | None = None, months: int | None = None,
+                 per_meter: bool = False) -> LossHistory:
+    """Sum supply and sales per transformer and month from the energy readings.
+
+    Parameters
+    ----------
+    until
+        Last month (``YYYY-MM``) to include; default the latest in the readings.
+    months
+        Keep only this many months ending at ``until`` (default: all since the first reading).
+    per_meter
+        Also keep each meter's monthly kWh (``meter_kwh``, in ``area.meters`` order), for analyses of single
+        meters (theft suspects) that need line loss too: one pass over the readings for both.
+    """
+    tx_ids = pd.Index(area.transformers.index.astype("str"))
+    meter_ids = pd.Index(area.meters.index.astype("str"))
+    n_tx, n_m = len(tx_ids), len(meter_ids)
+    meter_tx = meter_transformer_positions(area)  # -1 when unlinked
     r = area.energy_readings
     labels_codes, labels = pd.factorize(r["period"], use_na_sentinel=True)
     labels = pd.Index(labels).astype("str")
@@ -104,44 +121,15 @@ def _reading_cells(area: ServiceArea, devices: pd.Index, until: str | None, mont
     month_list = _month_range(first, last)
     if months is not None:
         month_list = month_list[-months:]
+    n_months = len(month_list)
     month_pos = pd.Index(month_list).get_indexer(month_of_label)
     month_pos[~valid] = -1
     row_month = np.where(labels_codes >= 0, month_pos[np.maximum(labels_codes, 0)], -1)
     row_daily = np.where(labels_codes >= 0, is_day[np.maximum(labels_codes, 0)], False)
-    dev = positions(r["device_id"], devices)
+    dev = positions(r["device_id"], tx_ids.append(meter_ids))
     kwh = r["kwh"].to_numpy(dtype="float64", na_value=np.nan)
     use = (row_month >= 0) & (dev >= 0) & ~np.isnan(kwh)
-    return month_list, dev[use], row_month[use], row_daily[use], kwh[use]
-
-
-def meter_series(area: ServiceArea, *, until: str, months: int) -> tuple[pd.Index, list[str], np.ndarray]:
-    """kWh per meter and month for ``months`` months ending at ``until``: ``(meter_ids, months, kwh)``.
-
-    ``kwh`` is ``(meters, months)``, NaN where a meter has no reading that month;
-    a month without a monthly reading sums the daily ones, as for line loss.
-    """
-    meter_ids = pd.Index(area.meters.index.astype("str"))
-    month_list, dev, row_month, row_daily, kwh = _reading_cells(area, meter_ids, until, months)
-    total, read = _sums(dev, row_month, row_daily, kwh, len(meter_ids), len(month_list))
-    return meter_ids, month_list, np.where(read, total, np.nan)
-
-
-def loss_history(area: ServiceArea, *, until: str | None = None, months: int | None = None) -> LossHistory:
-    """Sum supply and sales per transformer and month from the energy readings.
-
-    Parameters
-    ----------
-    until
-        Last month (``YYYY-MM``) to include; default the latest in the readings.
-    months
-        Keep only this many months ending at ``until`` (default: all since the first reading).
-    """
-    tx_ids = pd.Index(area.transformers.index.astype("str"))
-    meter_ids = pd.Index(area.meters.index.astype("str"))
-    n_tx, n_m = len(tx_ids), len(meter_ids)
-    meter_tx = meter_transformer_positions(area)  # -1 when unlinked
-    month_list, dev, row_month, row_daily, kwh = _reading_cells(area, tx_ids.append(meter_ids), until, months)
-    n_months = len(month_list)
+    dev, row_month, row_daily, kwh = dev[use], row_month[use], row_daily[use], kwh[use]
 
     is_tx = dev < n_tx
     supply, supply_read = _sums(dev[is_tx], row_month[is_tx], row_daily[is_tx], kwh[is_tx], n_tx, n_months)
@@ -157,7 +145,8 @@ def loss_history(area: ServiceArea, *, until: str | None = None, months: int | N
     sales = np.bincount(flat, weights=sales_m.ravel()[cells[ok]], minlength=n_tx * n_months).reshape(n_tx, n_months)
     meters_read = np.bincount(flat, minlength=n_tx * n_months).reshape(n_tx, n_months)
     meters = np.bincount(meter_tx[linked], minlength=n_tx)
-    return LossHistory(tx_ids, month_list, supply, supply_read, sales, meters, meters_read)
+    meter_kwh = np.where(read_m, sales_m, np.nan) if per_meter else None
+    return LossHistory(tx_ids, month_list, supply, supply_read, sales, meters, meters_read, meter_kwh)
 
 
 def _sums(dev: np.ndarray, month: np.ndarray, daily: np.ndarray, kwh: np.ndarray, n_dev: int, n_months: int,
@@ -325,7 +314,6 @@ __all__ = [
     "line_loss",
     "loss_history",
     "loss_trend",
-    "meter_series",
     "monthly_classes",
     "responsible_staff",
 ]

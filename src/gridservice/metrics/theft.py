@@ -42,7 +42,7 @@ from gridservice.config import DEFAULT_RULES, Rules
 from gridservice.errors import ConflictError, DataError, NotFoundError
 from gridservice.events.links import meter_transformer_positions
 from gridservice.lookup import positions
-from gridservice.metrics.lineloss import line_loss, meter_series
+from gridservice.metrics.lineloss import LossHistory, line_loss, loss_history
 from gridservice.metrics.period import Period, as_period
 from gridservice.model import ServiceArea
 from gridservice.schema import CHECK_OUTCOMES
@@ -54,16 +54,17 @@ RULES_ZH = {"zero_use": "零电量", "sudden_drop": "电量突降", "flat": "电
 FOUND = ("theft", "metering_fault")
 
 
-def _window(area: ServiceArea, last: str, rules: Rules) -> tuple[pd.Index, list[str], np.ndarray]:
-    """The meters' series over the rule window ending at ``last``, NaN-padded where the readings start later."""
+def _window(area: ServiceArea, last: str, rules: Rules, history: LossHistory | None
+            ) -> tuple[pd.Index, list[str], np.ndarray]:
+    """The meters' kWh over the rule window ending at ``last`` (NaN where unread or before the readings start)."""
     n = rules.theft_baseline_months + rules.theft_recent_months
-    ids, months, kwh = meter_series(area, until=last, months=n)
     wanted = [str(p) for p in pd.period_range(end=pd.Period(last, "M"), periods=n, freq="M")]
-    if months != wanted:
-        full = np.full((len(ids), n), np.nan)
-        full[:, pd.Index(wanted).get_indexer(months)] = kwh
-        kwh = full
-    return ids, wanted, kwh
+    if history is None or history.meter_kwh is None or wanted[-1] not in history.months:
+        history = loss_history(area, until=last, months=n, per_meter=True)
+    cols = history.columns(wanted)
+    kwh = history.meter_kwh[:, np.maximum(cols, 0)] if len(history.months) else np.zeros((len(area.meters), n))
+    kwh = np.where(cols >= 0, kwh, np.nan)
+    return pd.Index(area.meters.index.astype("str")), wanted, kwh
 
 
 def _capacity_kva(area: ServiceArea, meter_ids: pd.Index) -> np.ndarray:
@@ -82,8 +83,11 @@ def _capacity_kva(area: ServiceArea, meter_ids: pd.Index) -> np.ndarray:
     return out
 
 
-def anomalies(area: ServiceArea, period: Period | str, *, rules: Rules = DEFAULT_RULES) -> pd.DataFrame:
+def anomalies(area: ServiceArea, period: Period | str, *, rules: Rules = DEFAULT_RULES,
+              history: LossHistory | None = None) -> pd.DataFrame:
     """The rules each meter hits in a month (the period's last month).
+
+    ``history``: a :func:`~gridservice.metrics.lineloss.loss_history` with ``per_meter=True`` to reuse.
 
     Returns
     -------
@@ -96,7 +100,7 @@ def anomalies(area: ServiceArea, period: Period | str, *, rules: Rules = DEFAULT
         ``attrs["series"]`` holds the (meters × months) kWh matrix in row order.
     """
     last = as_period(period).months[-1]
-    ids, months, kwh = _window(area, last, rules)
+    ids, months, kwh = _window(area, last, rules, history)
     nb = rules.theft_baseline_months
     base, recent = kwh[:, :nb], kwh[:, nb:]
     base_med = pd.DataFrame(base).median(axis=1).to_numpy()  # NaN when never read: no rule needs a level then
@@ -211,8 +215,9 @@ def suspects(
         window's kWh, a list; ``attrs["months"]`` names its months).
     """
     period = as_period(period)
-    flags = anomalies(area, period, rules=rules)
-    loss = line_loss(area, period.months[-1], rules=rules)
+    history = loss_history(area, until=period.months[-1], per_meter=True)  # one pass over the readings for both
+    flags = anomalies(area, period, rules=rules, history=history)
+    loss = line_loss(area, period.months[-1], rules=rules, history=history)
     if transformer_id is not None:
         keep = loss.index == transformer_id
     else:
