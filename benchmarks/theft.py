@@ -36,13 +36,15 @@ from gridservice.workspace import derive
 PERIOD = "2026-10"
 
 
-def best_of(fn: Callable[[], object], repeat: int) -> tuple[float, object]:
-    best, out = float("inf"), None
+def best_of(fn: Callable[[], object], repeat: int) -> tuple[float, float, object]:
+    """Best wall time, the CPU time of that run (this process; the machine may be shared), the result."""
+    best, cpu, out = float("inf"), 0.0, None
     for _ in range(repeat):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         out = fn()
-        best = min(best, time.perf_counter() - t)
-    return best, out
+        if time.perf_counter() - t < best:
+            best, cpu = time.perf_counter() - t, time.process_time() - c
+    return best, cpu, out
 
 
 def baseline_tables(area: ServiceArea, rules: Rules) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -128,7 +130,7 @@ def main() -> None:
           f"({time.perf_counter() - t:.1f} s to build and derive)")
     rules = Rules()
 
-    t_ours, table = best_of(lambda: suspects(area, PERIOD, rules=rules), args.repeat)
+    t_ours, cpu_ours, table = best_of(lambda: suspects(area, PERIOD, rules=rules), args.repeat)
     flags = anomalies(area, PERIOD, rules=rules)
 
     t = time.perf_counter()
@@ -152,7 +154,7 @@ def main() -> None:
     print(f"\ntheft suspects {PERIOD}: {len(table):,} suspects on {table['transformer_id'].nunique():,} high-loss areas; "
           f"{hits:,} meters hit a rule; both agree on every (meter, rule) pair checked; planted meters ranked first")
     print(f"  pandas baseline (pivot + groupby + apply) {t_base:8.2f} s{scaled}")
-    print(f"  gridservice suspects                      {t_ours:8.2f} s   target < 5 s   "
+    print(f"  gridservice suspects                      {t_ours:8.2f} s   ({cpu_ours:.2f} s CPU)   target < 5 s   "
           f"baseline / ours {t_base / t_ours:.0f}x")
 
 

@@ -67,17 +67,17 @@ def _window(area: ServiceArea, last: str, rules: Rules, history: LossHistory | N
     return pd.Index(area.meters.index.astype("str")), wanted, kwh
 
 
-def _capacity_kva(area: ServiceArea, meter_ids: pd.Index) -> np.ndarray:
-    """Connected capacity per meter: the largest connected application of its customer (NaN if none)."""
+def _capacity_kva(area: ServiceArea, n_meters: int, cust_pos: np.ndarray) -> np.ndarray:
+    """Connected capacity per meter: the largest connected application of its customer (NaN if none);
+    ``cust_pos`` is each customer's meter position (-1 without one)."""
     apps = area.applications
-    cust = area.customers
-    out = np.full(len(meter_ids), np.nan)
-    if not len(apps) or not len(cust) or "meter_id" not in cust.columns:
+    out = np.full(n_meters, np.nan)
+    if not len(apps) or not len(cust_pos):
         return out
     done = apps[apps["connected_at"].notna() & apps["customer_id"].notna()]
     cap = done.groupby("customer_id")["capacity_kva"].max()
-    m = positions(cust["meter_id"], meter_ids)
-    c = cap.reindex(cust.index.astype("str")).to_numpy(dtype="float64", na_value=np.nan)
+    m = cust_pos
+    c = cap.reindex(area.customers.index.astype("str")).to_numpy(dtype="float64", na_value=np.nan)
     ok = m >= 0
     out[m[ok]] = c[ok]
     return out
@@ -106,7 +106,9 @@ def anomalies(area: ServiceArea, period: Period | str, *, rules: Rules = DEFAULT
     base_med = pd.DataFrame(base).median(axis=1).to_numpy()  # NaN when never read: no rule needs a level then
     occupied = base_med >= rules.theft_occupied_min_kwh
     read = ~np.isnan(recent)
-    zero = occupied & (read & (np.abs(np.nan_to_num(recent)) <= rules.theft_near_zero_kwh)).all(axis=1)
+    filled = np.nan_to_num(kwh)  # 0 where unread: every use below is masked by what was read
+    recent_f = filled[:, nb:]
+    zero = occupied & (read & (np.abs(recent_f) <= rules.theft_near_zero_kwh)).all(axis=1)
 
     # the meter's change against its own level, and its peers' (same transformer and category)
     tx = meter_transformer_positions(area)
@@ -132,15 +134,13 @@ def anomalies(area: ServiceArea, period: Period | str, *, rules: Rules = DEFAULT
     drop = occupied & (read & (np.nan_to_num(adjusted, nan=np.inf) < rules.theft_drop_ratio)).all(axis=1)
 
     all_read = ~np.isnan(kwh).any(axis=1)
-    with np.errstate(invalid="ignore"):
-        mean = np.where(all_read, np.nan_to_num(kwh).mean(axis=1), np.nan)
-        spread = np.nan_to_num(kwh, nan=0).max(axis=1) - np.nan_to_num(kwh, nan=0).min(axis=1)
-        flat = all_read & (np.nan_to_num(kwh).min(axis=1) > rules.theft_near_zero_kwh) & (
-            spread <= rules.theft_flat_tolerance_pct / 100 * np.nan_to_num(mean))
-    reverse = (np.nan_to_num(recent) < 0).any(axis=1)
+    low, high = filled.min(axis=1), filled.max(axis=1)
+    flat = all_read & (low > rules.theft_near_zero_kwh) & (
+        high - low <= rules.theft_flat_tolerance_pct / 100 * filled.mean(axis=1))
+    reverse = (recent_f < 0).any(axis=1)
     hours = np.array([pd.Period(m, "M").days_in_month * 24.0 for m in months[nb:]])
-    cap = _capacity_kva(area, ids)
-    over = (np.nan_to_num(recent) > np.where(np.isnan(cap), np.inf, cap)[:, None] * hours).any(axis=1)
+    cap = _capacity_kva(area, len(ids), cust_pos)
+    over = (recent_f > np.where(np.isnan(cap), np.inf, cap)[:, None] * hours).any(axis=1)
 
     out = pd.DataFrame(index=pd.Index(ids, name="meter_id"))
     tx_ids = area.transformers.index.astype("str").to_numpy()
@@ -152,7 +152,7 @@ def anomalies(area: ServiceArea, period: Period | str, *, rules: Rules = DEFAULT
     out["baseline_kwh"] = base_med
     out["recent_kwh"] = pd.DataFrame(recent).mean(axis=1).to_numpy()
     n_recent = recent.shape[1]
-    out["missing_kwh"] = np.clip(np.nan_to_num(base_med) * n_recent - np.nansum(recent, axis=1), 0, None)
+    out["missing_kwh"] = np.clip(np.nan_to_num(base_med) * n_recent - recent_f.sum(axis=1), 0, None)
     out.attrs["months"] = months
     out.attrs["series"] = kwh
     return out
