@@ -32,8 +32,8 @@ from gridservice.metrics.applications import FLAGS, monitor, monitor_summary
 from gridservice.metrics.audit import audit, findings_by_grid, rules_table
 from gridservice.metrics.kpi import kpis
 from gridservice.metrics.lineloss import line_loss, loss_history
-from gridservice.metrics.theft import RULES_ZH, rule_precision, suspects
 from gridservice.metrics.period import Period, as_period, month
+from gridservice.metrics.theft import RULES_ZH, rule_precision, suspects
 from gridservice.model import ServiceArea
 from gridservice.privacy import mask_phones_in_text
 from gridservice.webfont import font_face_css

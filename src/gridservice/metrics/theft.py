@@ -218,10 +218,7 @@ def suspects(
     history = loss_history(area, until=period.months[-1], per_meter=True)  # one pass over the readings for both
     flags = anomalies(area, period, rules=rules, history=history)
     loss = line_loss(area, period.months[-1], rules=rules, history=history)
-    if transformer_id is not None:
-        keep = loss.index == transformer_id
-    else:
-        keep = (loss["class"] == "high").to_numpy()
+    keep = loss.index == transformer_id if transformer_id is not None else (loss["class"] == "high").to_numpy()
     if staff_id is not None:
         keep = keep & (loss["staff_id"] == staff_id).to_numpy()
     txs = loss[keep]
@@ -315,4 +312,5 @@ def check_outcome(check: pd.DataFrame, outcome: str, checked_at: pd.Timestamp) -
     return out
 
 
-__all__ = ["FOUND", "RULES", "RULES_ZH", "anomalies", "check_outcome", "last_full_month", "order_check", "rule_precision", "suspects"]
+__all__ = ["FOUND", "RULES", "RULES_ZH", "anomalies", "check_outcome", "last_full_month", "order_check",
+           "rule_precision", "suspects"]
