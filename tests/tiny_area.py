@@ -211,3 +211,29 @@ def build_tiny_area() -> ServiceArea:
         "outages": outages, "energy_readings": energy, "visits": visits, "applications": _applications(),
     })
 
+
+
+#: Readings for the theft suspects (tests/metrics/test_theft.py works them out): 2025-11 … 2026-03.
+THEFT_MONTHS = ("2025-11", "2025-12", "2026-01", "2026-02", "2026-03")
+THEFT_SERIES = {
+    "M1": [100, 100, 100, 100, 100],
+    "M2": [200, 220, 180, 60, 50],
+    "M3": [150, 160, 140, 150, 145],
+    "M4": [300, 300, 310, 0, 0.5],
+    "M5": [250, 260, 255, -40, 400],
+    "T1": [600, 600, 600, 400, 400],
+    "T2": [600, 600, 600, 500, 500],
+}
+
+
+def theft_layers(area: ServiceArea) -> dict[str, pd.DataFrame]:
+    """The energy readings above and one connected 0.5 kVA application of C5 (M5), to replace the area's."""
+    rows = [(d, m, float(v)) for d, vs in THEFT_SERIES.items() for m, v in zip(THEFT_MONTHS, vs, strict=True)]
+    energy = pd.DataFrame(rows, columns=["device_id", "period", "kwh"])
+    energy.insert(0, "reading_id", [f"R{i}" for i in range(len(energy))])
+    apps = area.applications.iloc[:1].copy()
+    apps["customer_id"] = "C5"
+    apps["capacity_kva"] = 0.5
+    apps["connected_at"] = pd.Timestamp("2025-06-01 10:00", tz=TZ)
+    apps["status"] = "connected"
+    return {"energy_readings": energy, "applications": apps}

@@ -50,6 +50,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "outage.close": frozenset({"dispatcher", "admin"}),
     "user.manage": frozenset({"admin"}),
     "application.read": frozenset({"supervisor", "dispatcher", "admin"}),
+    "theft.read": frozenset({"supervisor", "dispatcher", "admin"}),
+    "field_check.write": frozenset({"dispatcher", "admin"}),
 }
 
 #: Roles that see customers' names and phones unmasked.

@@ -85,6 +85,20 @@ class Rules(BaseModel):
                     "voltage")
     application_audit_high_pct: float = Field(30.0, gt=0, le=100)
     application_callback_pct: float = Field(40.0, gt=0, le=100)
+    # theft and metering suspects (docs/theft.md): a meter's recent months against its baseline months before them
+    theft_recent_months: int = Field(2, ge=1, description="Months, ending with the period, a drop or zero use "
+                                                          "must last")
+    theft_baseline_months: int = Field(6, ge=2, description="Months before the recent ones that set a meter's "
+                                                            "own level (their median)")
+    theft_near_zero_kwh: float = Field(1.0, ge=0, description="A month at or below this is zero use")
+    theft_occupied_min_kwh: float = Field(20.0, ge=0, description="A baseline median at or above this marks an "
+                                                                  "occupied customer")
+    theft_drop_ratio: float = Field(0.5, gt=0, lt=1, description="A recent month below this share of the "
+                                                                 "baseline, after the peers' own change, is a drop")
+    theft_min_peers: int = Field(3, ge=1, description="Meters of the same category on the transformer needed to "
+                                                      "correct a drop for their change")
+    theft_flat_tolerance_pct: float = Field(1.0, ge=0, description="A series whose range is within this share of "
+                                                                   "its mean is flat")
 
 
 #: The rules an analysis applies when it is not given any: the SPEC §4 defaults.

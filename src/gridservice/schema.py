@@ -40,6 +40,8 @@ VISIT_KINDS = ("home", "phone")
 APPLICATION_KINDS = ("new", "increase")
 APPLICATION_CATEGORIES = ("residential", "non_residential", "small_micro_enterprise")
 APPLICATION_STATUSES = ("in_progress", "connected", "cancelled")
+#: What a field check of a theft/metering suspect found (docs/theft.md).
+CHECK_OUTCOMES = ("theft", "metering_fault", "no_fault")
 #: 业扩 steps in order per voltage: each has ``<step>_at`` and its handler ``<step>_by``.
 APPLICATION_STEPS = {"low": ("accepted", "connected"), "high": ("accepted", "plan_replied", "connected")}
 
@@ -352,6 +354,22 @@ LAYERS: dict[str, Layer] = {
             ),
             POINT,
             title_zh="业扩报装",
+        ),
+        Layer(
+            "field_checks",
+            "check_id",
+            (
+                _c("check_id", required=True),
+                _c("meter_id", required=True, parent="meters"),
+                _c("customer_id", parent="customers"),
+                _c("staff_id", parent="staff"),
+                # the anomaly rules the meter hit when the check was ordered, comma-separated
+                _c("rules", required=True),
+                _c("ordered_at", "datetime", required=True),
+                _c("checked_at", "datetime"),
+                _c("outcome", choices=CHECK_OUTCOMES),
+            ),
+            title_zh="用电检查",
         ),
         Layer(
             "plan_versions",

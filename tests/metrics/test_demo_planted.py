@@ -28,6 +28,8 @@ LOSS = {"LOSS_HIGH": "high", "LOSS_NEGATIVE": "negative", "LOSS_STREAK": "high"}
 VALIDATE_ONLY = {"gap", "overlap"}
 #: 业扩 problems are named after the flag of the applications monitor: APP_<FLAG>.
 APP = "APP_"
+#: Theft and metering suspects are named after the rule of ``theft suspects``: THEFT_<RULE>.
+THEFT = "THEFT_"
 
 
 @pytest.fixture(scope="module")
@@ -48,12 +50,13 @@ def test_the_manifest_names_each_problem_by_the_rule_that_reports_it(manifest) -
     planted = set(manifest["problem"])
     assert {"WO_ARRIVAL_LATE", "WO_TIME_ORDER", "WO_REPEAT_COMPLAINT", "LOSS_HIGH", "LOSS_NEGATIVE", "LOSS_STREAK",
             "CUST_PHONE_INVALID", "GRID_NO_MANAGER"} <= planted
-    assert {p for p in planted - VALIDATE_ONLY if not p.startswith(APP)} <= set(RULE_IDS)
+    assert {p for p in planted - VALIDATE_ONLY if not p.startswith((APP, THEFT))} <= set(RULE_IDS)
 
 
 def test_audit_reports_every_planted_record(manifest, audit_json) -> None:
     found = {(r["check"], r["feature_id"]) for r in audit_json}
-    rows = manifest[~manifest["problem"].isin([*LOSS, *VALIDATE_ONLY]) & ~manifest["problem"].str.startswith(APP)]
+    rows = manifest[~manifest["problem"].isin([*LOSS, *VALIDATE_ONLY])
+                    & ~manifest["problem"].str.startswith((APP, THEFT))]
     assert len(rows) >= 15
     missing = [(p, f) for p, f in zip(rows["problem"], rows["feature_id"], strict=True) if (p, f) not in found]
     assert not missing
@@ -149,3 +152,24 @@ def test_the_applications_monitor_finds_exactly_the_planted_problems(manifest, d
     found = {(a, f) for a, f in zip(flags["application_id"], flags["flag"], strict=True) if f != "due_soon"}
     assert found == planted
     assert flags["grid_id"].notna().all() and flags["staff_id"].notna().all()
+
+
+def test_the_planted_thieves_and_faulty_meters_rank_first_on_their_transformer(manifest, demo_area) -> None:
+    """On the high-loss streak transformer, in the streak's last full month (2026-10; November is still being
+    read), the four planted meters are the top four suspects, each with the rule it was planted for."""
+    from gridservice.metrics.theft import suspects
+
+    rows = manifest[manifest["problem"].str.startswith(THEFT)]
+    assert len(rows) == 4
+    planted = {m: p.removeprefix(THEFT).lower() for p, m in zip(rows["problem"], rows["feature_id"], strict=True)}
+    tx = {re.match(r"on (\S+):", d).group(1) for d in rows["detail"]}
+    assert len(tx) == 1
+    streak = manifest.loc[manifest["problem"] == "LOSS_STREAK", "feature_id"].tolist()
+    assert tx == set(streak)
+    table = suspects(demo_area, "2026-10")
+    assert tx <= set(table["transformer_id"])
+    mine = table[table["transformer_id"] == streak[0]]
+    top = mine[mine["rank"] <= len(planted)]
+    assert set(top["meter_id"]) == set(planted)
+    for meter, rule in planted.items():
+        assert rule in top.set_index("meter_id").loc[meter, "rules"].split(",")

@@ -52,7 +52,7 @@ def test_workbook_and_page(tiny, as_of, tmp_path) -> None:
     xlsx, page = write_report(tiny, "2026-03", tmp_path, rules=Rules(), as_of=as_of, months=3)
     wb = openpyxl.load_workbook(xlsx)
     assert wb.sheetnames == ["概览", "网格指标", "供电所指标", "网格排名", "月度趋势", "台区线损", "稽查问题",
-                             "稽查汇总", "业扩周通报", "业扩网格汇总", "业扩办理人汇总"]
+                             "稽查汇总", "业扩周通报", "业扩网格汇总", "业扩办理人汇总", "窃电嫌疑", "异常规则准确率"]
     # 业扩 in March, judged at its end (tests/metrics/test_applications.py): only A7's plan reply on
     # Saturday 03-28 is flagged; A2, A3 and A14 are open but more than a working day from their limits.
     flags = list(wb["业扩周通报"].iter_rows(values_only=True))
@@ -79,6 +79,26 @@ def test_workbook_and_page(tiny, as_of, tmp_path) -> None:
     # Self-contained: no script, no external stylesheet or image, no URL but the SVG namespace.
     assert "<script" not in html and "<link" not in html
     assert set(re.findall(r"https?://[^\s\"']+", html)) == {"http://www.w3.org/2000/svg"}
+
+
+def test_theft_suspects_sheet(tiny, as_of, tmp_path) -> None:
+    """The suspects of tests/metrics/test_theft.py, rules in Chinese; the precision sheet before any check."""
+    from tiny_area import theft_layers
+
+    area = tiny.replace(**theft_layers(tiny))
+    rules = Rules(theft_baseline_months=3, theft_recent_months=2)
+    xlsx, page = write_report(area, "2026-03", tmp_path, rules=rules, as_of=as_of, months=3)
+    wb = openpyxl.load_workbook(xlsx)
+    rows = list(wb["窃电嫌疑"].iter_rows(values_only=True))
+    assert rows[0][:3] == ("台区编号", "排名", "电能表编号")
+    assert [(r[0], r[1], r[2], r[8]) for r in rows[1:]] == [
+        ("T1", 1, "M2", "电量突降"), ("T1", 2, "M1", "电量恒定"), ("T2", 1, "M4", "零电量、电量突降"),
+        ("T2", 2, "M5", "反向电量、超容量用电")]
+    precision = list(wb["异常规则准确率"].iter_rows(values_only=True))
+    assert [(r[0], r[1], r[-2]) for r in precision[1:]] == [(rule, 0, 0.5) for rule in (
+        "zero_use", "sudden_drop", "flat", "reverse_energy", "over_capacity")]
+    html = page.read_text(encoding="utf-8")
+    assert "高损台区窃电与计量异常嫌疑" in html and "零电量、电量突降" in html
 
 
 def test_line_chart_leaves_gaps_for_missing_values() -> None:

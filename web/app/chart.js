@@ -86,3 +86,31 @@ export function chartLegend(series) {
   });
   return div;
 }
+
+/**
+ * A sparkline of one series (a meter's monthly kWh): a polyline scaled from 0 (or the lowest value, if
+ * negative) to the highest; gaps for missing values; a dashed zero line when the series goes below 0.
+ * The <title> lists the months and values. Returns an <svg>.
+ */
+export function sparkline(values, labels, { width = 64, height = 22, colour = SERIES_COLOURS[0] } = {}) {
+  const svg = node("svg", { width, height, viewBox: `0 0 ${width} ${height}`, class: "sparkline", role: "img" });
+  const known = values.filter((v) => v !== null && v !== undefined);
+  const lo = Math.min(0, ...known);
+  const hi = Math.max(lo + 1, ...known);
+  const x = (i) => (values.length > 1 ? 2 + (i * (width - 4)) / (values.length - 1) : width / 2);
+  const y = (v) => height - 2 - ((v - lo) / (hi - lo)) * (height - 4);
+  svg.append(node("title", {}, values.map((v, i) => `${labels[i] ?? i}: ${v ?? "–"}`).join("\n")));
+  if (lo < 0) svg.append(node("line", { x1: 0, x2: width, y1: y(0), y2: y(0), stroke: "#999", "stroke-dasharray": "2 2" }));
+  let run = [];
+  const flush = () => {
+    if (run.length > 1) svg.append(node("polyline", { points: run.join(" "), fill: "none", stroke: colour, "stroke-width": 1.5 }));
+    if (run.length === 1) svg.append(node("circle", { cx: run[0].split(",")[0], cy: run[0].split(",")[1], r: 1.5, fill: colour }));
+    run = [];
+  };
+  values.forEach((v, i) => {
+    if (v === null || v === undefined) flush();
+    else run.push(`${x(i).toFixed(1)},${y(v).toFixed(1)}`);
+  });
+  flush();
+  return svg;
+}

@@ -2,7 +2,7 @@
 // table per grid or station (sortable, CSV), trends, line-loss anomalies and
 // audit findings on the map, and the weekly report.
 import { api, ApiError, errorText } from "./api.js";
-import { chartLegend, lineChart } from "./chart.js";
+import { chartLegend, lineChart, sparkline } from "./chart.js";
 import { label, lang, t, tl } from "./i18n.js";
 import { classify, colourFor, createMap, legendControl, NO_DATA, RAMP } from "./map.js";
 import { download, el, fill, num, thisMonth, toast, toCsv } from "./util.js";
@@ -78,6 +78,8 @@ export function mount(root, ctx) {
   const appWeek = el("input", { type: "week", id: "applications-week" });
   const appBy = el("select", { id: "applications-by" }, Object.keys(APPLICATION_UNITS).map((b) => el("option", { value: b, "data-i18n": `appby.${b}` }, label("appby", b))));
   const appBox = el("div", { id: "applications-monitor" });
+  const theftMonth = el("input", { type: "month", id: "theft-month" });
+  const theftBox = el("div", { id: "theft-suspects" });
 
   fill(
     panel,
@@ -91,6 +93,7 @@ export function mount(root, ctx) {
     el("div", { class: "section" }, el("h3", {}, tl("supervisor.trend")), charts),
     el("div", { class: "section" }, el("h3", {}, tl("supervisor.findings")), findingsBox),
     el("div", { class: "section" }, el("div", { class: "row" }, el("h3", { class: "grow" }, tl("supervisor.applications")), appWeek, appBy), appBox),
+    el("div", { class: "section" }, el("div", { class: "row" }, el("h3", { class: "grow" }, tl("supervisor.theft")), theftMonth), theftBox),
     el("div", { class: "section" }, el("h3", {}, tl("supervisor.report")), el("div", { class: "row" }, weekInput, reportBtn)),
   );
 
@@ -113,6 +116,7 @@ export function mount(root, ctx) {
   reportBtn.addEventListener("click", downloadReport);
   appWeek.addEventListener("change", () => loadApplications().catch(report));
   appBy.addEventListener("change", renderApplications);
+  theftMonth.addEventListener("change", () => loadTheft().catch(report));
 
   // ---- data ---------------------------------------------------------------------
   async function kpiRows(by, month) {
@@ -462,6 +466,52 @@ export function mount(root, ctx) {
     );
   }
 
+  // ---- theft and metering suspects on the high-loss transformer areas ------------------------------
+  async function loadTheft() {
+    const query = theftMonth.value ? { period: theftMonth.value, limit: 200 } : { limit: 200 };
+    state.theft = await api("/theft/suspects", { query });
+    if (!theftMonth.value) theftMonth.value = state.theft.period;
+    renderTheft();
+  }
+
+  function renderTheft() {
+    const data = state.theft;
+    if (!data) return;
+    const rules = (text) => text.split(",").map((r) => label("theftrule", r)).join("、");
+    const heads = ["transformer", "rank", "meter", "customer", "rules", "score", "series"];
+    fill(
+      theftBox,
+      el("div", { id: "theft-count" }, t("supervisor.theft_count", { period: data.period, n: data.total, tx: data.transformers })),
+      el(
+        "div",
+        { class: "table-wrap", style: "max-height: 320px" },
+        el(
+          "table",
+          { class: "data", id: "theft-rows" },
+          el("thead", {}, el("tr", {}, heads.map((h) => el("th", {}, tl(`theft.${h}`))))),
+          el(
+            "tbody",
+            {},
+            data.items.map((r) =>
+              el(
+                "tr",
+                { dataset: { transformer: r.transformer_id, meter: r.meter_id, rank: r.rank, rules: r.rules } },
+                el("td", {}, r.transformer_id),
+                el("td", { class: "num" }, r.rank),
+                el("td", {}, r.meter_id),
+                el("td", {}, r.name || r.customer_id || "–"),
+                el("td", {}, rules(r.rules)),
+                el("td", { class: "num" }, num(r.score)),
+                el("td", {}, sparkline(r.series, data.months)),
+              ),
+            ),
+          ),
+        ),
+      ),
+      el("div", { class: "n", id: "theft-precision" }, `${t("theft.precision")}: ` + data.precision.map((p) => `${label("theftrule", p.rule)} ${Math.round(p.precision * 100)}% (${p.checked})`).join(" · ")),
+    );
+  }
+
   // ---- weekly report -------------------------------------------------------------------
   async function downloadReport() {
     const period = weekInput.value || isoWeek(new Date());
@@ -494,12 +544,14 @@ export function mount(root, ctx) {
     setOverlayNames();
     loadOverlays().catch(report);
     renderApplications();
+    renderTheft();
   };
   window.addEventListener("langchange", onLang);
   window.gridservice = { ...(window.gridservice || {}), supervisor: { map, state } };
 
   loadGrids().then(refresh).catch(report);
   loadApplications().catch(report);
+  loadTheft().catch(report);
 
   return () => {
     window.removeEventListener("langchange", onLang);

@@ -12,12 +12,15 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 from gridservice import clock
 from gridservice.auth import User
 from gridservice.metrics.period import YEARS
-from gridservice.schema import OUTAGE_KINDS, TIMEZONE, WORK_ORDER_KINDS, WORK_ORDER_STATUSES
+from gridservice.metrics.theft import RULES as THEFT_RULES
+from gridservice.schema import CHECK_OUTCOMES, OUTAGE_KINDS, TIMEZONE, WORK_ORDER_KINDS, WORK_ORDER_STATUSES
 
 Role = Literal["planner", "dispatcher", "supervisor", "admin"]
 WorkOrderKind = Literal[WORK_ORDER_KINDS]  # type: ignore[valid-type]
 WorkOrderStatus = Literal[WORK_ORDER_STATUSES]  # type: ignore[valid-type]
 OutageKind = Literal[OUTAGE_KINDS]  # type: ignore[valid-type]
+TheftRule = Literal[THEFT_RULES]  # type: ignore[valid-type]
+CheckOutcome = Literal[CHECK_OUTCOMES]  # type: ignore[valid-type]
 
 
 def local_time(value: datetime | None) -> pd.Timestamp:
@@ -108,6 +111,18 @@ class WorkOrderCreate(_Strict):
 class StatusChange(_Strict):
     status: WorkOrderStatus
     at: Timestamp | None = Field(None, description="When it happened (default: now)")
+
+
+class FieldCheckCreate(_Strict):
+    meter_id: str = Field(min_length=1, max_length=64)
+    rules: list[TheftRule] = Field(min_length=1, description="The rules the meter hit (from the suspect list)")
+    staff_id: str | None = Field(None, max_length=64, description="The grid member sent on the check")
+    ordered_at: Timestamp | None = Field(None, description="Default: now")
+
+
+class FieldCheckOutcome(_Strict):
+    outcome: CheckOutcome
+    checked_at: Timestamp | None = Field(None, description="When the member checked the meter (default: now)")
 
 
 class OutageCreate(_Strict):

@@ -521,6 +521,8 @@ class Readings:
     supply_ok: np.ndarray  # transformers that have supply readings
     sales: np.ndarray
     planted: dict[str, tuple[int, str]] = field(default_factory=dict)
+    # meters planted as theft/metering suspects: (meter, problem, detail)
+    suspects: list[tuple[int, str, str]] = field(default_factory=list)
 
 
 def make_readings(
@@ -562,13 +564,41 @@ def make_readings(
         planted["loss_negative"] = (neg, f"{year.periods[3]} loss {loss[neg, 3]:.1f} %")
     if len(picks) > 2:
         streak = picks[2]
-        loss[streak, 9:] = rng.uniform(12.0, 16.0, 3)
-        planted["loss_high_streak"] = (
-            streak,
-            f"{year.periods[9]}..{year.periods[11]} loss " + ", ".join(f"{v:.1f} %" for v in loss[streak, 9:]),
-        )
+        loss[streak, 9:] = rng.uniform(12.0, 16.0, 3)  # before the thieves planted there add theirs
     supply = np.round(sold_nz / (1.0 - loss / 100.0), 1)
-    return Readings(supply=supply, supply_ok=has, sales=sales, planted=planted)
+    suspects: list[tuple[int, str, str]] = []
+    if len(picks) > 2:
+        suspects = _plant_suspects(net, category, sales, supply, loss, year, picks[2])
+        # the thieves' energy is loss too: the streak as it reads now
+        sold_t = sales[net.mt_tx == picks[2], 9:].sum(axis=0)
+        pct = (1.0 - sold_t / supply[picks[2], 9:]) * 100
+        planted["loss_high_streak"] = (
+            picks[2], f"{year.periods[9]}..{year.periods[11]} loss " + ", ".join(f"{v:.1f} %" for v in pct))
+    return Readings(supply=supply, supply_ok=has, sales=sales, planted=planted, suspects=suspects)
+
+
+def _plant_suspects(net: Network, category: np.ndarray, sales: np.ndarray, supply: np.ndarray, loss: np.ndarray,
+                    year: Year, t: int) -> list[tuple[int, str, str]]:
+    """On the high-loss streak transformer ``t``: two thieves whose readings fall to a fifth from the streak's
+    first month (the energy they take becomes line loss), a meter that stopped (zero) then, and one stuck at a
+    constant reading all year (supply follows its reading, so it changes no month's loss). The residents with
+    the most use are picked, so at least three others stay as their peers."""
+    first = 9
+    mine = np.flatnonzero((net.mt_tx == t) & (category == 0) & (sales[:, :first].min(axis=1) > 0))
+    if len(mine) < 7:  # pragma: no cover - only for tiny territories
+        return []
+    thief_a, thief_b, stopped, stuck = mine[np.argsort(-sales[mine, :first].mean(axis=1), kind="stable")[:4]]
+    when = f"from {year.periods[first]}"
+    level = round(float(sales[stuck].mean()), 1)
+    supply[t] += np.round((level - sales[stuck]) / (1.0 - loss[t] / 100.0), 1)
+    sales[stuck] = level
+    for m in (thief_a, thief_b):
+        sales[m, first:] = np.round(sales[m, first:] * 0.2, 1)
+    sales[stopped, first:] = 0.0
+    return [(int(thief_a), "sudden_drop", f"readings fell to a fifth {when}"),
+            (int(thief_b), "sudden_drop", f"readings fell to a fifth {when}"),
+            (int(stopped), "zero_use", f"meter stopped {when}"),
+            (int(stuck), "flat", f"constant {level} kWh every month")]
 
 
 @dataclass

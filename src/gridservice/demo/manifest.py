@@ -4,7 +4,9 @@ A problem is named by the rule that reports it, so that ``gridservice audit
 --rule PROBLEM`` finds its feature: the audit rule id, or for the grid gap and
 overlap, which no audit rule covers, the ``gridservice validate`` check. The
 业扩 problems are named ``APP_<FLAG>`` after the flag of ``gridservice
-applications monitor`` that reports them (``APP_OVER_TIME`` → ``over_time``).
+applications monitor`` that reports them (``APP_OVER_TIME`` → ``over_time``); the theft and
+metering suspects ``THEFT_<RULE>`` after the rule of ``gridservice theft suspects`` that finds
+them (``THEFT_SUDDEN_DROP`` → ``sudden_drop``).
 """
 
 from __future__ import annotations
@@ -66,6 +68,9 @@ def manifest(world: World, ids: Ids) -> pd.DataFrame:
             rows.append((f"APP_{flag.upper()}", "applications", ids.app[int(i)].as_py(), detail))
     for problem, (t, detail) in readings.planted.items():
         rows.append((PROBLEM[problem], "transformers", tx(t), detail))
+    for m, rule, detail in readings.suspects:
+        rows.append((f"THEFT_{rule.upper()}", "meters", ids.mt[int(m)].as_py(),
+                     f"on {tx(net.mt_tx[m])}: {detail}"))
     for c, t in wrong:
         true_t = int(net.cu_tx[c])
         d = float(np.hypot(*(net.tx_xy[t] - net.cu_xy[c])))

@@ -74,6 +74,8 @@ class LossHistory:
     sales_kwh: np.ndarray
     meters: np.ndarray
     meters_read: np.ndarray
+    #: kWh per (meter, month), NaN where unread; kept only when asked (``loss_history(..., per_meter=True)``)
+    meter_kwh: np.ndarray | None = None
 
     def columns(self, months: list[str]) -> np.ndarray:
         """Column positions of ``months`` (months outside the history are -1)."""
@@ -85,7 +87,8 @@ def _month_range(first: str, last: str) -> list[str]:
     return [str(p) for p in pd.period_range(pd.Period(first, "M"), pd.Period(last, "M"), freq="M")]
 
 
-def loss_history(area: ServiceArea, *, until: str | None = None, months: int | None = None) -> LossHistory:
+def loss_history(area: ServiceArea, *, until: str | None = None, months: int | None = None,
+                 per_meter: bool = False) -> LossHistory:
     """Sum supply and sales per transformer and month from the energy readings.
 
     Parameters
@@ -94,6 +97,9 @@ def loss_history(area: ServiceArea, *, until: str | None = None, months: int | N
         Last month (``YYYY-MM``) to include; default the latest in the readings.
     months
         Keep only this many months ending at ``until`` (default: all since the first reading).
+    per_meter
+        Also keep each meter's monthly kWh (``meter_kwh``, in ``area.meters`` order), for analyses of single
+        meters (theft suspects) that need line loss too: one pass over the readings for both.
     """
     return readings_history(area.energy_readings, pd.Index(area.transformers.index.astype("str")),
                             pd.Index(area.meters.index.astype("str")), meter_transformer_positions(area),
@@ -149,7 +155,8 @@ def readings_history(readings: pd.DataFrame, tx_ids: pd.Index, meter_ids: pd.Ind
     sales = sales.astype("float64", copy=False).reshape(n_tx, n_months)  # bincount of nothing is int64
     meters_read = np.bincount(flat, minlength=n_tx * n_months).reshape(n_tx, n_months)
     meters = np.bincount(meter_tx[linked], minlength=n_tx)
-    return LossHistory(tx_ids, month_list, supply, supply_read, sales, meters, meters_read)
+    meter_kwh = np.where(read_m, sales_m, np.nan) if per_meter else None
+    return LossHistory(tx_ids, month_list, supply, supply_read, sales, meters, meters_read, meter_kwh)
 
 
 def _sums(dev: np.ndarray, month: np.ndarray, daily: np.ndarray, kwh: np.ndarray, n_dev: int, n_months: int,

@@ -33,6 +33,7 @@ from gridservice.metrics.audit import audit, findings_by_grid, rules_table
 from gridservice.metrics.kpi import kpis
 from gridservice.metrics.lineloss import line_loss, loss_history
 from gridservice.metrics.period import Period, as_period, month
+from gridservice.metrics.theft import RULES_ZH, rule_precision, suspects
 from gridservice.model import ServiceArea
 from gridservice.privacy import mask_phones_in_text
 from gridservice.webfont import font_face_css
@@ -63,6 +64,9 @@ LABELS_ZH: dict[str, str] = {
     "anomalous_loss_pct": "异常线损台区占比(%)", "metric": "指标", "value": "数值",
     "application_id": "业扩编号", "flag_zh": "问题", "step": "环节", "voltage": "电压等级", "category": "客户类别",
     "at": "办理时间", "due_at": "时限", "detail": "说明", "applications_flagged": "问题业扩数",
+    "meter_id": "电能表编号", "customer_id": "客户编号", "rules_zh": "异常规则", "baseline_kwh": "基准月电量(kWh)",
+    "recent_kwh": "近期月均电量(kWh)", "missing_kwh": "少计电量(kWh)", "rule": "规则", "checked": "已检查",
+    "theft": "查实窃电", "metering_fault": "计量故障", "no_fault": "无异常", "precision": "准确率",
     **{f: zh for f, zh in FLAGS.items()},
 }
 
@@ -205,8 +209,21 @@ def build_report(
                              "category", "at", "due_at", "detail"]],
         "业扩网格汇总": monitor_summary(area, flags, by="grid").reset_index(),
         "业扩办理人汇总": monitor_summary(area, flags, by="handler").reset_index(),
+        "窃电嫌疑": _suspects_sheet(area, loss_period, rules),
+        "异常规则准确率": rule_precision(area).assign(rule_zh=lambda t: t.index.map(RULES_ZH)).reset_index(),
     }
     return report
+
+
+def _suspects_sheet(area: ServiceArea, period: Period | str, rules: Rules) -> pd.DataFrame:
+    """The ranked theft and metering suspects of the high-loss transformer areas, rules in Chinese."""
+    table = suspects(area, period, rules=rules)
+    named = table["rules"].astype("str")
+    for rule, zh in RULES_ZH.items():
+        named = named.str.replace(rule, zh, regex=False)
+    return table.assign(rules_zh=named.str.replace(",", "、", regex=False))[[
+        "transformer_id", "rank", "meter_id", "customer_id", "grid_id", "staff_id", "staff_name", "loss_pct",
+        "rules_zh", "score", "baseline_kwh", "recent_kwh", "missing_kwh"]]
 
 
 def decimals(column: str) -> int:
@@ -404,6 +421,8 @@ def render_html(report: Report, *, highlights: Mapping[str, str] | None = None) 
         "<h2>稽查汇总</h2>", _html_table(report.tables["稽查汇总"]),
         "<h2>业扩报装周通报（按网格）</h2>", _html_table(report.tables["业扩网格汇总"]),
         "<h2>业扩报装问题明细</h2>", _html_table(report.tables["业扩周通报"]),
+        "<h2>高损台区窃电与计量异常嫌疑</h2>", _html_table(report.tables["窃电嫌疑"]),
+        "<h2>异常规则准确率（现场检查反馈）</h2>", _html_table(report.tables["异常规则准确率"]),
     ]
     for title, text in (highlights or {}).items():
         sections.append(f"<h2>{html.escape(title)}</h2><p>{html.escape(text)}</p>")
