@@ -103,11 +103,11 @@ def loss_history(area: ServiceArea, *, until: str | None = None, months: int | N
     """
     return readings_history(area.energy_readings, pd.Index(area.transformers.index.astype("str")),
                             pd.Index(area.meters.index.astype("str")), meter_transformer_positions(area),
-                            until=until, months=months)
+                            until=until, months=months, per_meter=per_meter)
 
 
 def readings_history(readings: pd.DataFrame, tx_ids: pd.Index, meter_ids: pd.Index, meter_tx: np.ndarray, *,
-                     until: str | None = None, months: int | None = None) -> LossHistory:
+                     until: str | None = None, months: int | None = None, per_meter: bool = False) -> LossHistory:
     """:func:`loss_history` of bare frames: readings (``device_id``, ``period``, ``kwh``) and the network.
 
     ``meter_tx`` is each meter's transformer as a position in ``tx_ids`` (-1 when unlinked); readings of
