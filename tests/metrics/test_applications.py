@@ -65,7 +65,8 @@ def flags(area) -> pd.DataFrame:
 
 
 def test_monitor_flags_exactly_the_hand_worked_rows(flags: pd.DataFrame) -> None:
-    got = [(r.application_id, r.flag, r.step, r.staff_id, r.grid_id) for r in flags.itertuples()]
+    got = [(r.application_id, r.flag, r.step if isinstance(r.step, str) else None, r.staff_id, r.grid_id)
+           for r in flags.itertuples()]  # a missing step: None or NaN, by pandas version
     assert got == EXPECTED
     assert set(flags["station_id"]) == {"S1"}
 

@@ -173,7 +173,8 @@ def _plant(rng: np.random.Generator, a: Applications, days: _Days, year: Year, r
     has = a.high & ~np.isnat(t[:, 1])
     d = t[has, 1].astype("datetime64[D]")
     nxt = days.work[np.minimum(np.searchsorted(days.work, d, side="right"), len(days.work) - 1)]
-    off[has] = np.where(nxt - d > 1, d + 1, NAT).astype("datetime64[s]") + np.timedelta64(10 * 3600, "s")
+    one_day = np.timedelta64(1, "D")  # numpy 1.26 does not compare days with a bare int
+    off[has] = np.where(nxt - d > one_day, d + one_day, NAT).astype("datetime64[s]") + np.timedelta64(10 * 3600, "s")
     before = ~np.isnat(off) & (off.astype("datetime64[D]") < t[:, 2].astype("datetime64[D]"))
     for i in pick(before, 1):
         t[i, 1] = off[i]
