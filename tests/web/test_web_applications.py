@@ -57,7 +57,7 @@ def test_supervisor_sees_the_weeks_applications_monitor(tab: Any) -> None:
     assert page.input_value("#applications-week") == "2026-W49"  # the week of the demo's as_of
     page.fill("#applications-week", week)
     page.dispatch_event("#applications-week", "change")
-    page.wait_for_function("(w) => document.getElementById('applications-count').textContent.includes(w)", arg=week)
+    page.wait_for_selector(f"#applications-count:has-text('{week}')")  # a selector, not eval: the page's CSP forbids it
 
     def table() -> dict[str, dict[str, int]]:
         rows = page.evaluate("""() => [...document.querySelectorAll('#applications-rows tbody tr')].map((tr) =>
