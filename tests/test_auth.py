@@ -51,7 +51,7 @@ def test_role_rules() -> None:
     assert {action for action in PERMISSIONS if supervisor.can(action)} == {"application.read", "theft.read"}
     assert dispatcher.can("application.read") and not planner.can("application.read")
     assert dispatcher.can("theft.read") and not planner.can("theft.read")
-    assert dispatcher.can("field_check.write") and not supervisor.can("field_check.write")
+    assert dispatcher.can("meter_check.write") and not supervisor.can("meter_check.write")
     with pytest.raises(PermissionDeniedError, match="supervisor"):
         require(supervisor, "plan.commit")
 

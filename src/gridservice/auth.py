@@ -51,7 +51,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "user.manage": frozenset({"admin"}),
     "application.read": frozenset({"supervisor", "dispatcher", "admin"}),
     "theft.read": frozenset({"supervisor", "dispatcher", "admin"}),
-    "field_check.write": frozenset({"dispatcher", "admin"}),
+    "meter_check.write": frozenset({"dispatcher", "admin"}),
 }
 
 #: Roles that see customers' names and phones unmasked.

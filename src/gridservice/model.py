@@ -120,7 +120,7 @@ class ServiceArea:
     outages = _Table()
     energy_readings = _Table()
     visits = _Table()
-    field_checks = _Table()
+    meter_checks = _Table()
     plan_versions = _Table()
     grid_history = _Geo()
     audit_log = _Table()

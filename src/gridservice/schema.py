@@ -356,7 +356,7 @@ LAYERS: dict[str, Layer] = {
             title_zh="业扩报装",
         ),
         Layer(
-            "field_checks",
+            "meter_checks",
             "check_id",
             (
                 _c("check_id", required=True),
@@ -366,7 +366,7 @@ LAYERS: dict[str, Layer] = {
                 # the anomaly rules the meter hit when the check was ordered, comma-separated
                 _c("rules", required=True),
                 _c("ordered_at", "datetime", required=True),
-                _c("checked_at", "datetime"),
+                _c("at", "datetime"),
                 _c("outcome", choices=CHECK_OUTCOMES),
             ),
             title_zh="用电检查",

@@ -60,10 +60,10 @@ def test_a_field_check_and_its_outcome_reweight_the_rule(client: TestClient) -> 
     check = made.json()
     assert (check["customer_id"], check["rules"], check["outcome"]) == ("C1", "flat", None)
     url = f"/api/v1/theft/checks/{check['check_id']}/outcome"
-    early = client.post(url, json={"outcome": "no_fault", "checked_at": "2026-03-31T09:00:00+08:00"},
+    early = client.post(url, json={"outcome": "no_fault", "at": "2026-03-31T09:00:00+08:00"},
                         headers=headers("dispatcher"))
     assert early.status_code == 422 and "before it was ordered" in early.text
-    done = client.post(url, json={"outcome": "no_fault", "checked_at": "2026-04-02T10:00:00+08:00"},
+    done = client.post(url, json={"outcome": "no_fault", "at": "2026-04-02T10:00:00+08:00"},
                        headers=headers("dispatcher"))
     assert done.status_code == 200, done.text
     again = client.post(url, json={"outcome": "theft"}, headers=headers("dispatcher"))
@@ -73,8 +73,8 @@ def test_a_field_check_and_its_outcome_reweight_the_rule(client: TestClient) -> 
     assert {i["meter_id"]: i["score"] for i in body["items"]}["M1"] == pytest.approx(0.333)
     # the store holds the check and its audit records
     stored = ServiceArea.load(str(client.path))  # type: ignore[attr-defined]
-    assert stored.field_checks.loc[check["check_id"], "outcome"] == "no_fault"
-    log = stored.audit_log[stored.audit_log["layer"] == "field_checks"]
+    assert stored.meter_checks.loc[check["check_id"], "outcome"] == "no_fault"
+    log = stored.audit_log[stored.audit_log["layer"] == "meter_checks"]
     assert sorted(log["action"]) == ["order", "outcome:no_fault"]
 
 

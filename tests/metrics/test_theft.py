@@ -34,7 +34,7 @@ MONTHS = ["2025-11", "2025-12", "2026-01", "2026-02", "2026-03"]
 def _area(base, checks: pd.DataFrame | None = None):
     layers = theft_layers(base)
     if checks is not None:
-        layers["field_checks"] = checks
+        layers["meter_checks"] = checks
     return base.replace(**layers)
 
 
@@ -95,7 +95,7 @@ def test_field_check_outcomes_weight_the_rules(tiny) -> None:
         "meter_id": ["M1", "M1", "M2", "M3"],
         "rules": ["flat", "flat", "sudden_drop", "flat"],
         "ordered_at": pd.to_datetime(["2026-01-05 09:00"] * 4).tz_localize("Asia/Shanghai"),
-        "checked_at": pd.to_datetime(["2026-01-06 09:00"] * 3 + [None]).tz_localize("Asia/Shanghai"),
+        "at": pd.to_datetime(["2026-01-06 09:00"] * 3 + [None]).tz_localize("Asia/Shanghai"),
         "outcome": ["no_fault", "no_fault", "theft", None],  # K4 not checked yet: not counted
     })
     area = _area(tiny, checks)

@@ -113,16 +113,16 @@ class StatusChange(_Strict):
     at: Timestamp | None = Field(None, description="When it happened (default: now)")
 
 
-class FieldCheckCreate(_Strict):
+class MeterCheckCreate(_Strict):
     meter_id: str = Field(min_length=1, max_length=64)
     rules: list[TheftRule] = Field(min_length=1, description="The rules the meter hit (from the suspect list)")
     staff_id: str | None = Field(None, max_length=64, description="The grid member sent on the check")
     ordered_at: Timestamp | None = Field(None, description="Default: now")
 
 
-class FieldCheckOutcome(_Strict):
+class MeterCheckOutcome(_Strict):
     outcome: CheckOutcome
-    checked_at: Timestamp | None = Field(None, description="When the member checked the meter (default: now)")
+    at: Timestamp | None = Field(None, description="When the member checked the meter (default: now)")
 
 
 class OutageCreate(_Strict):

@@ -152,7 +152,7 @@ def assemble(world: World) -> tuple[dict[str, pd.DataFrame], Ids]:
          "detail": [f"{county.name}演示数据: customers={n_customers}, seed={seed}"]},
     )  # fmt: skip
     out["users"] = frames.empty("users")
-    out["field_checks"] = frames.empty("field_checks")
+    out["meter_checks"] = frames.empty("meter_checks")
     result = {name: out[name] for name in schema.LAYERS}
     return result, Ids(grid=grid_ids, tx=tx_ids, cu=cu_ids, mt=mt_ids, wo=wo_ids, app=app_ids)
 

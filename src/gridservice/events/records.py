@@ -54,14 +54,14 @@ def save_new_work_order(store: Store, order: pd.DataFrame, *, user: str, idempot
     store.append("audit_log", record)
 
 
-def save_field_check(store: Store, check: pd.DataFrame, *, user: str, action: str) -> None:
+def save_meter_check(store: Store, check: pd.DataFrame, *, user: str, action: str) -> None:
     """Write a field check (a new order, or its outcome) and its audit record in one transaction."""
     row = check.iloc[0]
     detail = f"meter {row['meter_id']}: {row['outcome']}" if pd.notna(row["outcome"]) else \
         f"meter {row['meter_id']} ({row['rules']}) for {row['staff_id']}"
-    record = audit_record(user=user, action=action, layer="field_checks", feature_id=str(check.index[0]),
+    record = audit_record(user=user, action=action, layer="meter_checks", feature_id=str(check.index[0]),
                           detail=detail)
-    store.upsert({"field_checks": check, "audit_log": record})
+    store.upsert({"meter_checks": check, "audit_log": record})
 
 
 def save_transition(store: Store, work_order_id: str, status: str, at: object, *, user: str,

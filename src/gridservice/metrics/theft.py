@@ -20,7 +20,7 @@ and the recent months, and five rules are judged (docs/theft.md):
   being the largest of the customer's connected 业扩 applications.
 
 A meter's score is the sum of the precisions of the rules it hits. A rule's
-precision comes from the recorded field checks (``field_checks``) that
+precision comes from the recorded field checks (``meter_checks``) that
 listed it: ``(found + 1) / (checked + 2)``, where ``found`` counts checks
 that found theft or a metering fault — 0.5 before any check (a uniform prior),
 rising for rules that keep finding something and falling for those that do
@@ -163,7 +163,7 @@ def rule_precision(area: ServiceArea) -> pd.DataFrame:
 
     ``precision = (found + 1) / (checked + 2)`` with ``found`` = theft or metering fault.
     """
-    fc = area.field_checks
+    fc = area.meter_checks
     done = fc[fc["outcome"].notna()] if len(fc) else fc
     counts = pd.DataFrame(0, index=pd.Index(RULES, name="rule"), columns=["checked", "theft", "metering_fault",
                                                                             "no_fault"])
@@ -252,7 +252,7 @@ def suspects(
 
 def order_check(area: ServiceArea, meter_id: str, *, rules_hit: Iterable[str], ordered_at: pd.Timestamp,
                 staff_id: str | None = None) -> pd.DataFrame:
-    """A new field-check order (用电检查) for a suspect meter: one ``field_checks`` row, not yet checked.
+    """A new field-check order (用电检查) for a suspect meter: one ``meter_checks`` row, not yet checked.
 
     Raises
     ------
@@ -279,13 +279,13 @@ def order_check(area: ServiceArea, meter_id: str, *, rules_hit: Iterable[str], o
     when = pd.Series([ordered_at], index=index)
     return pd.DataFrame({
         "meter_id": meter_id, "customer_id": str(owner[0]) if len(owner) else None, "staff_id": staff_id,
-        "rules": ",".join(hit), "ordered_at": when, "checked_at": pd.Series(pd.NaT, index=index, dtype=when.dtype),
+        "rules": ",".join(hit), "ordered_at": when, "at": pd.Series(pd.NaT, index=index, dtype=when.dtype),
         "outcome": pd.Series(None, index=index, dtype="str"),
     }, index=index)
 
 
-def check_outcome(check: pd.DataFrame, outcome: str, checked_at: pd.Timestamp) -> pd.DataFrame:
-    """The order ``check`` (one ``field_checks`` row) with what the visit found.
+def check_outcome(check: pd.DataFrame, outcome: str, at: pd.Timestamp) -> pd.DataFrame:
+    """The order ``check`` (one ``meter_checks`` row) with what the visit found.
 
     Raises
     ------
@@ -303,12 +303,12 @@ def check_outcome(check: pd.DataFrame, outcome: str, checked_at: pd.Timestamp) -
     if pd.notna(row["outcome"]) and str(row["outcome"]):
         msg = f"field check {cid} already has its outcome {row['outcome']!r}"
         raise ConflictError(msg)
-    if checked_at < row["ordered_at"]:
-        msg = f"field check {cid}: checked at {checked_at} before it was ordered ({row['ordered_at']})"
+    if at < row["ordered_at"]:
+        msg = f"field check {cid}: checked at {at} before it was ordered ({row['ordered_at']})"
         raise DataError(msg)
     out = check.copy()
     out["outcome"] = outcome
-    out["checked_at"] = checked_at
+    out["at"] = at
     return out
 
 

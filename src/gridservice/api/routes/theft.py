@@ -9,19 +9,19 @@ from fastapi.concurrency import run_in_threadpool
 
 from gridservice.api.deps import AreaDep, HolderDep, PageDep, RulesDep, allowed
 from gridservice.api.geojson import records
-from gridservice.api.models import FieldCheckCreate, FieldCheckOutcome, local_time
+from gridservice.api.models import MeterCheckCreate, MeterCheckOutcome, local_time
 from gridservice.auth import User, mask_personal
 from gridservice.errors import NotFoundError
-from gridservice.events.records import save_field_check
+from gridservice.events.records import save_meter_check
 from gridservice.metrics.theft import RULES_ZH, check_outcome, last_full_month, order_check, rule_precision, suspects
 
 router = APIRouter(tags=["theft"])
 
 Reader = Annotated[User, Depends(allowed("theft.read"))]
-Writer = Annotated[User, Depends(allowed("field_check.write"))]
+Writer = Annotated[User, Depends(allowed("meter_check.write"))]
 
 #: Layers a suspect list is computed from.
-_INPUTS = ("energy_readings", "meters", "customers", "transformers", "access_points", "applications", "field_checks",
+_INPUTS = ("energy_readings", "meters", "customers", "transformers", "access_points", "applications", "meter_checks",
            "grids", "grid_staff", "staff")
 
 
@@ -53,33 +53,33 @@ def theft_suspects(
 
 
 @router.post("/theft/checks", status_code=201)
-async def order_field_check(body: FieldCheckCreate, holder: HolderDep, user: Writer) -> dict[str, Any]:
-    """Send a grid member to check a suspect meter (用电检查): a ``field_checks`` row without an outcome."""
+async def order_meter_check(body: MeterCheckCreate, holder: HolderDep, user: Writer) -> dict[str, Any]:
+    """Send a grid member to check a suspect meter (用电检查): a ``meter_checks`` row without an outcome."""
 
     def work() -> dict[str, Any]:
         with holder.writing() as changes:
             check = order_check(holder.get(), body.meter_id, rules_hit=body.rules, staff_id=body.staff_id,
                                 ordered_at=local_time(body.ordered_at))
-            save_field_check(holder.store, check, user=user.username, action="order")
-            changes.upsert("field_checks", check)
+            save_meter_check(holder.store, check, user=user.username, action="order")
+            changes.upsert("meter_checks", check)
         return records(check)[0]
 
     return await run_in_threadpool(work)
 
 
 @router.post("/theft/checks/{check_id}/outcome")
-async def record_outcome(check_id: str, body: FieldCheckOutcome, holder: HolderDep, user: Writer) -> dict[str, Any]:
+async def record_outcome(check_id: str, body: MeterCheckOutcome, holder: HolderDep, user: Writer) -> dict[str, Any]:
     """What the check found (theft / metering fault / no fault): it feeds the precision of the rules it named."""
 
     def work() -> dict[str, Any]:
         with holder.writing() as changes:
-            checks = holder.get().field_checks
+            checks = holder.get().meter_checks
             if check_id not in checks.index:
                 msg = f"unknown field check {check_id!r}"
                 raise NotFoundError(msg)
-            done = check_outcome(checks.loc[[check_id]], body.outcome, local_time(body.checked_at))
-            save_field_check(holder.store, done, user=user.username, action=f"outcome:{body.outcome}")
-            changes.upsert("field_checks", done)
+            done = check_outcome(checks.loc[[check_id]], body.outcome, local_time(body.at))
+            save_meter_check(holder.store, done, user=user.username, action=f"outcome:{body.outcome}")
+            changes.upsert("meter_checks", done)
         return records(done)[0]
 
     return await run_in_threadpool(work)
