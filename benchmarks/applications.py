@@ -25,10 +25,10 @@ import argparse
 import datetime as dt
 import itertools
 import time
-from collections.abc import Callable
 
 import chinese_calendar
 import pandas as pd
+from timing import best_of
 
 from gridservice.config import Rules
 from gridservice.demo import build_demo
@@ -37,15 +37,6 @@ from gridservice.metrics.period import period_between
 from gridservice.model import ServiceArea
 from gridservice.schema import APPLICATION_STEPS
 from gridservice.workspace import derive
-
-
-def best_of(fn: Callable[[], object], repeat: int) -> tuple[float, object]:
-    best, out = float("inf"), None
-    for _ in range(repeat):
-        t = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t)
-    return best, out
 
 
 def _workday(day: dt.date, extra: set[dt.date]) -> bool:

@@ -15,18 +15,10 @@ import time
 from pathlib import Path
 
 import pyogrio
+from timing import best_of
 
 from gridservice.io import GeoPackageStore
 from gridservice.model import ServiceArea
-
-
-def best_of(n: int, fn) -> float:
-    times = []
-    for _ in range(n):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 def main() -> None:
@@ -51,8 +43,8 @@ def main() -> None:
     def ours() -> None:
         ServiceArea.load(store)
 
-    t_bare = best_of(args.repeat, bare)
-    t_ours = best_of(args.repeat, ours)
+    t_bare, _ = best_of(bare, args.repeat)
+    t_ours, _ = best_of(ours, args.repeat)
     area = ServiceArea.load(store)
     print(f"layers: {len(layers)}, customers: {len(area.customers):,}, readings: {len(area.energy_readings):,}")
     print(f"bare pyogrio.read_dataframe: {t_bare:.2f} s")

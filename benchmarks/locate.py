@@ -16,29 +16,18 @@ boundary, so the covered_by fallback is not needed here; the tests cover it).
 from __future__ import annotations
 
 import argparse
-import time
-from collections.abc import Callable
 from typing import TypeVar
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+from timing import best_of
 
 from gridservice.demo import build_demo
 from gridservice.model import ServiceArea
 from gridservice.spatial.locate import EXACT, GridLocator
 
 T = TypeVar("T")
-
-
-def best_of(n: int, fn: Callable[[], T]) -> tuple[float, T]:
-    """The fastest of ``n`` runs, and the result."""
-    best, out = float("inf"), None
-    for _ in range(n):
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out  # type: ignore[return-value]
 
 
 def points(area: ServiceArea, n: int, rng: np.random.Generator) -> gpd.GeoSeries:
@@ -70,9 +59,9 @@ def main() -> None:
         joined = gpd.sjoin(frame, right, predicate="within", how="left")
         return joined, joined.groupby(level=0)["grid_id"].min().reindex(frame.index)
 
-    t_sjoin, (joined, expected) = best_of(args.repeat, baseline)
-    t_build, loc = best_of(args.repeat, lambda: GridLocator(grids))
-    t_ours, got = best_of(args.repeat, lambda: loc.grid_ids_of(pts))
+    t_sjoin, (joined, expected) = best_of(baseline, args.repeat)
+    t_build, loc = best_of(lambda: GridLocator(grids), args.repeat)
+    t_ours, got = best_of(lambda: loc.grid_ids_of(pts), args.repeat)
 
     same = pd.Series(got, dtype="str").fillna("-").to_numpy() == expected.fillna("-").to_numpy()
     multi = int((joined.groupby(level=0).size() > 1).sum())
@@ -94,7 +83,7 @@ def main() -> None:
         for x, y in zip(xs, ys, strict=True):
             lookup(x, y)
 
-    mean_us = best_of(args.repeat, lambda: one_by_one(xs, ys))[0] / n * 1e6
+    mean_us = best_of(lambda: one_by_one(xs, ys), args.repeat)[0] / n * 1e6
     codes = loc.codes(np.array(xs), np.array(ys))
     fx = ((np.array(xs) - loc.x0) / loc.cell).astype(int)
     fy = ((np.array(ys) - loc.y0) / loc.cell).astype(int)
@@ -102,7 +91,7 @@ def main() -> None:
     exact = np.zeros(n, dtype=bool)
     exact[inside] = loc.raster[fy[inside], fx[inside]] == EXACT
     ex_x, ex_y = np.array(xs)[exact], np.array(ys)[exact]
-    exact_us = best_of(args.repeat, lambda: one_by_one(ex_x.tolist(), ex_y.tolist()))[0] / max(len(ex_x), 1) * 1e6
+    exact_us = best_of(lambda: one_by_one(ex_x.tolist(), ex_y.tolist()), args.repeat)[0] / max(len(ex_x), 1) * 1e6
     check = np.array([lookup(x, y) or "-" for x, y in zip(xs[:20_000], ys[:20_000], strict=True)])
     vec = np.where(codes[:20_000] >= 0, loc.grid_ids[np.maximum(codes[:20_000], 0)], "-")
     print(f"single lookup: {mean_us:.2f} µs mean over {n:,} points "

@@ -33,12 +33,12 @@ from __future__ import annotations
 
 import argparse
 import time
-from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+from timing import best_of
 
 from gridservice.config import Rules
 from gridservice.demo import build_demo
@@ -48,15 +48,6 @@ from gridservice.metrics.period import month
 from gridservice.model import ServiceArea
 from gridservice.topology import network_of
 from gridservice.workspace import derive
-
-
-def best_of(fn: Callable[[], object], repeat: int) -> tuple[float, object]:
-    best, out = float("inf"), None
-    for _ in range(repeat):
-        t = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t)
-    return best, out
 
 
 def lookup(values: pd.Series | pd.Index, keys: pd.Index) -> np.ndarray:

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from timing import best_of
 
 from gridservice.auth import audit_entry
 from gridservice.io import GeoPackageStore, Store, open_store
@@ -32,15 +33,6 @@ from gridservice.model import ServiceArea
 from gridservice.search import CustomerIndex
 from gridservice.spatial.locate import locate_point
 from gridservice.topology import network_of
-
-
-def best_of(n: int, fn) -> float:
-    times = []
-    for _ in range(n):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 def latencies(fn, args: list) -> np.ndarray:
@@ -119,8 +111,8 @@ def main() -> None:
     t0 = time.perf_counter()
     pg.write(gpkg.read(), create=True)
     copied = time.perf_counter() - t0
-    base = best_of(args.repeat, lambda: ServiceArea.load(gpkg))
-    ours = best_of(args.repeat, lambda: ServiceArea.load(pg))
+    base, _ = best_of(lambda: ServiceArea.load(gpkg), args.repeat)
+    ours, _ = best_of(lambda: ServiceArea.load(pg), args.repeat)
     n = len(gpkg.read_layer("customers"))
     print(f"customers            {n:>12,}")
     print(f"copy into PostGIS    {copied:>11.2f}s")

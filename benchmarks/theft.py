@@ -22,10 +22,10 @@ from __future__ import annotations
 
 import argparse
 import time
-from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
+from timing import best_of, with_cpu
 
 from gridservice.config import Rules
 from gridservice.demo import build_demo
@@ -34,17 +34,6 @@ from gridservice.model import ServiceArea
 from gridservice.workspace import derive
 
 PERIOD = "2026-10"
-
-
-def best_of(fn: Callable[[], object], repeat: int) -> tuple[float, float, object]:
-    """Best wall time, the CPU time of that run (this process; the machine may be shared), the result."""
-    best, cpu, out = float("inf"), 0.0, None
-    for _ in range(repeat):
-        t, c = time.perf_counter(), time.process_time()
-        out = fn()
-        if time.perf_counter() - t < best:
-            best, cpu = time.perf_counter() - t, time.process_time() - c
-    return best, cpu, out
 
 
 def baseline_tables(area: ServiceArea, rules: Rules) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -130,7 +119,7 @@ def main() -> None:
           f"({time.perf_counter() - t:.1f} s to build and derive)")
     rules = Rules()
 
-    t_ours, cpu_ours, table = best_of(lambda: suspects(area, PERIOD, rules=rules), args.repeat)
+    t_ours, (cpu_ours, table) = best_of(lambda: with_cpu(lambda: suspects(area, PERIOD, rules=rules)), args.repeat)
     flags = anomalies(area, PERIOD, rules=rules)
 
     t = time.perf_counter()
