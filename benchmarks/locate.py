@@ -74,7 +74,7 @@ def main() -> None:
     print(loc)
 
     # One point at a time, as a dispatcher's click or an API call: lon/lat in, grid_id out.
-    n = 200_000
+    n = min(200_000, len(pts))
     xs = pts.x.to_numpy()[:n].tolist()
     ys = pts.y.to_numpy()[:n].tolist()
     lookup = loc.lookup
