@@ -56,7 +56,15 @@ import shapely
 from psycopg import sql
 
 from gridservice.errors import DataError, StoreError, StoreUnavailable
-from gridservice.io.store import _JOURNAL_KEEP, JOURNAL, check_unchanged, journal_rows, journal_since, written_keys
+from gridservice.io.store import (
+    _JOURNAL_KEEP,
+    JOURNAL,
+    check_unchanged,
+    journal_rows,
+    journal_since,
+    reentrant,
+    written_keys,
+)
 from gridservice.io.tables import conform, to_storage
 from gridservice.schema import CRS, LAYERS, TIMEZONE, Layer
 
@@ -324,20 +332,16 @@ class PostGISStore:
 
     # -- writing ------------------------------------------------------------
 
-    @contextlib.contextmanager
-    def lock(self) -> Iterator[None]:
+    def lock(self) -> contextlib.AbstractContextManager[None]:
         """Hold the area's write lock, across processes and machines (a session advisory lock).
 
         A thread that holds it already may take it again, so a read-check-write
         can call the writing methods.
         """
-        if getattr(self._held, "depth", 0):
-            self._held.depth += 1
-            try:
-                yield
-            finally:
-                self._held.depth -= 1
-            return
+        return reentrant(self._held, self._advisory_lock)
+
+    @contextlib.contextmanager
+    def _advisory_lock(self) -> Iterator[None]:
         con = _connect_psycopg(self._conninfo, self.url, "gridservice lock")
         try:
             try:
@@ -345,11 +349,9 @@ class PostGISStore:
             except psycopg.OperationalError as exc:
                 raise StoreUnavailable(f"{self.url}: the connection to the database was lost: "
                                        f"{_reason(exc)}") from None
-            self._held.depth = 1
             try:
                 yield
             finally:
-                self._held.depth = 0
                 with contextlib.suppress(psycopg.Error):
                     con.execute("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", (_lock_name(self.area),))
         finally:

@@ -71,6 +71,25 @@ _JOURNAL_ROWS = 1_000
 _ISO = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 
+@contextlib.contextmanager
+def reentrant(held: threading.local, acquire: Callable[[], contextlib.AbstractContextManager[None]]) -> Iterator[None]:
+    """Hold ``acquire()`` (a store's cross-process lock) once per thread: a thread
+    that holds it already enters again at no cost, and releases it on its last exit."""
+    if getattr(held, "depth", 0):
+        held.depth += 1
+        try:
+            yield
+        finally:
+            held.depth -= 1
+        return
+    with acquire():
+        held.depth = 1
+        try:
+            yield
+        finally:
+            held.depth = 0
+
+
 class GeoPackageStore:
     """A service area kept in one GeoPackage file.
 
@@ -233,26 +252,20 @@ class GeoPackageStore:
 
     # -- writing ---------------------------------------------------------
 
-    @contextlib.contextmanager
-    def lock(self) -> Iterator[None]:
+    def lock(self) -> contextlib.AbstractContextManager[None]:
         """Hold the store's write lock (blocks until other writers finish; a thread
         that holds it already may take it again, so a read-check-write can call
         the writing methods)."""
-        if getattr(self._held, "depth", 0):
-            self._held.depth += 1
-            try:
-                yield
-            finally:
-                self._held.depth -= 1
-            return
+        return reentrant(self._held, self._flock)
+
+    @contextlib.contextmanager
+    def _flock(self) -> Iterator[None]:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with open(f"{self.path}.lock", "a+b") as fh:
             fcntl.flock(fh, fcntl.LOCK_EX)
-            self._held.depth = 1
             try:
                 yield
             finally:
-                self._held.depth = 0
                 fcntl.flock(fh, fcntl.LOCK_UN)
 
     def write(self, frames: Mapping[str, pd.DataFrame], *, create: bool = False) -> None:
