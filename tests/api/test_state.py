@@ -7,6 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pandas as pd
+import psycopg
 import pytest
 
 import pg
@@ -88,11 +89,20 @@ def test_deleted_records_and_whole_layer_writes_are_followed(small_data: str) ->
     assert reloaded is not customers and reloaded.loc["C1", "name"] == "张三（改）"
 
 
-def test_a_write_by_another_program_reloads(small_copy: Path) -> None:
-    holder = AreaHolder(str(small_copy))
+def test_a_write_by_another_program_reloads(small_data: str, request: pytest.FixtureRequest) -> None:
+    holder = AreaHolder(small_data)
     assert holder.get().customers.loc["C2", "name"] == "李四"
-    con = _connect(small_copy)  # QGIS editing the file: nothing in the change journal
-    with con:
-        con.execute("UPDATE customers SET name = '李四四' WHERE customer_id = 'C2'")
-    con.close()
+    if small_data.startswith("postgresql:"):  # QGIS editing the table as a role that may edit customers only
+        cluster: pg.Cluster = request.getfixturevalue("pg_cluster")
+        schema = small_data.split("area=")[1]
+        cluster.sql(f"CREATE ROLE editor_{schema} LOGIN PASSWORD 'e'; GRANT USAGE ON SCHEMA {schema} TO "
+                    f"editor_{schema}; GRANT SELECT, UPDATE ON {schema}.customers TO editor_{schema}", db="gridservice")
+        editor = small_data.split("?")[0].replace(f"gridservice:{pg.PASSWORD}@", f"editor_{schema}:e@")
+        with psycopg.connect(editor) as con:
+            con.execute(f"UPDATE {schema}.customers SET name = %s WHERE customer_id = %s", ("李四四", "C2"))
+    else:  # QGIS editing the file: nothing in the change journal
+        con = _connect(Path(small_data))
+        with con:
+            con.execute("UPDATE customers SET name = '李四四' WHERE customer_id = 'C2'")
+        con.close()
     assert holder.get().customers.loc["C2", "name"] == "李四四"
