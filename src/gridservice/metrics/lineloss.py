@@ -23,9 +23,10 @@ last month, in which the area was high or negative. Readings are monthly
 (``period`` = ``YYYY-MM``); a device without a monthly reading for a month
 but with daily ones (``YYYY-MM-DD``) uses their sum.
 
-Everything is array work: device ids are mapped to positions once, then
-sums per (transformer, month) are ``numpy.bincount`` calls, so 12 million
-meter readings take a few seconds.
+Everything is array work: device ids are mapped to positions once (one
+hash lookup per reading, most of the time), then sums per (device, month)
+are one ``numpy.bincount`` and per (transformer, month) one per month, so
+12 million meter readings take about a second.
 """
 
 from __future__ import annotations
@@ -114,14 +115,12 @@ def readings_history(readings: pd.DataFrame, tx_ids: pd.Index, meter_ids: pd.Ind
     devices in neither ``tx_ids`` nor ``meter_ids`` are ignored.
     """
     n_tx, n_m = len(tx_ids), len(meter_ids)
-    r = readings
-    labels_codes, labels = pd.factorize(r["period"], use_na_sentinel=True)
+    label_codes, labels = pd.factorize(readings["period"], use_na_sentinel=True)
     labels = pd.Index(labels).astype("str")
-    month_of_label = labels.str.slice(0, 7)
-    is_month = np.asarray(labels.str.fullmatch(r"\d{4}-\d{2}"), dtype=bool)
     is_day = np.asarray(labels.str.fullmatch(r"\d{4}-\d{2}-\d{2}"), dtype=bool)
-    valid = is_month | is_day
-    known = sorted(set(month_of_label[valid]))
+    valid = is_day | np.asarray(labels.str.fullmatch(r"\d{4}-\d{2}"), dtype=bool)
+    label_month = labels.str.slice(0, 7)
+    known = sorted(set(label_month[valid]))
     if until is None and not known:
         msg = "no energy readings with a YYYY-MM or YYYY-MM-DD period"
         raise DataError(msg)
@@ -131,47 +130,45 @@ def readings_history(readings: pd.DataFrame, tx_ids: pd.Index, meter_ids: pd.Ind
     if months is not None:
         month_list = month_list[-months:]
     n_months = len(month_list)
-    month_pos = pd.Index(month_list).get_indexer(month_of_label)
-    month_pos[~valid] = -1
-    row_month = np.where(labels_codes >= 0, month_pos[np.maximum(labels_codes, 0)], -1)
-    row_daily = np.where(labels_codes >= 0, is_day[np.maximum(labels_codes, 0)], False)
-    dev = positions(r["device_id"], tx_ids.append(meter_ids))
-    kwh = r["kwh"].to_numpy(dtype="float64", na_value=np.nan)
-    use = (row_month >= 0) & (dev >= 0) & ~np.isnan(kwh)
-    dev, row_month, row_daily, kwh = dev[use], row_month[use], row_daily[use], kwh[use]
-
-    is_tx = dev < n_tx
-    supply, supply_read = _sums(dev[is_tx], row_month[is_tx], row_daily[is_tx], kwh[is_tx], n_tx, n_months)
-    m = dev[~is_tx] - n_tx
-    sales_m, read_m = _sums(m, row_month[~is_tx], row_daily[~is_tx], kwh[~is_tx], n_m, n_months, per_cell=True)
+    # Per label (a dozen months, a few hundred days), then one gather per row: the row's
+    # (device, month) cell, or -1 (a period outside the months, an unknown device, no kWh).
+    label_col = np.where(valid, pd.Index(month_list).get_indexer(label_month), -1)
+    label_col = np.append(label_col, -1)  # the missing period's code, -1, lands here
+    col = label_col[label_codes]
+    dev = positions(readings["device_id"], tx_ids.append(meter_ids))
+    kwh = readings["kwh"].to_numpy(dtype="float64", na_value=np.nan)
+    use = (col >= 0) & (dev >= 0) & ~np.isnan(kwh)
+    cell = dev[use] * n_months + col[use]
+    daily = np.append(is_day, False)[label_codes[use]] if is_day.any() else None
+    total, read = _sums(cell, kwh[use], daily, (n_tx + n_m) * n_months)
+    total, read = total.reshape(n_tx + n_m, n_months), read.reshape(n_tx + n_m, n_months)
+    supply, supply_read = total[:n_tx], read[:n_tx]
+    sales_m, read_m = total[n_tx:], read[n_tx:]
+    # Per transformer: Σ sales and how many meters were read, a bincount per month over the linked meters.
     linked = meter_tx >= 0
-    # Per transformer: Σ sales and how many meters were read, one bincount over the (meter, month) cells.
-    cells = np.flatnonzero(read_m.ravel())
-    cm, cj = np.divmod(cells, n_months)
-    ct = meter_tx[cm]
-    ok = ct >= 0
-    flat = ct[ok] * n_months + cj[ok]
-    sales = np.bincount(flat, weights=sales_m.ravel()[cells[ok]], minlength=n_tx * n_months)
-    sales = sales.astype("float64", copy=False).reshape(n_tx, n_months)  # bincount of nothing is int64
-    meters_read = np.bincount(flat, minlength=n_tx * n_months).reshape(n_tx, n_months)
-    meters = np.bincount(meter_tx[linked], minlength=n_tx)
+    tx_of = meter_tx[linked]
+    sales = np.zeros((n_tx, n_months))
+    meters_read = np.zeros((n_tx, n_months), dtype="int64")
+    for j in range(n_months):
+        sales[:, j] = np.bincount(tx_of, weights=sales_m[linked, j], minlength=n_tx)
+        meters_read[:, j] = np.bincount(tx_of, weights=read_m[linked, j], minlength=n_tx)
+    meters = np.bincount(tx_of, minlength=n_tx)
     meter_kwh = np.where(read_m, sales_m, np.nan) if per_meter else None
     return LossHistory(tx_ids, month_list, supply, supply_read, sales, meters, meters_read, meter_kwh)
 
 
-def _sums(dev: np.ndarray, month: np.ndarray, daily: np.ndarray, kwh: np.ndarray, n_dev: int, n_months: int,
-          *, per_cell: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """Sum per (device, month): the monthly readings, or the daily ones where a month has none."""
-    cell = dev.astype("int64") * n_months + month
-    size = n_dev * n_months
-    monthly = ~daily
-    read_monthly = np.zeros(size, dtype=bool)
-    read_monthly[cell[monthly]] = True
-    use = monthly | ~read_monthly[cell]
-    total = np.bincount(cell[use], weights=kwh[use], minlength=size).astype("float64", copy=False)
-    read = np.zeros(size, dtype=bool)
-    read[cell[use]] = True
-    return total.reshape(n_dev, n_months), read.reshape(n_dev, n_months)
+def _sums(cell: np.ndarray, kwh: np.ndarray, daily: np.ndarray | None, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """kWh and whether read per (device, month) cell: the monthly readings, or the daily ones where a
+    month has none (``daily`` marks the daily rows; ``None``: there are none)."""
+    if daily is None:
+        total, read = np.bincount(cell, weights=kwh, minlength=size), np.bincount(cell, minlength=size) > 0
+    else:
+        monthly = ~daily
+        by_month = np.bincount(cell[monthly], minlength=size) > 0
+        use = monthly | ~by_month[cell]
+        total = np.bincount(cell[use], weights=kwh[use], minlength=size)
+        read = by_month | (np.bincount(cell[daily], minlength=size) > 0)
+    return total.astype("float64", copy=False), read  # a bincount of nothing is int64
 
 
 def classify(supply_kwh: np.ndarray, supply_read: np.ndarray, sales_kwh: np.ndarray, complete: np.ndarray, *,
