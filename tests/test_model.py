@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 import shapely
 from pyproj.aoi import AreaOfInterest
@@ -71,3 +74,25 @@ def test_a_token_entry_survives_new_frames_with_the_same_token(tiny: ServiceArea
     reloaded.adopt_cached(tiny)
     assert reloaded.cached("index", ("customers",), lambda: built.append(4) or "new", token=names) == "index"
     assert built == [1, 3]
+
+
+def test_a_build_holds_up_only_its_own_name(tiny: ServiceArea) -> None:
+    """A slow build in one thread (the server's warm-up) lets another thread build and read other
+    entries, and a second caller of the same name waits for that one build instead of repeating it."""
+    started, release = threading.Event(), threading.Event()
+    built: list[str] = []
+
+    def slow() -> str:
+        built.append("slow")
+        started.set()
+        assert release.wait(30)
+        return "slow"
+
+    with ThreadPoolExecutor(2) as pool:
+        first = pool.submit(tiny.cached, "slow", ("customers",), slow)
+        assert started.wait(30)
+        assert tiny.cached("quick", ("grids",), lambda: "quick") == "quick"  # not behind the slow build
+        second = pool.submit(tiny.cached, "slow", ("customers",), slow)
+        release.set()
+        assert first.result(30) == second.result(30) == "slow"
+    assert built == ["slow"]

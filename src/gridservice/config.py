@@ -128,6 +128,8 @@ class Settings(BaseSettings):
     max_plan_vertices: int = Field(250_000, ge=4, description="Most polygon vertices one plan request may carry")
     heavy_requests: int = Field(2, ge=1, description="Plan checks, previews, proposals and commits run at once; "
                                                      "more get 503 with Retry-After")
+    warm_up: bool = Field(True, description="Build the search and trace indexes and the supervisor's first view "
+                                            "in the background once the server starts (false: on first use)")
     rules: Rules = Field(default_factory=Rules)
 
 

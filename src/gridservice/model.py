@@ -141,7 +141,8 @@ class ServiceArea:
         self.extra = {k: v for k, v in layers.items() if k not in LAYERS}
         self.store = store
         self._cache: OrderedDict[str, _Entry] = OrderedDict()
-        self._cache_lock = threading.RLock()
+        self._cache_lock = threading.RLock()  # guards the entries; a build holds only its own name's lock
+        self._builds: dict[str, threading.RLock] = {}
 
     @classmethod
     def load(cls, data: str | Store) -> ServiceArea:
@@ -227,19 +228,25 @@ class ServiceArea:
         if not lru and hit is not None and hit.inputs == inputs and self._holds(name, hit):
             return hit.value  # type: ignore[no-any-return]  # a hit waits for no build
         with self._cache_lock:
+            building = self._builds.setdefault(name, threading.RLock())
+        # One build per name at a time; other names are built meanwhile (a warm-up in the background
+        # does not hold up a request that needs something else).
+        with building:
             hit = self._cache.get(name)
             if hit is not None and hit.inputs == inputs and self._holds(name, hit):
                 if lru:
-                    self._cache.move_to_end(name)
+                    with self._cache_lock:
+                        self._cache.move_to_end(name)
                 return hit.value  # type: ignore[no-any-return]
             value = build()
-            self._cache[name] = _Entry(inputs, self._frames(inputs), token, token(self) if token else None,
-                                       value, lru)
-            self._cache.move_to_end(name)
-            if lru:
-                variants = [k for k, e in self._cache.items() if e.lru]
-                for old in variants[:-LRU_SIZE]:
-                    del self._cache[old]
+            entry = _Entry(inputs, self._frames(inputs), token, token(self) if token else None, value, lru)
+            with self._cache_lock:
+                self._cache[name] = entry
+                self._cache.move_to_end(name)
+                if lru:
+                    variants = [k for k, e in self._cache.items() if e.lru]
+                    for old in variants[:-LRU_SIZE]:
+                        del self._cache[old]
             return value
 
     def adopt_cached(self, other: ServiceArea) -> None:
@@ -267,7 +274,8 @@ class ServiceArea:
         frames = self._frames(entry.inputs)
         if any(a is not b for a, b in zip(frames, entry.frames, strict=True)):
             # hold this area's frames, not the ones it was built from (entries may be shared with other areas)
-            self._cache[name] = dataclasses.replace(entry, frames=frames)
+            with self._cache_lock:
+                self._cache[name] = dataclasses.replace(entry, frames=frames)
         return True
 
     def to_metric(self, frame: gpd.GeoDataFrame | gpd.GeoSeries) -> gpd.GeoDataFrame | gpd.GeoSeries:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import shapely
 from api_helpers import SETTINGS, USERS, headers
@@ -12,6 +13,8 @@ from fastapi.testclient import TestClient
 
 from gridservice.api import create_app
 from gridservice.io import GeoPackageStore
+from gridservice.metrics.kpi import kpis
+from gridservice.metrics.period import latest_period
 from gridservice.search import pinyin
 
 
@@ -79,3 +82,28 @@ def test_invalid_phones_in_findings_are_masked_for_a_supervisor(demo: TestClient
     cells = [str(c.value) for row in openpyxl.load_workbook(io.BytesIO(report.content))["稽查问题"].iter_rows()
              for c in row]
     assert not any(p in c for c in cells for p in planted)
+
+
+def test_the_warm_up_leaves_the_supervisors_first_view_built(demo: TestClient, demo_area) -> None:
+    """After the start's warm-up, the supervisor's first view (KPIs per grid for the latest month, its line
+    loss, the audit, 12 months of area-wide KPIs) is answered from the cache, with the domain's numbers."""
+    app = demo.app
+    app.state.warm_up.join(300)
+    assert not app.state.warm_up.is_alive()
+    area = app.state.holder.get()
+    built = set(area._cache)  # what the warm-up built (the cache's own entries, read for this test)
+    assert {"customer_index", "loss_history"} <= built
+
+    h = headers("supervisor")
+    latest = latest_period(demo_area)
+    grid = demo.get("/api/v1/kpis", params={"by": "grid"}, headers=h).json()
+    assert grid["period"] == latest.label
+    expected = kpis(demo_area, latest, by="grid", rules=SETTINGS.rules)
+    assert {r["grid_id"]: r["work_orders"] for r in grid["items"]} == expected["work_orders"].to_dict()
+    assert demo.get("/api/v1/line-loss", headers=h).status_code == 200
+    assert demo.get("/api/v1/audit", headers=h).status_code == 200
+    months = [str(m) for m in pd.period_range(end=pd.Period(latest.label, "M"), periods=12, freq="M")]
+    for month in months:
+        row = demo.get("/api/v1/kpis", params={"by": "area", "period": month}, headers=h).json()["items"][0]
+        assert row["customers"] == kpis(demo_area, month, by="area", rules=SETTINGS.rules)["customers"].iloc[0]
+    assert set(area._cache) == built  # nothing above was computed on request

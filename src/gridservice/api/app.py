@@ -36,7 +36,10 @@ from gridservice.api.security import AuditTrail, BasicCache, LoginGuard, RateLim
 from gridservice.api.state import AreaHolder
 from gridservice.auth import new_secret
 from gridservice.config import Settings, get_settings
+from gridservice.errors import GridserviceError
 from gridservice.io import Store
+from gridservice.model import ServiceArea
+from gridservice.topology import network_of
 
 log = logging.getLogger("gridservice.api")
 
@@ -50,8 +53,9 @@ ROUTERS = (auth.router, users.router, grids.router, customers.router, network.ro
 def create_app(data: str | Store, *, settings: Settings | None = None, web: bool = True) -> FastAPI:
     """Build the app for the service area behind ``data``.
 
-    The area is loaded and the customer search index built before the app is
-    returned, so the first request is as fast as the others.
+    The area is loaded before the app is returned; what the first requests
+    would wait for is then built in the background (:func:`warm_up`), so the
+    server answers at once.
     """
     settings = settings or get_settings()
     # /docs with Swagger UI from the fastapi-offline wheel, not a CDN; no /redoc (its page shows a
@@ -96,12 +100,31 @@ def create_app(data: str | Store, *, settings: Settings | None = None, web: bool
     _mount_map_assets(app)
     app.include_router(maps.router)
 
-    customers.customer_index(area)  # build now, not on the first search
+    if settings.warm_up:
+        app.state.warm_up = threading.Thread(target=warm_up, args=(area, settings), name="gridservice-warm-up",
+                                             daemon=True)
+        app.state.warm_up.start()
     if web:
         from gridservice.api.web import mount_web
 
         mount_web(app)
     return app
+
+
+def warm_up(area: ServiceArea, settings: Settings) -> None:
+    """Build what the first requests would wait for into ``area``'s cache, most awaited first:
+    the customer search (dispatchers), the trace index, the supervisor's first view.
+
+    A request that needs one of them meanwhile waits for that build only. A
+    layer too broken to build from stops the warm-up; the request that needs
+    it gets the error.
+    """
+    try:
+        customers.customer_index(area)
+        network_of(area)
+        metrics.supervisor_view(area, settings.rules)
+    except GridserviceError as exc:
+        log.warning("warm-up stopped: %s", exc)
 
 
 def from_environment() -> FastAPI:

@@ -45,7 +45,7 @@ def serve(
     host, port, workers = host or settings.host, port or settings.port, workers or settings.workers
     url = f"http://{host}:{port}"
     if workers == 1:
-        with console.status("loading the service area and building its indexes"):
+        with console.status("loading the service area"):
             application = create_app(target, settings=settings)
         users = application.state.holder.get().users
     else:
@@ -54,7 +54,7 @@ def serve(
         os.environ.update(GRIDSERVICE_DATA=target, GRIDSERVICE_WORKERS=str(workers),
                           GRIDSERVICE_SECRET_KEY=check_secret(settings.secret_key or new_secret()))
         users = store.read(["users"])["users"]
-        console.print(f"starting {workers} workers; each loads the service area and builds its indexes")
+        console.print(f"starting {workers} workers; each loads the service area")
     console.print(f"serving [bold]{target}[/] at {url}/  (API docs: {url}/docs, QGIS: {url}/ogc)")
     logins = demo_logins(users)
     if logins:

@@ -42,9 +42,12 @@ def kpi_table(area: AreaDep, user: CurrentUser, rules: RulesDep, period: PeriodQ
     """Service KPIs per grid, station or the whole area: orders and SLA, complaints,
     SAIFI/SAIDI/CAIDI/RS-1, line-loss classes, visit coverage."""
     p = _period(area, period)
-    table = area.cached(f"kpis:{by}:{p.label}", ("work_orders", "outages", "customers", "visits", *_LOSS_INPUTS),
-                        lambda: kpis(area, p, by=by, loss=_line_loss(area, p, rules), rules=rules))
-    return {"period": p.label, "by": by, "items": records(table)}
+    return {"period": p.label, "by": by, "items": records(_kpis(area, p, by, rules))}
+
+
+def _kpis(area: ServiceArea, p: Period, by: str, rules: Rules) -> pd.DataFrame:
+    return area.cached(f"kpis:{by}:{p.label}", ("work_orders", "outages", "customers", "visits", *_LOSS_INPUTS),
+                       lambda: kpis(area, p, by=by, loss=_line_loss(area, p, rules), rules=rules))
 
 
 @router.get("/line-loss")
@@ -88,9 +91,7 @@ def audit_findings(
     grid_id: Annotated[str | None, Query()] = None,
 ) -> dict[str, Any]:
     """Audit (稽查) findings as GeoJSON, with counts per grid and rule."""
-    key = f"audit:{','.join(sorted(rule or []))}"
-    found = area.cached(key, tuple(area.layers),
-                        lambda: audit(area, rule_ids=rule, history=_loss_history(area), rules=rules))
+    found = _audit(area, rule, rules)
     if grid_id is not None:
         found = found[found["grid_id"] == grid_id]
     chunk = found.iloc[page.offset : page.offset + page.limit]
@@ -103,6 +104,22 @@ def audit_findings(
         "by_grid": records(findings_by_grid(found)),
         "findings": feature_collection(chunk),
     }
+
+
+def _audit(area: ServiceArea, rule: list[str] | None, rules: Rules) -> pd.DataFrame:
+    return area.cached(f"audit:{','.join(sorted(rule or []))}", tuple(area.layers),
+                       lambda: audit(area, rule_ids=rule, history=_loss_history(area), rules=rules))
+
+
+def supervisor_view(area: ServiceArea, rules: Rules, *, months: int = 12) -> None:
+    """Compute what the supervisor's first view asks for (the latest month's KPIs per grid,
+    its line loss, the audit and ``months`` months of area-wide KPIs for the trend) into
+    the area's cache: the server's warm-up, so that the view opens at once."""
+    p = latest_period(area)
+    _kpis(area, p, "grid", rules)
+    _audit(area, None, rules)
+    for month in pd.period_range(end=pd.Period(p.label, "M"), periods=months, freq="M")[::-1]:
+        _kpis(area, parse_period(str(month)), "area", rules)
 
 
 #: The layers a line-loss table is computed from.
