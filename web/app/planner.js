@@ -665,7 +665,7 @@ export function mount(root, ctx) {
     const locks = new Set();
     let draft = null; // {answer, check, base, options}
     const kInput = el("input", { type: "number", id: "propose-k", min: 1, step: 1, value: "" });
-    const hpmInput = el("input", { type: "number", id: "propose-hpm", min: 1, step: 50, value: 1000, disabled: true });
+    const hpmInput = el("input", { type: "number", id: "propose-hpm", min: 1, step: 50, value: (ctx.config && ctx.config.households_per_member) || "", disabled: true });
     const byGrids = el("input", { type: "radio", name: "propose-by", id: "propose-by-grids", value: "grids", checked: true });
     const byMembers = el("input", { type: "radio", name: "propose-by", id: "propose-by-hpm", value: "households_per_member" });
     const stations = el("input", { type: "checkbox", id: "propose-stations" });
@@ -849,6 +849,10 @@ export function mount(root, ctx) {
         if (err instanceof ApiError && err.status === 409) {
           say(t("propose.stale", { v: draft.base }), "invalid");
           toast(t("propose.stale", { v: draft.base }), "error");
+          // show the plan now in force under the stale draft; a new proposal starts from it
+          await loadHistory().catch(() => {});
+          await loadGrids().catch(() => {});
+          return;
         } else if (err instanceof ApiError && err.status === 422 && err.body && err.body.problems) {
           say(`${t("planner.rejected")} (${err.body.problems.features.length})`, "invalid");
         } else {
