@@ -34,7 +34,7 @@ ORIGIN = np.array([400_000.0, 3_000_000.0])
 
 def _line(a: tuple[float, float], b: tuple[float, float], step: float) -> list[tuple[float, float]]:
     """Points from a to b (b left out) every ``step`` metres."""
-    n = int(round(np.hypot(b[0] - a[0], b[1] - a[1]) / step))
+    n = round(np.hypot(b[0] - a[0], b[1] - a[1]) / step)
     return [(a[0] + (b[0] - a[0]) * i / n, a[1] + (b[1] - a[1]) * i / n) for i in range(n)]
 
 

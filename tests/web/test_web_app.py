@@ -167,7 +167,7 @@ def test_planner_moves_a_vertex_previews_and_commits(tab: Any) -> None:
     fc = server.api("/plans/outlines", role="planner")
     outlines = gpd.GeoDataFrame.from_features(fc["features"], crs="EPSG:4326").set_index("grid_id").geometry
     move = _shared_vertex_move(grids, customers, outlines)
-    a, b = move["from_grid"], move["to_grid"]
+    b = move["to_grid"]
 
     tab.login("planner")
     page.wait_for_selector("#plan-history li[data-version]")

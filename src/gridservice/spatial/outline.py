@@ -135,8 +135,7 @@ def _vertex_index(full: np.ndarray, simple: np.ndarray) -> list[list[list[list[i
     """Per geometry, per part, per ring: positions of ``simple``'s vertices in ``full``'s ring."""
     found = _positions(full, shapely.get_coordinates(full), simple, shapely.get_coordinates(simple))
     parts, part_of = shapely.get_parts(simple, return_index=True)
-    rings, ring_of = shapely.get_rings(parts, return_index=True)
-    ring_part = ring_of
+    ring_part = shapely.get_rings(parts, return_index=True)[1]
     positions = found.groupby("ring", sort=True)["position_full"].agg(lambda s: [int(v) for v in s]).to_list()
     out: list[list[list[list[int]]]] = [[] for _ in range(len(simple))]
     last_part = -1

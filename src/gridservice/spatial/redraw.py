@@ -9,7 +9,8 @@ customers, households per grid member and area before and after.
 transaction — the grids, their snapshot in ``grid_history``, the
 ``plan_versions`` row and one ``audit_log`` row per change — so a commit is
 all or nothing. It refuses a plan with errors unless forced with a reason
-(recorded) — invalid polygons (self-intersections, bad rings) even then — and a stale base version: the latest version is re-read under the
+(recorded) — invalid polygons (self-intersections, bad rings) even then —
+and a stale base version: the latest version is re-read under the
 store's write lock and checked again by the store inside the write's own
 transaction (in SQL on PostGIS), so of two planners committing on the same
 base exactly one wins and the other gets :class:`~gridservice.errors.ConflictError`.

@@ -22,8 +22,8 @@ from gridservice.config import Settings
 from gridservice.errors import DataError
 from gridservice.model import ServiceArea
 from gridservice.schema import CRS
-from gridservice.spatial.plan import check_plan, plan_frame
 from gridservice.spatial.outline import simplified_outlines
+from gridservice.spatial.plan import check_plan, plan_frame
 from gridservice.spatial.propose import propose_plan
 from gridservice.spatial.redraw import commit_plan, plan_history, preview_plan, revert_plan, version_grids
 
