@@ -195,7 +195,7 @@ def test_planner_proposes_k_grids_previews_and_commits(tab: Any) -> None:
     _clean(tab)
 
 
-def test_a_locked_grid_is_kept_and_a_stale_draft_is_refused(tab: Any) -> None:
+def test_a_locked_grid_is_kept_by_households_per_member_and_a_stale_draft_is_refused(tab: Any) -> None:
     server, page = tab.server, tab.page
     version = server.api("/plans")["current_version"]
     served = server.api("/grids?limit=10000")
@@ -210,19 +210,23 @@ def test_a_locked_grid_is_kept_and_a_stale_draft_is_refused(tab: Any) -> None:
     page.mouse.click(*page.evaluate(TO_PIXELS, ["planner", spot.x, spot.y]))
     page.wait_for_selector(f"#propose-locks li[data-grid='{lock}'] input:checked")
     assert page.locator("#propose-locks input:checked").count() == 1
-    k = max(3, len(grids) // 3)
-    page.fill("#propose-k", str(k))
+    # this time by households per grid member
+    assert page.input_value("#propose-hpm") == "1000"  # the rule's norm
+    page.check("#propose-by-hpm")
+    page.fill("#propose-hpm", "400")
     with page.expect_request(lambda r: r.url.endswith("/api/v1/plans/propose")) as asked:
         page.click("#propose-run")
-    assert asked.value.post_data_json["lock"] == [lock]
+    assert asked.value.post_data_json == {"lock": [lock], "within_stations": False, "households_per_member": 400}
     page.wait_for_selector("#propose-table tbody tr", timeout=120_000)
 
     shown = _table(page)
     assert shown[lock]["locked"] == "1" and _int(shown[lock]["change"]) == 0
-    want = _post(server, "/plans/propose", {"grids": k, "lock": [lock]}).json()
+    want = _post(server, "/plans/propose", {"households_per_member": 400, "lock": [lock]}).json()
     kept = next(f for f in want["grids"]["features"] if f["properties"]["grid_id"] == lock)
     assert shape(kept["geometry"]).equals(grids.geometry[lock])
     assert set(shown) == {s["grid_id"] for s in want["grid_scores"]}
+    assert {g: _int(r["households"]) for g, r in shown.items()} == {
+        s["grid_id"]: s["households"] for s in want["grid_scores"]}
 
     # someone commits meanwhile: the draft's base version is stale
     other = _post(server, "/plans/commit", {"grids": served, "base_version": version, "forced_reason": "unchanged",
