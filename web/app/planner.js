@@ -68,7 +68,6 @@ export function mount(root, ctx) {
     dragFrom: null,
     seq: 0, // drops answers to stale requests
     outlines: null, // grid_id -> {feature, rings}: the simplified outline as loaded (null: full outlines)
-    outlinesVersion: null,
   };
 
   // ---- side panel ---------------------------------------------------------
@@ -204,7 +203,6 @@ export function mount(root, ctx) {
       }
     }
     state.outlines = outlines;
-    state.outlinesVersion = version;
   }
 
   /** Back to the full outlines (editing stopped with nothing edited). */
