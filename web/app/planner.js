@@ -691,7 +691,7 @@ export function mount(root, ctx) {
         el("label", { class: "row" }, pickBox, tl("propose.pick_on_map")),
         el("div", { class: "muted" }, tl("propose.locks")),
         el("div", { class: "table-wrap", style: "max-height: 140px" }, lockList),
-        el("div", { class: "toolbar" }, runBtn, discardBtn),
+        canCommit ? el("div", { class: "toolbar" }, runBtn, discardBtn) : el("p", { class: "muted", id: "propose-read-only" }, tl("propose.read_only")),
       ),
       pStatus,
       out,

@@ -327,6 +327,7 @@ const S = {
   "propose.removed": { zh: "取消的网格：{list}", en: "Grids removed: {list}" },
   "propose.force": { zh: "方案有 {n} 个错误，仍然提交（记录为强制提交）", en: "The draft has {n} errors: commit anyway (recorded as forced)" },
   "propose.forced_reason": { zh: "自动方案保留 {n} 个问题（{list}）", en: "Automatic proposal keeping {n} problems ({list})" },
+  "propose.read_only": { zh: "自动生成方案需规划员角色。", en: "Only planners run automatic proposals." },
   "propose.stale": { zh: "提交失败：方案在 v{v} 之后已被他人更新。请放弃此方案并重新生成。", en: "Not saved: someone committed a plan after v{v}. Discard this draft and propose again." },
 };
 
