@@ -99,6 +99,9 @@ class Rules(BaseModel):
                                                       "correct a drop for their change")
     theft_flat_tolerance_pct: float = Field(1.0, ge=0, description="A series whose range is within this share of "
                                                                    "its mean is flat")
+    # grid editing (docs/planner.md): the outline the planner drags, simplified with the neighbours
+    outline_tolerance_m: float = Field(20.0, ge=0, description="How far a grid's simplified editing outline may "
+                                                               "stray from its drawn border (metres)")
 
 
 #: The rules an analysis applies when it is not given any: the SPEC §4 defaults.

@@ -170,3 +170,24 @@ def test_propose_refuses_bad_options_and_other_roles(client: TestClient) -> None
         r = client.post("/api/v1/plans/propose", json=bad, headers=h)
         assert r.status_code in (404, 422), (bad, r.status_code, r.text)
     assert client.post("/api/v1/plans/propose", json={"grids": 2}, headers=headers("dispatcher")).status_code == 403
+
+
+def test_outlines_to_edit_are_the_planners(client: TestClient) -> None:
+    import shapely.geometry
+
+    h = headers("planner")
+    r = client.get("/api/v1/plans/outlines", headers=h)
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/geo+json")
+    body = r.json()
+    assert body["tolerance_m"] == 20.0  # the rule's default
+    served = {f["id"]: f for f in client.get("/api/v1/grids", headers=h).json()["features"]}
+    # the two grids are rectangles: nothing to simplify, each keeps its four corners at the served coordinates
+    for f in body["features"]:
+        full = served[f["id"]]["geometry"]["coordinates"][0]
+        assert f["properties"]["handles"] == 4 and f["properties"]["vertices"] == len(full) - 1
+        (positions,) = f["properties"]["vertex_index"][0]
+        assert [full[i] for i in positions] == f["geometry"]["coordinates"][0]
+        assert shapely.geometry.shape(f["geometry"]).equals(shapely.geometry.shape(served[f["id"]]["geometry"]))
+    assert client.get("/api/v1/plans/outlines?tolerance_m=5", headers=h).json()["tolerance_m"] == 5.0
+    assert client.get("/api/v1/plans/outlines?tolerance_m=-1", headers=h).status_code == 422
+    assert client.get("/api/v1/plans/outlines", headers=headers("supervisor")).status_code == 403

@@ -174,13 +174,21 @@ def test_invalid_plan_is_refused_unless_forced_with_a_reason(three_store: GeoPac
     assert digest(three_store.path) == before
     with pytest.raises(DataError, match="needs a reason"):
         commit_plan(area, plan, author="张工", note="oops", force_reason="  ")
-    result = commit_plan(area, plan, author="张工", note="survey pending", force_reason="field survey next week")
+    # a reason keeps a gap for now, never a self-intersecting polygon
+    with pytest.raises(InvalidPlanError, match="a forced commit cannot save them"):
+        commit_plan(area, plan, author="张工", note="survey pending", force_reason="field survey next week")
+    assert digest(three_store.path) == before
+    narrow = read_plan(write_plan("narrow.geojson", {"G1": box(116.40, 27.10, 116.405, 27.12)}), area)
+    with pytest.raises(InvalidPlanError, match="nothing was saved") as err:
+        commit_plan(area, narrow, author="张工", note="oops")
+    assert set(err.value.problems["check"]) == {"gap"}  # 116.405–116.41 is in no grid
+    result = commit_plan(area, narrow, author="张工", note="survey pending", force_reason="field survey next week")
     assert result.forced_reason == "field survey next week"
     after = open_area(three_store)
     assert after.plan_versions.loc[2, "forced_reason"] == "field survey next week"
-    assert not after.grids.geometry["G1"].is_valid  # saved as drawn
+    assert after.grids.geometry["G1"].equals(box(116.40, 27.10, 116.405, 27.12))  # saved as drawn
     head = json.loads(after.audit_log.loc[after.audit_log["action"] == "plan_commit", "detail"].iloc[0])
-    assert head["errors_overridden"] == 3 and head["forced_reason"] == "field survey next week"
+    assert head["errors_overridden"] == 1 and head["forced_reason"] == "field survey next week"
 
 
 def test_a_changed_code_is_refused(three_store: GeoPackageStore, write_plan) -> None:

@@ -8,6 +8,7 @@ app's own numbers. Screenshots go to ``artifacts/``.
 
 from __future__ import annotations
 
+import itertools
 import re
 from datetime import datetime, timedelta
 from typing import Any
@@ -64,42 +65,62 @@ def _grid_of(points: gpd.GeoDataFrame, grids: gpd.GeoSeries) -> pd.Series:
     return unique.reindex(points.index)
 
 
-def _shared_vertex_move(grids: gpd.GeoDataFrame, customers: gpd.GeoDataFrame) -> dict[str, Any]:
-    """A vertex shared by exactly two grids, inside the territory, whose move hands a customer over.
+def redrawn(full: Polygon, outline: Polygon, vertex: tuple[float, float], to: tuple[float, float]) -> Polygon:
+    """``full`` after its simplified ``outline``'s ``vertex`` is dragged to ``to``.
 
-    Moving the vertex from ``vertex`` towards and past a customer of
-    ``from_grid`` puts that customer in ``to_grid`` while both polygons stay
-    valid and together cover exactly what they covered before.
+    The planner drags the outline: the border from the outline vertex before
+    ``vertex`` to the one after it becomes the two straight lines through
+    ``to``; the rest of the border keeps every vertex it had.
+    """
+    ring = list(outline.exterior.coords[:-1])
+    i = ring.index(vertex)
+    p, q = ring[i - 1], ring[(i + 1) % len(ring)]
+    points = list(full.exterior.coords[:-1])
+    start, stop = points.index(q), points.index(p)
+    kept = points[start:stop + 1] if start <= stop else points[start:] + points[:stop + 1]
+    return Polygon([*kept, to])
+
+
+def _shared_vertex_move(grids: gpd.GeoDataFrame, customers: gpd.GeoDataFrame,
+                        outlines: gpd.GeoSeries) -> dict[str, Any]:
+    """A vertex of the editing outlines inside the territory, shared by the ``grids`` around it, whose move
+    hands a customer over.
+
+    Moving the vertex (in every grid that has it) from ``vertex`` towards and
+    past a customer of ``from_grid`` puts that customer in ``to_grid`` while
+    the polygons stay valid and together cover exactly what they covered
+    before.
     """
     polys = {gid: g for gid, g in grids.geometry.items() if g.geom_type == "Polygon" and not g.interiors}
     owners: dict[tuple[float, float], set[str]] = {}
-    for gid, poly in polys.items():
-        for xy in poly.exterior.coords[:-1]:
+    for gid in polys:
+        for xy in outlines[gid].exterior.coords[:-1]:
             owners.setdefault(xy, set()).add(gid)
     outline = shapely.union_all(list(grids.geometry)).boundary
     grid_of = _grid_of(customers, grids.geometry)
     for xy, ids in sorted(owners.items()):
-        if len(ids) != 2 or outline.distance(Point(xy)) < 1e-6:
+        if len(ids) < 2 or outline.distance(Point(xy)) < 1e-6:
             continue
-        for a, b in (sorted(ids), sorted(ids)[::-1]):
+        for a, b in itertools.permutations(sorted(ids), 2):
             v = np.array(xy)
             mine = customers[(grid_of == a).to_numpy()]
             dist = pd.Series(np.hypot(mine.geometry.x - v[0], mine.geometry.y - v[1]), index=mine.index)
-            for cid in dist[(dist > 4e-4) & (dist < 1.5e-3)].sort_values().index[:5]:
+            for cid in dist[(dist > 4e-4) & (dist < 6e-3)].sort_values().index[:5]:
                 c = np.array([mine.geometry[cid].x, mine.geometry[cid].y])
-                for k in (1.6, 2.0, 2.5):
+                for k in (1.3, 1.6, 2.0):
                     to = tuple(v + k * (c - v))
-                    new = {g: Polygon([to if q == xy else q for q in polys[g].exterior.coords]) for g in (a, b)}
+                    new = {g: redrawn(polys[g], outlines[g], xy, to) for g in ids}
                     if not all(p.is_valid for p in new.values()):
                         continue
-                    before = shapely.union_all([polys[a], polys[b]])
+                    before = shapely.union_all([polys[g] for g in ids])
                     if abs(before.area - shapely.union_all(list(new.values())).area) > 1e-12:
                         continue
-                    if new[a].intersection(new[b]).area > 1e-12 or new[b].exterior.distance(Point(c)) < 1e-4:
+                    if any(new[g].intersection(new[h]).area > 1e-12 for g, h in itertools.combinations(ids, 2)):
                         continue
-                    if not new[b].contains(Point(c)):
+                    if new[b].exterior.distance(Point(c)) < 1e-4 or not new[b].contains(Point(c)):
                         continue
-                    return {"vertex": xy, "to": to, "from_grid": a, "to_grid": b, "customer": cid}
+                    return {"vertex": xy, "to": to, "from_grid": a, "to_grid": b, "customer": cid,
+                            "grids": sorted(ids)}
     pytest.fail("the demo has no shared grid vertex near a customer")
 
 
@@ -143,8 +164,10 @@ def test_a_stale_access_token_is_renewed_from_the_login_cookie(tab: Any) -> None
 def test_planner_moves_a_vertex_previews_and_commits(tab: Any) -> None:
     server, page = tab.server, tab.page
     grids, customers = _frames(server)
-    move = _shared_vertex_move(grids, customers)
-    a, b = move["from_grid"], move["to_grid"]
+    fc = server.api("/plans/outlines", role="planner")
+    outlines = gpd.GeoDataFrame.from_features(fc["features"], crs="EPSG:4326").set_index("grid_id").geometry
+    move = _shared_vertex_move(grids, customers, outlines)
+    b = move["to_grid"]
 
     tab.login("planner")
     page.wait_for_selector("#plan-history li[data-version]")
@@ -155,7 +178,7 @@ def test_planner_moves_a_vertex_previews_and_commits(tab: Any) -> None:
     page.wait_for_timeout(300)
     # pick grid b by clicking inside it, on the far side of the vertex from the move
     inside = v - 0.4 * (to - v)
-    assert grids.geometry[b].contains(Point(inside))
+    assert grids.geometry[b].contains(Point(inside)) and outlines[b].contains(Point(inside))
     page.mouse.click(*page.evaluate(TO_PIXELS, ["planner", *inside]))
     page.wait_for_selector("#planner-map .marker-icon")
     vx, vy = page.evaluate(TO_PIXELS, ["planner", *v])
@@ -170,8 +193,8 @@ def test_planner_moves_a_vertex_previews_and_commits(tab: Any) -> None:
     # the vertex moves by the mouse's whole-pixel offset; what that moves is worked out with geopandas
     landed = tuple(page.evaluate(TO_LONLAT, ["planner", vx + dx, vy + dy]))
     after = grids.geometry.copy()
-    for g in (a, b):
-        after[g] = Polygon([landed if q == move["vertex"] else q for q in grids.geometry[g].exterior.coords])
+    for g in move["grids"]:  # the outline was dragged: the border beside the vertex is straight, the rest as it was
+        after[g] = redrawn(grids.geometry[g], outlines[g], move["vertex"], landed)
     was, now = _grid_of(customers, grids.geometry), _grid_of(customers, after)
     moved = set(customers.index[(was != now).to_numpy() & was.notna().to_numpy() & now.notna().to_numpy()])
     assert move["customer"] in moved

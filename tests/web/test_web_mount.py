@@ -49,7 +49,9 @@ def test_app_modules_import_only_local_files() -> None:
 
 def test_config_tells_the_basemap_and_the_month(client: TestClient) -> None:
     body = client.get("/web-config.json").json()
-    assert set(body) == {"basemap", "language", "timezone", "default_month", "default_week", "work_orders"}
+    assert set(body) == {"basemap", "language", "timezone", "default_month", "default_week", "work_orders",
+                         "households_per_member"}
+    assert body["households_per_member"] == 1000  # SPEC §4's norm: the planner's proposal starts from it
     # The work-order words the dispatcher offers come from the domain: a repair has an "arrived" step, others not.
     orders = body["work_orders"]
     assert orders["kinds"] == ["repair", "complaint", "report", "opinion", "consultation", "service_request"]

@@ -1,5 +1,9 @@
 // Planner: edit grid polygons (Leaflet-Geoman, snapping to neighbouring grids),
-// see the plan checked and previewed live, commit with a note, revert from history.
+// see the plan checked and previewed live, commit with a note, revert from history;
+// or ask for an automatic proposal, preview it over the plan in force and commit it.
+// Editing works on simplified outlines (GET /plans/outlines: a few handles per grid,
+// the same vertices on both sides of a shared border); the full border is put back
+// wherever the planner left the outline alone.
 import { api, ApiError, errorText } from "./api.js";
 import { label, lang, t, tl } from "./i18n.js";
 import { createMap, customersInView, legendControl } from "./map.js";
@@ -10,6 +14,8 @@ const L = window.L;
 const GRID_STYLE = { color: "#0b5cad", weight: 1.5, dashArray: null, fillColor: "#5b9bd5", fillOpacity: 0.12 };
 const EDITED_STYLE = { color: "#e65100", weight: 2.5, dashArray: null, fillColor: "#ffb74d", fillOpacity: 0.3 };
 const SELECTED = { weight: 3.5, dashArray: "6 4" };
+const LOCKED_STYLE = { color: "#455a64", weight: 2.5, dashArray: null, fillColor: "#78909c", fillOpacity: 0.45 };
+const DRAFT_STYLE = { color: "#6a1b9a", weight: 2.5, dashArray: "8 5", fillColor: "#ce93d8", fillOpacity: 0.18, interactive: false };
 /** How each plan check is drawn: areas filled, whole-grid notices outlined, transformers as points. */
 const PROBLEM_COLOURS = {
   gap: "#e53935",
@@ -61,6 +67,7 @@ export function mount(root, ctx) {
     preview: null,
     dragFrom: null,
     seq: 0, // drops answers to stale requests
+    outlines: null, // grid_id -> {feature, rings}: the simplified outline as loaded (null: full outlines)
   };
 
   // ---- side panel ---------------------------------------------------------
@@ -77,6 +84,9 @@ export function mount(root, ctx) {
   const history = el("ul", { class: "history-list", id: "plan-history" });
   const versionLine = el("div", { class: "muted", id: "plan-version" });
   const editHint = el("div", { class: "muted hidden", id: "plan-edit-hint" }, tl("planner.select_hint"));
+  const draftLayer = L.featureGroup().addTo(map);
+  const proposal = proposalPanel();
+  const proposalSection = proposal.section;
 
   fill(
     panel,
@@ -89,6 +99,7 @@ export function mount(root, ctx) {
       editHint,
       versionLine,
     ),
+    proposalSection,
     el("div", { class: "section" }, el("h3", {}, tl("planner.checks")), status, problems, keepLine),
     el("div", { class: "section" }, el("h3", {}, tl("planner.preview")), previewBox),
     el(
@@ -110,6 +121,7 @@ export function mount(root, ctx) {
     state.features.clear();
     state.layers.clear();
     state.edited.clear();
+    state.outlines = null;
     for (const feature of data.features) {
       const id = feature.properties.grid_id;
       state.features.set(id, feature);
@@ -129,6 +141,8 @@ export function mount(root, ctx) {
     if (fit && gridLayer.getLayers().length) map.fitBounds(gridLayer.getBounds(), { padding: [10, 10] });
     clearResults();
     state.baseline = loadBaseline(data.features);
+    proposal.gridsLoaded();
+    if (state.editing) useOutlines().catch(report);
   }
 
   /** The problems the plan in force already has: an edit is judged by what it adds. */
@@ -156,6 +170,8 @@ export function mount(root, ctx) {
   function setEditing(on) {
     state.editing = on;
     if (!on) select(null);
+    if (on) useOutlines().catch(report);
+    else if (!state.edited.size) fullOutlines();
     editBtn.replaceChildren(tl(on ? "planner.stop_edit" : "planner.start_edit"));
     editBtn.classList.toggle("primary", on);
     editHint.classList.toggle("hidden", !on);
@@ -164,10 +180,90 @@ export function mount(root, ctx) {
   }
   editBtn.addEventListener("click", () => setEditing(!state.editing));
 
+  // ---- simplified outlines: a few handles per grid, shared with the neighbours ----
+  /** The rings of a polygon layer's latlngs: [polygon][ring][LatLng]. */
+  const polygonsOf = (latlngs) => (Array.isArray(latlngs[0]) && Array.isArray(latlngs[0][0]) ? latlngs : [latlngs]);
+
+  /** Show every grid by its simplified outline (planners: other roles keep the full ones). */
+  async function useOutlines() {
+    if (!canCommit || state.outlines) return;
+    const version = state.baseVersion;
+    const data = await api("/plans/outlines");
+    if (!state.editing || state.outlines || version !== state.baseVersion || state.edited.size) return;
+    const outlines = new Map();
+    for (const f of data.features) {
+      const layer = state.layers.get(f.id);
+      if (!layer) continue;
+      const latlngs = view.geojson(f).getLayers()[0].getLatLngs();
+      outlines.set(f.id, { feature: f, rings: polygonsOf(latlngs) });
+      layer.setLatLngs(latlngs);
+      if (layer.pm.enabled()) {
+        layer.pm.disable();
+        layer.pm.enable(EDIT_OPTIONS);
+      }
+    }
+    state.outlines = outlines;
+  }
+
+  /** Back to the full outlines (editing stopped with nothing edited). */
+  function fullOutlines() {
+    if (!state.outlines) return;
+    for (const [id, layer] of state.layers) layer.setLatLngs(view.geojson(state.features.get(id)).getLayers()[0].getLatLngs());
+    state.outlines = null;
+  }
+
+  /**
+   * The full WGS-84 geometry of an edited grid: its edited outline with the full
+   * border put back between two outline vertices that are still neighbours and did
+   * not move (a moved or added vertex makes the border beside it straight).
+   */
+  function editedGeometry(id) {
+    const layer = state.layers.get(id);
+    const outline = state.outlines && state.outlines.get(id);
+    if (!outline) return view.geometryOf(layer);
+    const full = state.features.get(id).geometry;
+    const fullPolys = full.type === "Polygon" ? [full.coordinates] : full.coordinates;
+    const simple = outline.feature.geometry;
+    const simplePolys = simple.type === "Polygon" ? [simple.coordinates] : simple.coordinates;
+    const index = outline.feature.properties.vertex_index;
+    const polys = polygonsOf(layer.getLatLngs()).map((rings, p) =>
+      rings.map((ring, r) => {
+        const loaded = (outline.rings[p] || [])[r];
+        const positions = (index[p] || [])[r];
+        const fullRing = (fullPolys[p] || [])[r];
+        const simpleRing = (simplePolys[p] || [])[r];
+        const plain = () => {
+          const coords = ring.map((ll) => view.fromLatLng(ll));
+          return [...coords, coords[0]];
+        };
+        if (!loaded || !positions || !fullRing || !simpleRing) return plain();
+        const m = loaded.length;
+        const n = fullRing.length - 1;
+        // an outline vertex that did not move is found at exactly its loaded position
+        const k = ring.map((ll) => loaded.findIndex((o) => o.lat === ll.lat && o.lng === ll.lng));
+        const out = [];
+        ring.forEach((ll, i) => {
+          out.push(k[i] >= 0 ? simpleRing[k[i]] : view.fromLatLng(ll));
+          const j = (i + 1) % ring.length;
+          if (k[i] >= 0 && k[j] >= 0 && k[j] === (k[i] + 1) % m) {
+            for (let q = (positions[k[i]] + 1) % n; q !== positions[k[j]] % n; q = (q + 1) % n) out.push(fullRing[q]);
+          }
+        });
+        return [...out, out[0]];
+      }),
+    );
+    return polys.length === 1 && simple.type === "Polygon" ? { type: "Polygon", coordinates: polys[0] } : { type: "MultiPolygon", coordinates: polys };
+  }
+
   function onGridClick(id, e) {
     if (state.editing) {
       L.DomEvent.stopPropagation(e);
       select(id);
+      return;
+    }
+    if (proposal.picking()) {
+      L.DomEvent.stopPropagation(e);
+      proposal.toggleLock(id);
       return;
     }
     const p = state.features.get(id).properties;
@@ -191,7 +287,7 @@ export function mount(root, ctx) {
 
   function restyle(id) {
     const layer = state.layers.get(id);
-    const base = state.edited.has(id) ? EDITED_STYLE : GRID_STYLE;
+    const base = state.edited.has(id) ? EDITED_STYLE : proposal.locked(id) ? LOCKED_STYLE : GRID_STYLE;
     layer.setStyle(id === state.selected ? { ...base, ...SELECTED } : base);
   }
 
@@ -260,7 +356,7 @@ export function mount(root, ctx) {
     const features = [...state.edited].map((id) => ({
       type: "Feature",
       properties: { grid_id: id },
-      geometry: view.geometryOf(state.layers.get(id)),
+      geometry: editedGeometry(id),
     }));
     return { grids: { type: "FeatureCollection", features }, base_version: state.baseVersion };
   }
@@ -561,12 +657,237 @@ export function mount(root, ctx) {
     toast(err instanceof ApiError && err.status === 403 ? t("common.forbidden") : errorText(err), "error");
   }
 
+  // ---- automatic proposal: K grids or households per member, locks, draft over the plan, commit ----
+  function proposalPanel() {
+    const mode = { value: "grids" };
+    const locks = new Set();
+    let draft = null; // {answer, check, base, options}
+    const kInput = el("input", { type: "number", id: "propose-k", min: 1, step: 1, value: "" });
+    const hpmInput = el("input", { type: "number", id: "propose-hpm", min: 1, step: 50, value: (ctx.config && ctx.config.households_per_member) || "", disabled: true });
+    const byGrids = el("input", { type: "radio", name: "propose-by", id: "propose-by-grids", value: "grids", checked: true });
+    const byMembers = el("input", { type: "radio", name: "propose-by", id: "propose-by-hpm", value: "households_per_member" });
+    const stations = el("input", { type: "checkbox", id: "propose-stations" });
+    const pickBox = el("input", { type: "checkbox", id: "propose-pick" });
+    const lockList = el("ul", { class: "check-list", id: "propose-locks" });
+    const runBtn = el("button", { type: "button", class: "primary", id: "propose-run" }, tl("propose.run"));
+    const out = el("div", { id: "propose-result" });
+    const pStatus = el("div", { class: "plan-status hidden", id: "propose-status" });
+    const pNote = el("textarea", { id: "propose-note", rows: 2, "data-i18n-ph": "planner.note_placeholder", placeholder: t("planner.note_placeholder") });
+    const forceBox = el("input", { type: "checkbox", id: "propose-force" });
+    const forceLine = el("label", { class: "row hidden", id: "propose-force-line" }, forceBox, el("span", { id: "propose-force-text" }));
+    const commitBtn2 = el("button", { type: "button", class: "primary", id: "propose-commit", disabled: true }, tl("propose.commit"));
+    const discardBtn = el("button", { type: "button", id: "propose-discard", disabled: true }, tl("propose.discard"));
+    const details = el(
+      "details",
+      { class: "section", id: "propose-panel" },
+      el("summary", {}, el("strong", {}, tl("propose.title"))),
+      el("p", { class: "muted" }, tl("propose.help")),
+      el(
+        "div",
+        { class: "stack" },
+        el("label", { class: "row" }, byGrids, tl("propose.by_grids"), kInput),
+        el("label", { class: "row" }, byMembers, tl("propose.by_members"), hpmInput),
+        el("label", { class: "row" }, stations, tl("propose.within_stations")),
+        el("label", { class: "row" }, pickBox, tl("propose.pick_on_map")),
+        el("div", { class: "muted" }, tl("propose.locks")),
+        el("div", { class: "table-wrap", style: "max-height: 140px" }, lockList),
+        canCommit ? el("div", { class: "toolbar" }, runBtn, discardBtn) : el("p", { class: "muted", id: "propose-read-only" }, tl("propose.read_only")),
+      ),
+      pStatus,
+      out,
+      canCommit ? el("form", { class: "stack", onsubmit: (e) => e.preventDefault() }, pNote, forceLine, el("div", { class: "toolbar" }, commitBtn2)) : null,
+    );
+    for (const radio of [byGrids, byMembers]) {
+      radio.addEventListener("change", () => {
+        mode.value = byGrids.checked ? "grids" : "households_per_member";
+        kInput.disabled = !byGrids.checked;
+        hpmInput.disabled = byGrids.checked;
+      });
+    }
+    details.addEventListener("toggle", () => {
+      if (!details.open) pickBox.checked = false;
+    });
+
+    function renderLocks() {
+      const items = [...state.features.values()].sort((a, b) => String(a.properties.code).localeCompare(String(b.properties.code)));
+      fill(
+        lockList,
+        items.map((f) => {
+          const id = f.properties.grid_id;
+          const box = el("input", { type: "checkbox", value: id, checked: locks.has(id) });
+          box.addEventListener("change", () => toggleLock(id, box.checked));
+          return el("li", { dataset: { grid: id } }, el("label", { class: "row" }, box, `${f.properties.code || id} ${f.properties.name || ""}`));
+        }),
+      );
+    }
+
+    function toggleLock(id, on = !locks.has(id)) {
+      if (on) locks.add(id);
+      else locks.delete(id);
+      const box = lockList.querySelector(`li[data-grid="${CSS.escape(id)}"] input`);
+      if (box) box.checked = on;
+      if (state.layers.has(id)) restyle(id);
+    }
+
+    function say(text, kind = "") {
+      pStatus.className = `plan-status ${kind}`;
+      pStatus.textContent = text;
+    }
+
+    async function run() {
+      const options = { lock: [...locks], within_stations: stations.checked };
+      if (mode.value === "grids") options.grids = Number(kInput.value);
+      else options.households_per_member = Number(hpmInput.value);
+      const base = state.baseVersion;
+      runBtn.disabled = true;
+      say(t("propose.running"));
+      try {
+        const answer = await api("/plans/propose", { method: "POST", body: options });
+        const check = await api("/plans/check", { method: "POST", body: { grids: answer.grids, complete: true } });
+        draft = { answer, check, base, options };
+        show();
+      } catch (err) {
+        say(errorText(err), "invalid");
+      } finally {
+        runBtn.disabled = false;
+      }
+    }
+
+    function show() {
+      draftLayer.clearLayers();
+      mapDiv.classList.toggle("drafting", Boolean(draft));
+      if (!draft) {
+        fill(out);
+        pStatus.classList.add("hidden");
+        commitBtn2.disabled = true;
+        discardBtn.disabled = true;
+        forceLine.classList.add("hidden");
+        return;
+      }
+      const { answer, check } = draft;
+      const shapes = view.geojson(answer.grids, { style: () => ({ ...DRAFT_STYLE }), pmIgnore: true, snapIgnore: true });
+      shapes.eachLayer((l) => {
+        l.options.pmIgnore = true;
+        l.options.snapIgnore = true;
+        l.bindTooltip(l.feature.properties.code || l.feature.properties.grid_id, { permanent: true, direction: "center", className: "grid-label draft-label" });
+      });
+      draftLayer.addLayer(shapes);
+      const current = (id) => state.features.get(id);
+      const rows = [...answer.grid_scores].sort((a, b) => String(a.code).localeCompare(String(b.code)));
+      const score = (key, digits = 1) => `${num(answer.current[key], digits)} → ${num(answer.proposal[key], digits)}`;
+      const table = el(
+        "table",
+        { class: "data", id: "propose-table" },
+        el("thead", {}, el("tr", {}, el("th", {}, tl("common.grid")), el("th", { class: "num" }, tl("propose.households")), el("th", { class: "num" }, tl("propose.members")), el("th", { class: "num" }, tl("planner.per_member")), el("th", { class: "num" }, tl("propose.change")))),
+        el(
+          "tbody",
+          {},
+          rows.map((r) => {
+            const was = current(r.grid_id);
+            const d = was ? r.households - was.properties.customers : null;
+            return el(
+              "tr",
+              { dataset: { grid: r.grid_id, locked: locks.has(r.grid_id) ? "1" : "" } },
+              el("td", {}, `${r.code || r.grid_id}${locks.has(r.grid_id) ? ` ${t("propose.locked")}` : ""}`),
+              el("td", { class: "num", dataset: { col: "households" } }, num(r.households)),
+              el("td", { class: "num", dataset: { col: "members" } }, num(r.members)),
+              el("td", { class: "num", dataset: { col: "per_member" } }, num(r.households_per_member, 0)),
+              el("td", { class: `num ${d > 0 ? "ok" : d < 0 ? "error" : ""}`, dataset: { col: "change" } }, d === null ? t("propose.new") : d > 0 ? `+${d}` : num(d)),
+            );
+          }),
+        ),
+      );
+      const errors = check.errors;
+      fill(
+        out,
+        el(
+          "div",
+          { class: "kv", id: "propose-summary" },
+          tl("propose.grids"), el("strong", { id: "propose-grids" }, `${num(answer.current.grids)} → ${num(answer.proposal.grids)}`),
+          tl("propose.balance"), el("strong", { id: "propose-balance" }, score("balance")),
+          tl("propose.compactness"), el("strong", { id: "propose-compactness" }, score("compactness")),
+          tl("propose.problems"), el("strong", { id: "propose-errors", class: errors ? "error" : "ok" }, `${num(errors)} / ${num(check.warnings)}`),
+        ),
+        el("div", { class: "table-wrap" }, table),
+        answer.removed_grids.length ? el("p", { class: "muted", id: "propose-removed" }, t("propose.removed", { list: answer.removed_grids.map((id) => (current(id) ? current(id).properties.code : id)).join("、") })) : null,
+        answer.messages.length ? el("ul", { class: "muted", id: "propose-messages" }, answer.messages.map((m) => el("li", {}, m))) : null,
+      );
+      say(t("propose.ready", { v: draft.base }), errors ? "invalid" : "valid");
+      forceLine.classList.toggle("hidden", !errors);
+      document.getElementById("propose-force-text").textContent = t("propose.force", { n: errors });
+      forceBox.checked = false;
+      discardBtn.disabled = false;
+      updateCommit2();
+    }
+
+    const updateCommit2 = () => {
+      commitBtn2.disabled = !draft || (draft.check.errors > 0 && !forceBox.checked);
+    };
+    forceBox.addEventListener("change", updateCommit2);
+
+    async function commitDraft() {
+      if (!draft) return;
+      if (!pNote.value.trim()) {
+        pNote.focus();
+        toast(t("planner.note_required"), "error");
+        return;
+      }
+      const kinds = [...new Set(draft.check.findings.features.filter((f) => f.properties.severity === "error").map((f) => label("check", f.properties.check)))].join("、");
+      const body = { grids: draft.answer.grids, complete: true, base_version: draft.base, note: pNote.value.trim(), forced_reason: draft.check.errors ? t("propose.forced_reason", { n: draft.check.errors, list: kinds }) : undefined };
+      commitBtn2.disabled = true;
+      try {
+        const result = await api("/plans/commit", { method: "POST", body });
+        toast(t("planner.committed", { v: result.plan_version }), "ok");
+        pNote.value = "";
+        draft = null;
+        show();
+        await loadHistory();
+        await loadGrids();
+      } catch (err) {
+        if (err instanceof ApiError && err.status === 409) {
+          say(t("propose.stale", { v: draft.base }), "invalid");
+          toast(t("propose.stale", { v: draft.base }), "error");
+          // show the plan now in force under the stale draft; a new proposal starts from it
+          await loadHistory().catch(() => {});
+          await loadGrids().catch(() => {});
+          return;
+        } else if (err instanceof ApiError && err.status === 422 && err.body && err.body.problems) {
+          say(`${t("planner.rejected")} (${err.body.problems.features.length})`, "invalid");
+        } else {
+          say(errorText(err), "invalid");
+        }
+        updateCommit2();
+      }
+    }
+
+    runBtn.addEventListener("click", run);
+    discardBtn.addEventListener("click", () => {
+      draft = null;
+      show();
+    });
+    commitBtn2.addEventListener("click", commitDraft);
+    return {
+      section: details,
+      picking: () => details.open && pickBox.checked,
+      locked: (id) => locks.has(id),
+      toggleLock,
+      gridsLoaded() {
+        for (const id of [...locks]) if (!state.features.has(id)) locks.delete(id);
+        if (!kInput.value) kInput.value = String(state.features.size || 1);
+        renderLocks();
+        for (const id of state.layers.keys()) restyle(id);
+      },
+      rerender: () => draft && show(),
+    };
+  }
+
   const onLang = () => {
     map.pm.setLang(lang() === "zh" ? "zh" : "en");
     versionLine.textContent = t("planner.version", { v: state.baseVersion ?? "–", n: state.features.size });
     if (state.check) renderCheck();
     else showDefaultLegend();
     renderPreview();
+    proposal.rerender();
     loadHistory().catch(() => {});
   };
   window.addEventListener("langchange", onLang);

@@ -111,7 +111,8 @@ def mount_web(app: FastAPI) -> None:
     @app.get("/web-config.json", include_in_schema=False)
     def web_config(settings: SettingsDep) -> JSONResponse:
         body = {"basemap": basemap_config(settings.basemap), "language": settings.language,
-                "timezone": TIMEZONE, "work_orders": vocabulary(), **_default_periods(app)}
+                "timezone": TIMEZONE, "work_orders": vocabulary(), **_default_periods(app),
+                "households_per_member": settings.rules.households_per_member}  # the proposal's default norm
         return JSONResponse(body, headers={"Cache-Control": "no-store"})
 
     @app.get("/tiles/{z}/{x}/{y}", include_in_schema=False)

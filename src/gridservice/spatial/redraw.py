@@ -9,7 +9,8 @@ customers, households per grid member and area before and after.
 transaction — the grids, their snapshot in ``grid_history``, the
 ``plan_versions`` row and one ``audit_log`` row per change — so a commit is
 all or nothing. It refuses a plan with errors unless forced with a reason
-(recorded), and a stale base version: the latest version is re-read under the
+(recorded) — invalid polygons (self-intersections, bad rings) even then —
+and a stale base version: the latest version is re-read under the
 store's write lock and checked again by the store inside the write's own
 transaction (in SQL on PostGIS), so of two planners committing on the same
 base exactly one wins and the other gets :class:`~gridservice.errors.ConflictError`.
@@ -283,6 +284,12 @@ def commit_plan(
         more = f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""
         msg = (f"the plan has {len(errors)} error(s): {shown}{more} — nothing was saved "
                "(fix them or force with a reason)")
+        raise InvalidPlanError(msg, problems=errors)
+    broken = errors[errors["check"] == "invalid_polygon"] if len(errors) else errors
+    if len(broken):  # a reason may keep a gap or an overlap for now, never a polygon no GIS can use
+        msg = (f"{len(broken)} grid polygon(s) are invalid (self-intersecting or bad rings): "
+               f"{'; '.join(broken['message'].head(3))} — a forced commit cannot save them, nothing was saved "
+               "(each finding carries a repaired polygon)")
         raise InvalidPlanError(msg, problems=errors)
     when = (now if now is not None else clock.now()).tz_convert(TIMEZONE)
     with target.lock():

@@ -22,6 +22,7 @@ from gridservice.config import Settings
 from gridservice.errors import DataError
 from gridservice.model import ServiceArea
 from gridservice.schema import CRS
+from gridservice.spatial.outline import simplified_outlines
 from gridservice.spatial.plan import check_plan, plan_frame
 from gridservice.spatial.propose import propose_plan
 from gridservice.spatial.redraw import commit_plan, plan_history, preview_plan, revert_plan, version_grids
@@ -148,6 +149,24 @@ def history(area: AreaDep, user: CurrentUser) -> dict[str, Any]:
     from gridservice.spatial.plan import latest_grid_version
 
     return {"current_version": latest_grid_version(area), "versions": records(plan_history(area), index=False)}
+
+
+@router.get("/outlines", response_class=JSONResponse, responses={200: {"content": {GEOJSON: {}}}})
+def outlines(area: AreaDep, user: Planner, rules: RulesDep,
+             tolerance_m: Annotated[float | None, Query(ge=0, le=10_000, description="Simplification tolerance "
+                                                        "(metres); default: the rule outline_tolerance_m")] = None,
+             ) -> JSONResponse:
+    """The grids in force with simplified outlines to edit: neighbours keep shared vertices.
+
+    Each feature carries ``vertices`` and ``handles`` (vertex counts before and after) and ``vertex_index``
+    (per part, per ring, where each kept vertex sits in the full ring), so that an editor can restore the full
+    border wherever the planner did not touch the outline.
+    """
+    tolerance = rules.outline_tolerance_m if tolerance_m is None else tolerance_m
+    body = area.cached(f"plan_outlines:{tolerance!r}", ("grids", "service_area"), lambda: feature_collection(
+        simplified_outlines(area.grids, metric_crs=area.metric_crs, tolerance_m=tolerance),
+        tolerance_m=tolerance), lru=True)
+    return JSONResponse(body, media_type=GEOJSON)
 
 
 @router.get("/{version:int}", response_class=JSONResponse, responses={200: {"content": {GEOJSON: {}}}})
