@@ -38,6 +38,7 @@ Examples
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import numpy as np
@@ -51,6 +52,7 @@ from gridservice.findings import findings
 from gridservice.io import Store
 from gridservice.io.tables import conform, to_storage
 from gridservice.model import ServiceArea
+from gridservice.topology.outages import OutageImpact
 
 #: Working kinds of shift; the others (rest, leave) are days off.
 WORKING = ("duty", "standby")
@@ -278,6 +280,12 @@ def duty_of_grids(area: ServiceArea, grid_ids: pd.Index | list[str], at: object 
     return rows.set_index("grid_id")[CALL_COLUMNS]
 
 
+def impact_on_duty(area: ServiceArea, impact: OutageImpact, at: object | None = None, *,
+                   rules: Rules = DEFAULT_RULES) -> OutageImpact:
+    """The outage impact with who to call now (at ``at``, default ``area.as_of``) in each grid it cuts off."""
+    return dataclasses.replace(impact, on_duty=duty_of_grids(area, impact.grids.index, at, rules=rules))
+
+
 def on_call_staff(area: ServiceArea, grid_id: str | None, at: object, *, rules: Rules = DEFAULT_RULES) -> str | None:
     """The staff member on duty (else on standby) for ``grid_id`` at ``at``; ``None`` without a roster that day."""
     if grid_id is None or pd.isna(grid_id) or grid_id not in area.grids.index or not len(area.shifts):
@@ -401,5 +409,5 @@ def roster_table(area: ServiceArea, station_id: str, *, start: object, end: obje
 
 
 __all__ = ["CALL_COLUMNS", "NO_COVER", "OVER_SIX", "STATION_HEAD_ROLE", "WORKING", "as_day", "duty_of_grids",
-           "make_roster", "on_call_staff", "on_duty", "overworked", "replaced_shifts", "roster_findings",
-           "roster_frames", "roster_gaps", "roster_table", "save_roster", "shift_ids"]
+           "impact_on_duty", "make_roster", "on_call_staff", "on_duty", "overworked", "replaced_shifts",
+           "roster_findings", "roster_frames", "roster_gaps", "roster_table", "save_roster", "shift_ids"]
