@@ -129,7 +129,7 @@ def roster_frames(staff: pd.DataFrame, grid_staff: pd.DataFrame, grids: pd.DataF
     members["rest"] = (group_no + members.groupby("group").cumcount().to_numpy()) % 7
 
     dates = first + pd.to_timedelta(np.arange(days), unit="D")
-    weekday = np.asarray(dates.weekday)
+    weekday = np.asarray(dates.day_of_week)
     n = len(members)
     grid = pd.DataFrame({"staff_id": np.repeat(members["staff_id"].to_numpy(), days),
                          "day": np.tile(np.arange(days), n),
@@ -363,7 +363,7 @@ def overworked(area: ServiceArea, *, start: object | None = None, end: object | 
     sh, days = _window(area.shifts, start, end)
     work = sh["kind"].astype("str").isin(WORKING).to_numpy()
     day = pd.DatetimeIndex(days[work])
-    monday = day - pd.to_timedelta(day.weekday, unit="D")
+    monday = day - pd.to_timedelta(day.day_of_week, unit="D")
     counts = pd.DataFrame({"staff_id": sh["staff_id"].astype("str").to_numpy()[work],
                            "week": monday.strftime("%Y-%m-%d")}).groupby(["staff_id", "week"]).size()
     bad = counts[counts > rules.roster_work_days].rename("working_days").reset_index()
