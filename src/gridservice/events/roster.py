@@ -384,7 +384,8 @@ def roster_findings(area: ServiceArea, *, start: object | None = None, end: obje
               "date": w, "message": f"staff {s} works {n} days in the week of {w} (at most "
                                     f"{rules.roster_work_days}: 6+1)"}
              for s, w, n in zip(over["staff_id"], over["week"], over["working_days"], strict=True)]
-    return findings(rows)
+    return findings(pd.DataFrame(rows, columns=["check", "severity", "layer", "feature_id", "grid_id", "date",
+                                              "message"]))
 
 
 def roster_table(area: ServiceArea, station_id: str, *, start: object, end: object) -> pd.DataFrame:
