@@ -148,3 +148,21 @@ def test_bad_input_is_refused_clearly(rostered) -> None:
         conform("shifts", rows.assign(kind="nap", date=["2026-03-02", "2026-03-03"]), source="shifts.csv")
     with pytest.raises(DataError, match="must be a date"):
         conform("shifts", rows.assign(date=["2026-03-02", "03/03/2026"]), source="shifts.csv")
+
+
+def test_the_card_and_the_outage_impact_say_who_to_call_now(rostered) -> None:
+    """The tiny area has no as_of: it is judged at the pinned clock, Monday 2026-12-07 10:00. A roster from that
+    Monday repeats the hand-worked week: G1 has ST2 and ST6 on duty (ST1 rests), G2 has ST6."""
+    from gridservice.auth import User
+    from gridservice.events.card import customer_card
+    from gridservice.events.roster import impact_on_duty
+    from gridservice.topology.outages import outage_impact
+    from gridservice.workspace import derive
+
+    area = derive(rostered.replace(shifts=make_roster(rostered, "S1", start="2026-12-07", weeks=1)))
+    card = customer_card(area, "C1", viewer=User("d", "dispatcher")).to_dict()
+    assert [(c["kind"], c["staff_id"]) for c in card["on_duty"]] == [
+        ("duty", "ST2"), ("duty", "ST6"), ("standby", "ST3"), ("station", "ST7")]
+    impact = impact_on_duty(area, outage_impact(area, "T2")).to_dict()
+    assert [(r["grid_id"], r["kind"], r["staff_id"]) for r in impact["on_duty"]] == [("G2", "duty", "ST6")]
+    assert "on_duty" not in outage_impact(area, "T2").to_dict()  # the topology alone knows no roster
