@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from tiny_area import build_tiny_area
 
 from gridservice.errors import DataError, NotFoundError
 from gridservice.events.roster import (
@@ -42,6 +41,7 @@ from gridservice.events.roster import (
 )
 from gridservice.events.work_orders import create_work_order
 from gridservice.io.tables import conform
+from tiny_area import build_tiny_area
 
 DAYS = [f"2026-03-0{d}" for d in range(2, 9)]
 EXPECTED = {
@@ -144,7 +144,7 @@ def test_bad_input_is_refused_clearly(rostered) -> None:
                          "kind": ["duty", "rest"]})
     with pytest.raises(DataError, match=r"repeats \(staff_id, date\)"):
         conform("shifts", rows, source="shifts.csv")
-    with pytest.raises(DataError, match="kind.*must be one of duty/standby/rest/leave"):
+    with pytest.raises(DataError, match=r"kind.*must be one of duty/standby/rest/leave"):
         conform("shifts", rows.assign(kind="nap", date=["2026-03-02", "2026-03-03"]), source="shifts.csv")
     with pytest.raises(DataError, match="must be a date"):
         conform("shifts", rows.assign(date=["2026-03-02", "03/03/2026"]), source="shifts.csv")

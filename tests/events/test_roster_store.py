@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from tiny_area import build_tiny_area
 
 import pg
 from gridservice.events.roster import make_roster, save_roster
 from gridservice.io import GeoPackageStore, open_store
 from gridservice.model import ServiceArea
+from tiny_area import build_tiny_area
 
 
 @pytest.fixture(params=["gpkg", "postgis"])

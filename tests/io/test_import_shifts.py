@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tiny_area import build_tiny_area
 
 from gridservice.errors import DataError
 from gridservice.io import GeoPackageStore
 from gridservice.io.importer import import_layer
 from gridservice.model import ServiceArea
+from tiny_area import build_tiny_area
 
 HEADER = "shift_id,staff_id,date,kind\n"
 

@@ -52,7 +52,8 @@ class CustomerCard:
     work_orders: pd.DataFrame
     outages: pd.DataFrame
     visits: pd.DataFrame
-    #: Who to call now (at ``area.as_of``) for the customer's grid, first first (:func:`~gridservice.events.roster.on_duty`).
+    #: Who to call now (at ``area.as_of``) for the customer's grid, first first
+    #: (:func:`~gridservice.events.roster.on_duty`).
     on_duty: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def to_dict(self) -> dict[str, Any]:
