@@ -49,13 +49,14 @@ def make_cmd(
 
 @roster_app.command("check")
 def check_cmd(data: DataOpt = None, start: FromOpt = None, end: ToOpt = None, fmt: FormatOpt = Format.table) -> None:
-    """Grid-days without anyone on duty, and members working more than six days in a week."""
+    """Grid-days without anyone on duty (errors), members working more than six days in a week (warnings);
+    exit 1 on errors."""
     from gridservice.events.roster import roster_findings
 
     found = roster_findings(_area(data), start=start, end=end, rules=rules())
     table = pd.DataFrame(found.drop(columns="geometry"))
     emit(table, fmt, title=f"roster check: {len(table)} finding(s)")
-    if len(table) and fmt is Format.table:
+    if (table["severity"] == "error").any():
         raise typer.Exit(1)
 
 
