@@ -48,3 +48,19 @@ def test_bad_rows_are_named(store, tmp_path, rows, message) -> None:
     with pytest.raises(DataError, match=message):
         import_layer(store, "shifts", _csv(tmp_path, "bad.csv", rows))
     assert "shifts" not in store.layers() or not len(store.read_layer("shifts"))
+
+
+def test_validate_reports_shifts_edited_outside_gridservice() -> None:
+    """Rows a GIS edit left behind (another shift for the same day, an unknown member) are findings."""
+    import pandas as pd
+
+    from gridservice.model import check_integrity
+
+    area = build_tiny_area()
+    bad = pd.DataFrame({"shift_id": ["A1", "A2", "A3"], "staff_id": ["ST1", "ST1", "ST9"],
+                        "date": ["2026-03-02", "2026-03-02", "2026-03-02"], "kind": ["duty", "rest", "duty"]})
+    found = check_integrity(area.replace(shifts=bad.set_index("shift_id")))
+    mine = found[found["layer"] == "shifts"]
+    assert set(mine["check"]) == {"schema", "unknown_parent"}
+    assert "repeats (staff_id, date)" in mine.loc[mine["check"] == "schema", "message"].iloc[0]
+    assert mine.loc[mine["check"] == "unknown_parent", "feature_id"].tolist() == ["A3"]
