@@ -74,3 +74,13 @@ def test_bad_roster_requests_are_refused(client: TestClient) -> None:
     assert client.post("/api/v1/roster", json={**BODY, "from": "2026-02-30"},
                        headers=headers("planner")).status_code == 422
     assert client.get("/api/v1/roster?station_id=S1&from=yesterday", headers=headers("planner")).status_code == 422
+
+
+def test_the_outage_impact_and_the_card_name_who_is_on_duty_now(client: TestClient) -> None:
+    """The tiny area has no as_of: it is judged at the pinned clock, Monday 2026-12-07. A roster from that Monday
+    repeats the hand-worked week: G2's duty is ST6; G1's are ST2 and ST6."""
+    client.post("/api/v1/roster", json={**BODY, "from": "2026-12-07"}, headers=headers("planner"))
+    impact = client.get("/api/v1/outages/impact?device_id=T2", headers=headers("dispatcher")).json()
+    assert [(r["grid_id"], r["kind"], r["staff_id"]) for r in impact["on_duty"]] == [("G2", "duty", "ST6")]
+    card = client.get("/api/v1/customers/C1", headers=headers("dispatcher")).json()
+    assert [(r["kind"], r["staff_id"]) for r in card["on_duty"]][:2] == [("duty", "ST2"), ("duty", "ST6")]
