@@ -52,6 +52,8 @@ def test_role_rules() -> None:
     assert dispatcher.can("application.read") and not planner.can("application.read")
     assert dispatcher.can("theft.read") and not planner.can("theft.read")
     assert dispatcher.can("meter_check.write") and not supervisor.can("meter_check.write")
+    # the duty roster is made by the planner, who staffs the grids; the supervisor audits it
+    assert planner.can("roster.write") and not supervisor.can("roster.write") and not dispatcher.can("roster.write")
     with pytest.raises(PermissionDeniedError, match="supervisor"):
         require(supervisor, "plan.commit")
 

@@ -52,6 +52,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "application.read": frozenset({"supervisor", "dispatcher", "admin"}),
     "theft.read": frozenset({"supervisor", "dispatcher", "admin"}),
     "meter_check.write": frozenset({"dispatcher", "admin"}),
+    # the 6+1 duty roster is made by the planner (营销管理, who staffs the grids); supervisors audit it
+    "roster.write": frozenset({"planner", "admin"}),
 }
 
 #: Roles that see customers' names and phones unmasked.

@@ -102,6 +102,12 @@ class Rules(BaseModel):
     # grid editing (docs/planner.md): the outline the planner drags, simplified with the neighbours
     outline_tolerance_m: float = Field(20.0, ge=0, description="How far a grid's simplified editing outline may "
                                                                "stray from its drawn border (metres)")
+    # duty rosters, the 6+1 work mode (docs/roster.md)
+    roster_roles: tuple[str, ...] = Field(("grid_member", "grid_manager", "area_manager", "repair"),
+                                          description="Station staff on the roster, in the order a grid's duty "
+                                                      "falls to them (the first role working that day takes it)")
+    roster_work_days: int = Field(6, ge=1, le=7, description="Working days (duty or standby) a member may have "
+                                                              "in a Monday-Sunday week")
 
 
 #: The rules an analysis applies when it is not given any: the SPEC §4 defaults.

@@ -24,6 +24,8 @@ def findings(rows: Iterable[Mapping[str, object]] | pd.DataFrame = ()) -> gpd.Ge
         if c not in df.columns:
             df[c] = pd.Series(dtype="str")
     geometry = df["geometry"] if "geometry" in df.columns else gpd.GeoSeries([None] * len(df), index=df.index)
+    if geometry.dtype.kind == "f":  # records without any geometry (attribute layers): all missing, read as NaN
+        geometry = gpd.GeoSeries([None] * len(df), index=df.index)
     extra = [c for c in df.columns if c not in COLUMNS and c != "geometry"]
     out = gpd.GeoDataFrame(df[COLUMNS + extra], geometry=gpd.GeoSeries(geometry, crs=CRS), crs=CRS)
     return out.reset_index(drop=True)

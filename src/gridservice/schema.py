@@ -42,6 +42,8 @@ APPLICATION_CATEGORIES = ("residential", "non_residential", "small_micro_enterpr
 APPLICATION_STATUSES = ("in_progress", "connected", "cancelled")
 #: What a field check of a theft/metering suspect found (docs/theft.md).
 CHECK_OUTCOMES = ("theft", "metering_fault", "no_fault")
+#: A staff member's day in the 6+1 duty roster (docs/roster.md): duty and standby are working days.
+SHIFT_KINDS = ("duty", "standby", "rest", "leave")
 #: 业扩 steps in order per voltage: each has ``<step>_at`` and its handler ``<step>_by``.
 APPLICATION_STEPS = {"low": ("accepted", "connected"), "high": ("accepted", "plan_replied", "connected")}
 
@@ -370,6 +372,20 @@ LAYERS: dict[str, Layer] = {
                 _c("outcome", choices=CHECK_OUTCOMES),
             ),
             title_zh="用电检查",
+        ),
+        Layer(
+            "shifts",
+            "shift_id",
+            (
+                _c("shift_id", required=True),
+                _c("staff_id", required=True, parent="staff"),
+                # the local calendar day the shift covers, 00:00 to 24:00 in the area's timezone
+                _c("date", required=True, pattern=(r"\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])",
+                                                   "must be a date YYYY-MM-DD")),
+                _c("kind", required=True, choices=SHIFT_KINDS),
+            ),
+            unique=("staff_id", "date"),
+            title_zh="排班",
         ),
         Layer(
             "plan_versions",

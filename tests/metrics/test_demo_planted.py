@@ -173,3 +173,22 @@ def test_the_planted_thieves_and_faulty_meters_rank_first_on_their_transformer(m
     assert set(top["meter_id"]) == set(planted)
     for meter, rule in planted.items():
         assert rule in top.set_index("meter_id").loc[meter, "rules"].split(",")
+
+
+def test_the_roster_check_finds_exactly_the_planted_gap_and_seven_day_week(manifest, demo_area) -> None:
+    """Every station has a 6+1 roster for the weeks around as_of (Monday 2026-11-30): four before its week,
+    one after. The check finds the planted grid-day without duty and the member who worked seven days, and
+    nothing else; at as_of every grid has someone on duty."""
+    from gridservice.events.roster import duty_of_grids, roster_findings
+
+    rows = manifest[manifest["problem"].str.startswith("ROSTER_")]
+    assert sorted(rows["problem"]) == ["ROSTER_NO_COVER", "ROSTER_OVER_SIX"]
+    shifts = demo_area.shifts
+    assert (shifts["date"].min(), shifts["date"].max()) == ("2026-11-02", "2026-12-13")
+    found = roster_findings(demo_area)
+    assert set(zip(found["check"], found["feature_id"], strict=True)) == set(
+        zip(rows["problem"], rows["feature_id"], strict=True))
+    gap = rows[rows["problem"] == "ROSTER_NO_COVER"]
+    assert re.search(r"on (\d{4}-\d\d-\d\d)", gap["detail"].iloc[0]).group(1) == "2026-11-28"
+    now = duty_of_grids(demo_area, demo_area.grids.index, DEMO_AS_OF)
+    assert len(now) == len(demo_area.grids) and (now["kind"] == "duty").all()

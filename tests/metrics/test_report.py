@@ -52,7 +52,8 @@ def test_workbook_and_page(tiny, as_of, tmp_path) -> None:
     xlsx, page = write_report(tiny, "2026-03", tmp_path, rules=Rules(), as_of=as_of, months=3)
     wb = openpyxl.load_workbook(xlsx)
     assert wb.sheetnames == ["概览", "网格指标", "供电所指标", "网格排名", "月度趋势", "台区线损", "稽查问题",
-                             "稽查汇总", "业扩周通报", "业扩网格汇总", "业扩办理人汇总", "窃电嫌疑", "异常规则准确率"]
+                             "稽查汇总", "业扩周通报", "业扩网格汇总", "业扩办理人汇总", "窃电嫌疑", "异常规则准确率",
+                             "排班覆盖"]
     # 业扩 in March, judged at its end (tests/metrics/test_applications.py): only A7's plan reply on
     # Saturday 03-28 is flagged; A2, A3 and A14 are open but more than a working day from their limits.
     flags = list(wb["业扩周通报"].iter_rows(values_only=True))
@@ -137,3 +138,21 @@ def test_number_text() -> None:
         0, 0, 0, 2, 4, 3, 1, 1, 2]
     assert number_text(30000.0, 0) == "30,000" and number_text(612.2449, 0) == "612"
     assert number_text(99.97312, 4) == "99.9731" and number_text(float("nan"), 2) == "" and number_text(None, 1) == ""
+
+
+def test_roster_coverage_sheet(tiny, as_of, tmp_path) -> None:
+    """The roster of tests/events/test_roster.py with ST2 on leave on Thursday 03-05 (G1 then has nobody on
+    duty) and ST4 working his Tuesday rest day (seven days): both in the week's report, nothing the week after."""
+    from gridservice.events.roster import make_roster
+
+    shifts = make_roster(tiny, "S1", start="2026-03-02", weeks=2)
+    shifts.loc["SH-ST2-20260305", "kind"] = "leave"
+    shifts.loc["SH-ST4-20260303", "kind"] = "duty"
+    area = tiny.replace(shifts=shifts)
+    xlsx, page = write_report(area, "2026-W10", tmp_path, rules=Rules(), as_of=as_of, months=3)
+    rows = list(openpyxl.load_workbook(xlsx)["排班覆盖"].iter_rows(values_only=True))
+    assert [(r[0], r[2], r[4], r[5]) for r in rows[1:]] == [
+        ("ROSTER_NO_COVER", "S1", "G1", "2026-03-05"), ("ROSTER_OVER_SIX", "S1", "ST4", "2026-03-02")]
+    assert "网格当日无人值班" in page.read_text(encoding="utf-8")
+    later, _ = write_report(area, "2026-W11", tmp_path / "w11", rules=Rules(), as_of=as_of, months=3)
+    assert len(list(openpyxl.load_workbook(later)["排班覆盖"].iter_rows(values_only=True))) == 1

@@ -177,6 +177,25 @@ export function mount(root, ctx) {
     );
   }
 
+  // who to call now by the duty roster: on duty, standby, then the station
+  function dutyList(items, id) {
+    if (!items || !items.length) return el("p", { class: "muted", id }, tl("common.none"));
+    return el(
+      "ul",
+      { class: "staff-list", id },
+      items.map((s) =>
+        el(
+          "li",
+          { dataset: { kind: s.kind, staff: s.staff_id || "", grid: s.grid_id || "" } },
+          el("span", { class: s.kind === "duty" ? "pill ok" : "pill" }, label("dispatcher.on_duty_kind", s.kind)),
+          el("span", { class: "grow" }, s.grid_id ? `${s.grid_id} · ` : "", s.name || s.staff_id || "–"),
+          s.phone ? el("span", { class: "muted" }, s.phone) : null,
+          s.phone ? el("a", { class: "call", href: `tel:${String(s.phone).replace(/[^\d+]/g, "")}` }, "☎ ", tl("dispatcher.call")) : null,
+        ),
+      ),
+    );
+  }
+
   function renderCard(card) {
     const c = card.customer;
     const grid = card.grid || {};
@@ -202,6 +221,8 @@ export function mount(root, ctx) {
           el("dt", {}, tl("dispatcher.supply_path")), el("dd", {}, path.length ? [...path].reverse().map((p) => p.name || p.device_id).join(" → ") : "–"),
           c.meter_id ? el("dt", {}, tl("dispatcher.meter")) : null, c.meter_id ? el("dd", {}, c.meter_id) : null,
         ),
+        card.on_duty && card.on_duty.length ? el("h3", {}, tl("dispatcher.on_duty")) : null,
+        card.on_duty && card.on_duty.length ? dutyList(card.on_duty, "card-on-duty") : null,
         el("h3", {}, tl("dispatcher.responsible")),
         staffList(card.staff),
         outages.length ? el("h3", { class: "error" }, tl("dispatcher.active_outages")) : null,
@@ -406,6 +427,8 @@ export function mount(root, ctx) {
         ),
         el("h3", {}, tl("dispatcher.notify")),
         staffList(impact.staff),
+        impact.on_duty && impact.on_duty.length ? el("h3", {}, tl("dispatcher.on_duty")) : null,
+        impact.on_duty && impact.on_duty.length ? dutyList(impact.on_duty, "impact-on-duty") : null,
       ),
     );
   }

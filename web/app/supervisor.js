@@ -80,6 +80,9 @@ export function mount(root, ctx) {
   const appBox = el("div", { id: "applications-monitor" });
   const theftMonth = el("input", { type: "month", id: "theft-month" });
   const theftBox = el("div", { id: "theft-suspects" });
+  const rosterStation = el("select", { id: "roster-station" });
+  const rosterFrom = el("input", { type: "date", id: "roster-from" });
+  const rosterBox = el("div", { id: "roster" });
 
   fill(
     panel,
@@ -94,6 +97,7 @@ export function mount(root, ctx) {
     el("div", { class: "section" }, el("h3", {}, tl("supervisor.findings")), findingsBox),
     el("div", { class: "section" }, el("div", { class: "row" }, el("h3", { class: "grow" }, tl("supervisor.applications")), appWeek, appBy), appBox),
     el("div", { class: "section" }, el("div", { class: "row" }, el("h3", { class: "grow" }, tl("supervisor.theft")), theftMonth), theftBox),
+    el("div", { class: "section" }, el("div", { class: "row" }, el("h3", { class: "grow" }, tl("supervisor.roster")), rosterStation, rosterFrom), rosterBox),
     el("div", { class: "section" }, el("h3", {}, tl("supervisor.report")), el("div", { class: "row" }, weekInput, reportBtn)),
   );
 
@@ -117,6 +121,8 @@ export function mount(root, ctx) {
   appWeek.addEventListener("change", () => loadApplications().catch(report));
   appBy.addEventListener("change", renderApplications);
   theftMonth.addEventListener("change", () => loadTheft().catch(report));
+  rosterStation.addEventListener("change", () => loadRoster().catch(report));
+  rosterFrom.addEventListener("change", () => loadRoster().catch(report));
 
   // ---- data ---------------------------------------------------------------------
   async function kpiRows(by, month) {
@@ -512,6 +518,64 @@ export function mount(root, ctx) {
     );
   }
 
+  // ---- duty roster: one station's week, grid-days without duty highlighted -------------------------
+  function rosterStations() {
+    const ids = [...new Set((state.grids ? state.grids.features : []).map((f) => f.properties.station_id).filter(Boolean))].sort();
+    fill(rosterStation, ids.map((id) => el("option", { value: id }, id)));
+  }
+
+  async function loadRoster() {
+    if (!rosterStation.value) return;
+    const query = { station_id: rosterStation.value };
+    if (rosterFrom.value) query.from = rosterFrom.value;
+    state.roster = await api("/roster", { query });
+    if (!rosterFrom.value) rosterFrom.value = state.roster.from;
+    renderRoster();
+  }
+
+  function renderRoster() {
+    const data = state.roster;
+    if (!data) return;
+    const gaps = new Set(data.gaps.map((g) => `${g.grid_id}|${g.date}`));
+    const over = new Set(data.overworked.map((o) => o.staff_id));
+    const day = (d) => d.slice(5);
+    fill(
+      rosterBox,
+      el("div", { id: "roster-count" }, t("supervisor.roster_count", { from: data.from, to: data.to, gaps: data.gaps.length, over: over.size })),
+      el(
+        "div",
+        { class: "table-wrap", style: "max-height: 360px" },
+        el(
+          "table",
+          { class: "data roster", id: "roster-table" },
+          el("thead", {}, el("tr", {}, el("th", {}, tl("roster.cover")), el("th", {}, tl("roster.grids")), data.dates.map((d) => el("th", {}, day(d))))),
+          el(
+            "tbody",
+            {},
+            data.grids.map((g) =>
+              el(
+                "tr",
+                { class: "cover", dataset: { grid: g } },
+                el("td", {}, g),
+                el("td", {}, ""),
+                data.dates.map((d) => (gaps.has(`${g}|${d}`) ? el("td", { class: "gap", dataset: { date: d } }, tl("roster.no_cover")) : el("td", { class: "shift", dataset: { date: d } }, "✓"))),
+              ),
+            ),
+            data.staff.map((p) =>
+              el(
+                "tr",
+                { class: over.has(p.staff_id) ? "over" : "", dataset: { staff: p.staff_id } },
+                el("td", {}, `${p.name || p.staff_id} · ${label("role", p.role)}`),
+                el("td", {}, p.grids || "–"),
+                data.dates.map((d) => el("td", { class: `shift ${p.days[d] || ""}`, dataset: { date: d, kind: p.days[d] || "" } }, p.days[d] ? label("shift", p.days[d]) : "–")),
+              ),
+            ),
+          ),
+        ),
+      ),
+    );
+  }
+
   // ---- weekly report -------------------------------------------------------------------
   async function downloadReport() {
     const period = weekInput.value || isoWeek(new Date());
@@ -545,13 +609,16 @@ export function mount(root, ctx) {
     loadOverlays().catch(report);
     renderApplications();
     renderTheft();
+    renderRoster();
   };
   window.addEventListener("langchange", onLang);
   window.gridservice = { ...(window.gridservice || {}), supervisor: { map, state } };
 
-  loadGrids().then(refresh).catch(report);
+  const loadGridsOnce = loadGrids();
+  loadGridsOnce.then(refresh).catch(report);
   loadApplications().catch(report);
   loadTheft().catch(report);
+  loadGridsOnce.then(() => { rosterStations(); return loadRoster(); }).catch(report);
 
   return () => {
     window.removeEventListener("langchange", onLang);

@@ -3,7 +3,7 @@ a ``…Public`` model for what it gets back."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 import pandas as pd
@@ -123,6 +123,12 @@ class MeterCheckCreate(_Strict):
 class MeterCheckOutcome(_Strict):
     outcome: CheckOutcome
     at: Timestamp | None = Field(None, description="When the member checked the meter (default: now)")
+
+
+class RosterCreate(_Strict):
+    station_id: str = Field(min_length=1, max_length=64)
+    start: date = Field(alias="from", description="First day (a Monday reads best)")
+    weeks: int = Field(1, ge=1, le=26)
 
 
 class OutageCreate(_Strict):

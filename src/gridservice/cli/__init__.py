@@ -15,6 +15,7 @@ from gridservice.cli import maps as _maps  # noqa: F401
 from gridservice.cli import metrics as _metrics  # noqa: F401
 from gridservice.cli import propose as _propose  # noqa: F401
 from gridservice.cli import province as _province  # noqa: F401
+from gridservice.cli import roster as _roster  # noqa: F401
 from gridservice.cli import serve as _serve  # noqa: F401
 from gridservice.cli import spatial as _spatial  # noqa: F401
 from gridservice.cli import theft as _theft  # noqa: F401

@@ -80,9 +80,11 @@ def trace(
 @outage_app.command("impact")
 def outage_impact_cmd(device_id: DeviceArg, data: DataOpt = None, fmt: FormatOpt = Format.table) -> None:
     """Customers, grids, staff to notify and important customers of an outage on a device."""
+    from gridservice.events.roster import impact_on_duty
     from gridservice.topology import outage_impact
 
-    impact = outage_impact(_area(data), device_id)
+    area = _area(data)
+    impact = impact_on_duty(area, outage_impact(area, device_id))
     if fmt is Format.json:
         emit(impact.to_dict(), fmt)
         return
@@ -96,6 +98,9 @@ def outage_impact_cmd(device_id: DeviceArg, data: DataOpt = None, fmt: FormatOpt
                                                 "customers": impact.grids.to_numpy()}), title="grids"))
     if len(impact.staff):
         console.print(frame_table(impact.staff, title="staff to notify"))
+    if impact.on_duty is not None and len(impact.on_duty):
+        console.print(frame_table(impact.on_duty.reset_index()[["grid_id", "kind", "staff_id", "name", "phone"]],
+                                  title="on duty now (who to call)"))
     if len(impact.important):
         console.print(frame_table(impact.important.reset_index(), title="important customers"))
 

@@ -56,6 +56,7 @@ from gridservice.demo.network import (
     plant_wrong_links,
 )
 from gridservice.demo.people import make_staff
+from gridservice.demo.roster import demo_shifts
 from gridservice.demo.world import World
 
 __all__ = ["MANIFEST_COLUMNS", "MIN_CUSTOMERS", "NANFENG", "SERVICE_AREA_ID", "County", "build_demo",
@@ -184,5 +185,7 @@ def build_demo(
     )  # fmt: skip
     out, ids = assemble(world)
     out["demo_manifest"] = manifest(world, ids)
+    out["shifts"], planted_shifts = demo_shifts(out, year.now)
+    out["demo_manifest"] = pd.concat([out["demo_manifest"], planted_shifts], ignore_index=True)
     step("done", 1.0)
     return out

@@ -14,7 +14,7 @@ Examples
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
@@ -22,6 +22,7 @@ import pandas as pd
 from gridservice.auth import User, mask_personal
 from gridservice.errors import GridserviceError, NotFoundError
 from gridservice.events.links import transformer_of_customer
+from gridservice.events.roster import on_duty
 from gridservice.io.jsonable import records
 from gridservice.model import ServiceArea
 from gridservice.spatial.locate import locate_customer
@@ -51,6 +52,9 @@ class CustomerCard:
     work_orders: pd.DataFrame
     outages: pd.DataFrame
     visits: pd.DataFrame
+    #: Who to call now (at ``area.as_of``) for the customer's grid, first first
+    #: (:func:`~gridservice.events.roster.on_duty`).
+    on_duty: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
@@ -63,6 +67,7 @@ class CustomerCard:
             "supply_path": self.supply_path,
             "active_outages": records(self.active_outages),
             "open_work_orders": records(self.open_work_orders),
+            "on_duty": records(self.on_duty) if len(self.on_duty) else [],
             "history": {
                 "work_orders": records(self.work_orders),
                 "outages": records(self.outages),
@@ -110,6 +115,7 @@ def customer_card(area: ServiceArea, customer_id: str, *, viewer: User) -> Custo
         work_orders=_latest(mine, "received_at"),
         outages=_latest(area.outages[on_path & ~running], "start_at"),
         visits=_latest(area.visits[area.visits["customer_id"] == customer_id], "at"),
+        on_duty=on_duty(area, grid["grid_id"], area.as_of) if grid else pd.DataFrame(),
     )
 
 

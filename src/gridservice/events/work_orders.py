@@ -16,7 +16,9 @@ and the work_orders layer keeps its declared columns.
 
 Routing (:func:`route`):
 
-* repair → the area manager (台区经理) of the customer's transformer (the
+* repair → whoever is on duty for the grid at ``received_at`` by the duty
+  roster (``shifts``, :func:`gridservice.events.roster.on_duty`: on duty,
+  else on standby); without a roster that day, the area manager (台区经理) of the customer's transformer (the
   transformer's ``area_manager_id`` when the data has that column, else an
   area manager of the transformer's grid), else the grid's repair staff,
   else its grid manager;
@@ -51,6 +53,7 @@ from gridservice.config import DEFAULT_RULES, Rules
 from gridservice.errors import DataError, NotFoundError, TransitionError
 from gridservice.events.calendar import work_calendar
 from gridservice.events.links import transformer_of_customer
+from gridservice.events.roster import on_call_staff
 from gridservice.io.tables import conform
 from gridservice.model import ServiceArea
 from gridservice.schema import CRS, TIMEZONE, WORK_ORDER_KINDS, WORK_ORDER_STATUSES
@@ -337,6 +340,8 @@ def create_work_order(
     located = work_order_grids(area, gpd.GeoDataFrame({"customer_id": [customer_id]}, geometry=[geom], crs=CRS)).iloc[0]
     grid_id = None if pd.isna(located) else str(located)
     assignee = route(area, grid_id=grid_id, kind=kind, transformer_id=transformer_id)
+    if kind == "repair":  # the roster's person on duty at the call's time comes first
+        assignee = on_call_staff(area, grid_id, received, rules=rules) or assignee
     row = {
         "work_order_id": work_order_id, "kind": kind, "channel": channel, "description": description,
         "customer_id": customer_id, "status": "received", "assignee_id": assignee,

@@ -525,6 +525,12 @@ def import_layer(
                        "(use --replace to replace the layer)")
                 raise DataError(msg)
     combined = df if existing is None or not len(existing) else pd.concat([existing, df])
+    if spec.key and spec.unique and existing is not None and len(existing):  # e.g. a shift for a staff and day
+        clash = df.reset_index().merge(existing[list(spec.unique)].drop_duplicates(), on=list(spec.unique))
+        if len(clash):
+            first = ", ".join(f"{c}={clash[c].iloc[0]!r}" for c in spec.unique)
+            msg = f"{path}: {len(clash)} row(s) repeat ({', '.join(spec.unique)}) already in {name}, e.g. {first}"
+            raise DataError(msg)
     _check_parents(name, combined if spec.key else df, store, str(path))
     now = clock.now()
     log = pd.DataFrame({

@@ -181,6 +181,11 @@ def conform(
             if dup.any():
                 what = "is a duplicate id" if spec.key else f"repeats ({', '.join(keys)})"
                 _fail(source, _row_labels(df, dup, row_offset), keys[0], what, df[keys[0]][dup])
+        if spec.key and spec.unique:  # a keyed layer may also hold a natural key unique (a shift: staff, date)
+            dup = df.duplicated(list(spec.unique), keep="first").to_numpy()
+            if dup.any():
+                _fail(source, _row_labels(df, dup, row_offset), spec.unique[0],
+                      f"repeats ({', '.join(spec.unique)})", df[spec.unique[0]][dup])
     extra = [c for c in df.columns if c not in spec.column_names and c != "geometry"]
     for c in extra:  # timestamps a user's data brings are local time too
         if isinstance(df[c].dtype, pd.DatetimeTZDtype) and str(df[c].dtype) != f"datetime64[ms, {TIMEZONE}]":

@@ -32,6 +32,7 @@ import pyarrow.compute as pc
 from gridservice.config import DEFAULT_RULES, Rules
 from gridservice.errors import DataError, NotFoundError
 from gridservice.events.links import customer_transformer
+from gridservice.events.roster import NO_COVER, OVER_SIX, roster_findings
 from gridservice.events.work_orders import (
     REPAIR_STEPS,
     STEP_COLUMNS,
@@ -621,9 +622,24 @@ RULES: tuple[AuditRule, ...] = (
               "transformer area anomalous for months running", _loss_streak),
     AuditRule("KEY_CUSTOMER_NOT_VISITED", "warning", "customers", "重要客户走访不到位",
               "key customer without the required visits", _key_customer_not_visited),
+    AuditRule(NO_COVER, "error", "grids", "网格当日无人值班", "grid with nobody on duty on a day of its "
+              "station's roster", lambda ctx: _roster(ctx, NO_COVER)),
+    AuditRule(OVER_SIX, "warning", "staff", "人员一周工作超过6天", "staff member working more than six days "
+              "in a week (6+1)", lambda ctx: _roster(ctx, OVER_SIX)),
 )
 
 RULE_IDS: tuple[str, ...] = tuple(r.id for r in RULES)
+
+
+def _roster(ctx: AuditContext, check: str) -> pd.DataFrame:
+    """The roster checks of :func:`gridservice.events.roster.roster_findings` over all stored shifts."""
+    found = roster_findings(ctx.area, rules=ctx.rules)
+    found = found[found["check"] == check]
+    geometry = found["grid_id"].map(ctx.area.grids.geometry) if check == NO_COVER else None
+    return pd.DataFrame({"feature_id": found["feature_id"].astype("str").to_numpy(),
+                         "message": found["message"].astype("str").to_numpy(),
+                         "grid_id": found["grid_id"].to_numpy(),
+                         **({"geometry": geometry.to_numpy()} if geometry is not None else {})})
 
 
 def rules_table() -> pd.DataFrame:

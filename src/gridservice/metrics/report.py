@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from gridservice.config import DEFAULT_RULES, Rules
+from gridservice.events.roster import roster_findings
 from gridservice.metrics.applications import FLAGS, monitor, monitor_summary
 from gridservice.metrics.audit import audit, findings_by_grid, rules_table
 from gridservice.metrics.kpi import kpis
@@ -67,6 +68,7 @@ LABELS_ZH: dict[str, str] = {
     "meter_id": "电能表编号", "customer_id": "客户编号", "rules_zh": "异常规则", "baseline_kwh": "基准月电量(kWh)",
     "recent_kwh": "近期月均电量(kWh)", "missing_kwh": "少计电量(kWh)", "rule": "规则", "checked": "已检查",
     "theft": "查实窃电", "metering_fault": "计量故障", "no_fault": "无异常", "precision": "准确率",
+    "date": "日期（周）",
     **{f: zh for f, zh in FLAGS.items()},
 }
 
@@ -211,8 +213,19 @@ def build_report(
         "业扩办理人汇总": monitor_summary(area, flags, by="handler").reset_index(),
         "窃电嫌疑": _suspects_sheet(area, loss_period, rules),
         "异常规则准确率": rule_precision(area).assign(rule_zh=lambda t: t.index.map(RULES_ZH)).reset_index(),
+        "排班覆盖": _roster_sheet(area, period, rules, catalogue),
     }
     return report
+
+
+def _roster_sheet(area: ServiceArea, period: Period, rules: Rules, catalogue: pd.DataFrame) -> pd.DataFrame:
+    """The period's roster gaps: grid-days without anyone on duty, members working more than six days a week."""
+    last = (period.end - pd.Timedelta(milliseconds=1)).tz_localize(None).normalize()
+    found = roster_findings(area, start=period.start.tz_localize(None), end=last, rules=rules)
+    table = pd.DataFrame(found.drop(columns="geometry"))
+    table["rule_zh"] = table["check"].map(catalogue["zh"])
+    table["station_id"] = table["grid_id"].map(area.grids["station_id"])
+    return table[["check", "rule_zh", "station_id", "grid_id", "feature_id", "date", "message"]]
 
 
 def _suspects_sheet(area: ServiceArea, period: Period | str, rules: Rules) -> pd.DataFrame:
@@ -423,6 +436,7 @@ def render_html(report: Report, *, highlights: Mapping[str, str] | None = None) 
         "<h2>业扩报装问题明细</h2>", _html_table(report.tables["业扩周通报"]),
         "<h2>高损台区窃电与计量异常嫌疑</h2>", _html_table(report.tables["窃电嫌疑"]),
         "<h2>异常规则准确率（现场检查反馈）</h2>", _html_table(report.tables["异常规则准确率"]),
+        "<h2>排班覆盖（无人值班的网格日、一周工作超过6天的人员）</h2>", _html_table(report.tables["排班覆盖"]),
     ]
     for title, text in (highlights or {}).items():
         sections.append(f"<h2>{html.escape(title)}</h2><p>{html.escape(text)}</p>")

@@ -56,6 +56,10 @@ class OutageImpact:
     energised
         Whether the device is supplied now (an outage on a dead section
         cuts off nobody who still has power).
+    on_duty
+        Who to call now in each grid cut off, by the duty roster: filled by
+        :func:`gridservice.events.roster.impact_on_duty` (the roster lives
+        above topology), ``None`` until then.
     """
 
     device_id: str
@@ -66,6 +70,7 @@ class OutageImpact:
     staff: pd.DataFrame
     important: pd.DataFrame
     energised: bool = True
+    on_duty: pd.DataFrame | None = None
 
     def to_dict(self, *, customer_ids: bool = True) -> dict[str, object]:
         """A JSON-ready summary."""
@@ -79,6 +84,8 @@ class OutageImpact:
             "staff": _records(self.staff.reset_index(drop=True)),
             "important_customers": _records(self.important.reset_index()),
         }
+        if self.on_duty is not None:
+            out["on_duty"] = _records(self.on_duty.reset_index())
         if customer_ids:
             out["customers"] = self.customers.tolist()
         return out

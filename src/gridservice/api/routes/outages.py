@@ -13,6 +13,7 @@ from gridservice.api.geojson import records
 from gridservice.api.models import CallGroupRequest, OutageClose, OutageCreate, local_time
 from gridservice.auth import mask_personal, require
 from gridservice.errors import NotFoundError
+from gridservice.events.roster import impact_on_duty
 from gridservice.topology.calls import group_calls
 from gridservice.topology.outages import active_outages, close_outage, create_outage, outage_impact
 
@@ -20,7 +21,7 @@ router = APIRouter(tags=["outages"])
 
 
 def _impact_dict(area: Any, device_id: str, user: CurrentUser, page: Any) -> dict[str, Any]:
-    impact = outage_impact(area, device_id)
+    impact = impact_on_duty(area, outage_impact(area, device_id))  # who to call now in each grid
     out = impact.to_dict(customer_ids=False)
     out["important_customers"] = records(mask_personal(impact.important, user))
     out["customer_ids"] = impact.customers[page.offset : page.offset + page.limit].tolist()
