@@ -99,6 +99,12 @@ class Rules(BaseModel):
                                                       "correct a drop for their change")
     theft_flat_tolerance_pct: float = Field(1.0, ge=0, description="A series whose range is within this share of "
                                                                    "its mean is flat")
+    # visits that get done (docs/visits.md): complaint callbacks and the members' day routes
+    complaint_callback_days: int = Field(3, ge=0, description="Days after a complaint is closed by which its "
+                                                              "customer gets a phone callback (回访)")
+    complaint_callback_window_days: int = Field(90, ge=1, description="Complaints closed longer ago than this "
+                                                                      "no longer ask for a callback")
+    visit_max_stops_per_day: int = Field(8, ge=1, description="Home visits a member makes in one day (one route)")
 
 
 #: The rules an analysis applies when it is not given any: the SPEC §4 defaults.
