@@ -52,6 +52,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "application.read": frozenset({"supervisor", "dispatcher", "admin"}),
     "theft.read": frozenset({"supervisor", "dispatcher", "admin"}),
     "field_check.write": frozenset({"dispatcher", "admin"}),
+    "visit.read": frozenset({"supervisor", "dispatcher", "admin"}),
+    "visit.write": frozenset({"dispatcher", "admin"}),
 }
 
 #: Roles that see customers' names and phones unmasked.

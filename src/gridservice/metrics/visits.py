@@ -30,6 +30,8 @@ nearest-neighbour step runs over all routes at once, one step per stop.
 
 from __future__ import annotations
 
+import uuid
+
 import numpy as np
 import pandas as pd
 
@@ -37,7 +39,7 @@ from gridservice.config import DEFAULT_RULES, Rules
 from gridservice.errors import DataError, NotFoundError
 from gridservice.events.calendar import work_calendar
 from gridservice.model import ServiceArea
-from gridservice.schema import TIMEZONE
+from gridservice.schema import TIMEZONE, VISIT_KINDS
 
 REASONS: tuple[str, ...] = ("home_norm", "phone_norm", "complaint_callback")
 REASONS_ZH = {"home_norm": "重要客户年度走访", "phone_norm": "重要客户季度电话回访",
@@ -246,17 +248,31 @@ def visit_list(area: ServiceArea, staff_id: str | None = None, *, horizon: str =
     due["stop"] = pd.array(np.where(stop > 0, stop, 0), dtype="Int64")
     due.loc[stop <= 0, "stop"] = pd.NA
     due["leg_m"] = np.where(stop > 0, np.round(leg, 1), np.nan)
-    c = area.customers.reindex(due["customer_id"])
-    geom = c.geometry
-    due["lon"] = np.asarray(geom.x) if len(geom) else np.zeros(0)
-    due["lat"] = np.asarray(geom.y) if len(geom) else np.zeros(0)
-    for col in ("name", "address", "phone"):
-        due[col] = c[col].to_numpy() if col in c.columns else None
+    due = with_contacts(area, due)
     due["staff_name"] = due["staff_id"].map(area.staff["name"])
     due["reason_zh"] = due["reason"].map(REASONS_ZH)
     order = np.lexsort((np.arange(len(due)), due["stop"].fillna(10**9).to_numpy(dtype="int64"), ~home,
                         np.where(day_pos < 0, n_days, day_pos), due["staff_id"].astype("str").to_numpy()))
     return due.iloc[order][list(LIST_COLUMNS)].reset_index(drop=True)
+
+
+def with_contacts(area: ServiceArea, table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` (with ``customer_id``) with each customer's ``name``, ``address``, ``phone``, ``lon``, ``lat``."""
+    c = area.customers.reindex(table["customer_id"])
+    out = table.copy()
+    for col in ("name", "address", "phone"):
+        out[col] = c[col].to_numpy() if col in c.columns else None
+    geom = c.geometry
+    out["lon"] = np.asarray(geom.x, dtype="float64") if len(geom) else np.zeros(0)
+    out["lat"] = np.asarray(geom.y, dtype="float64") if len(geom) else np.zeros(0)
+    return out
+
+
+def member_summary(table: pd.DataFrame) -> pd.DataFrame:
+    """Per member of a :func:`visit_list`: visits, overdue ones, home visits on a route, days used."""
+    g = table.assign(routed=table["stop"].notna()).groupby("staff_id", sort=True)
+    return pd.DataFrame({"staff_name": g["staff_name"].first(), "visits": g.size(), "overdue": g["overdue"].sum(),
+                         "home_visits": g["routed"].sum(), "days": g["day"].nunique()}).reset_index()
 
 
 def _metric_points(area: ServiceArea, due: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -333,5 +349,33 @@ def route_lines(area: ServiceArea, table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["staff_id", "day", "stops", "length_m", "coords"])
 
 
+def record_visit(area: ServiceArea, customer_id: str, *, staff_id: str, kind: str, at: pd.Timestamp) -> pd.DataFrame:
+    """A visit done: one new ``visits`` row, checked against the area.
+
+    Raises
+    ------
+    NotFoundError
+        No such customer or staff member.
+    DataError
+        A kind other than home/phone, or a time later than ``area.now``.
+    """
+    if customer_id not in area.customers.index:
+        msg = f"unknown customer {customer_id!r}"
+        raise NotFoundError(msg)
+    if staff_id not in area.staff.index:
+        msg = f"unknown staff member {staff_id!r}"
+        raise NotFoundError(msg)
+    if kind not in VISIT_KINDS:
+        msg = f"visit kind must be one of {', '.join(VISIT_KINDS)}, not {kind!r}"
+        raise DataError(msg)
+    if at > area.now:
+        msg = f"visit time {at.isoformat()} is later than now ({area.now.isoformat()})"
+        raise DataError(msg)
+    index = pd.Index([f"VI{at:%Y%m%d}-{uuid.uuid4().hex[:8].upper()}"], name="visit_id")
+    return pd.DataFrame({"staff_id": staff_id, "customer_id": customer_id,
+                         "at": pd.Series([at], index=index).astype(f"datetime64[ms, {TIMEZONE}]"), "kind": kind},
+                        index=index)
+
+
 __all__ = ["DUE_COLUMNS", "HORIZONS", "LIST_COLUMNS", "REASONS", "REASONS_ZH", "due_visits", "next_due", "norm_due",
-           "overdue_by_grid", "responsible_member", "route_lines", "visit_list", "working_days"]
+           "member_summary", "overdue_by_grid", "record_visit", "responsible_member", "route_lines", "visit_list", "with_contacts", "working_days"]

@@ -1,0 +1,67 @@
+"""Visits that get done: ``visits due`` (the next visit per customer) and ``visits list`` (a member's days)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+
+from gridservice.cli.common import DataOpt, Format, FormatOpt, app, emit, rules
+from gridservice.cli.metrics import _area
+
+visits_app = typer.Typer(help="走访与回访: the visits due per customer (two norms, complaint callbacks) and each "
+                              "member's day routes for the coming week or month.", no_args_is_help=True)
+app.add_typer(visits_app, name="visits")
+
+
+class Horizon(StrEnum):
+    """How far ahead a visit list looks."""
+
+    week = "week"
+    month = "month"
+
+
+StaffOpt = Annotated[str | None, typer.Option("--staff", help="Only this member's visits.")]
+AsOfOpt = Annotated[str | None, typer.Option("--as-of", help="Judge at this time (default: the data's as_of).")]
+DUE_SHOWN = ["customer_id", "kind", "reason", "due_at", "overdue_days", "grid_id", "staff_id", "detail"]
+LIST_SHOWN = ["staff_id", "day", "stop", "kind", "reason_zh", "customer_id", "name", "address", "phone", "due_at",
+              "overdue_days", "leg_m"]
+
+
+@visits_app.command("due")
+def due_cmd(
+    data: DataOpt = None,
+    staff: StaffOpt = None,
+    overdue: Annotated[bool, typer.Option("--overdue", help="Only the visits already past due.")] = False,
+    as_of: AsOfOpt = None,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """The next due visit of each customer (kind, due date, reason), overdue first."""
+    from gridservice.metrics.visits import next_due
+
+    table = next_due(_area(data), rules=rules(), as_of=as_of).reset_index()
+    if staff is not None:
+        table = table[table["staff_id"] == staff]
+    if overdue:
+        table = table[table["overdue"]]
+    late = int(table["overdue"].sum())
+    emit(table[DUE_SHOWN] if fmt is Format.table else table, fmt,
+         title=f"next due visits: {len(table)} customers, {late} overdue")
+
+
+@visits_app.command("list")
+def list_cmd(
+    data: DataOpt = None,
+    staff: StaffOpt = None,
+    horizon: Annotated[Horizon, typer.Option("--horizon", help="The coming week or month.")] = Horizon.week,
+    as_of: AsOfOpt = None,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Each member's visits as day routes: overdue first, nearest-neighbour order from the member's base."""
+    from gridservice.metrics.visits import visit_list
+
+    table = visit_list(_area(data), staff, horizon=horizon.value, rules=rules(), as_of=as_of)
+    emit(table[LIST_SHOWN] if fmt is Format.table else table, fmt,
+         title=f"visit list ({horizon.value}): {len(table)} visits, {int(table['overdue'].sum())} overdue, "
+               f"{table['staff_id'].nunique()} members")
