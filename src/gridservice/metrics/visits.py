@@ -69,9 +69,11 @@ def norm_due(visits: pd.DataFrame, customers: pd.Index, *, kind: str, count: int
     ...          before=pd.Timestamp("2026-04-01")).tolist()
     [Timestamp('2026-06-10 00:00:00'), NaT]
     """
-    out = pd.Series(pd.NaT, index=customers, dtype=visits["at"].dtype, name="due_at")
+    when = pd.to_datetime(visits["at"], utc=True).dt.tz_convert(TIMEZONE).dt.as_unit("ms")
+    out = pd.Series(pd.NaT, index=customers, dtype=when.dtype, name="due_at")
     if count <= 0:
         return out
+    visits = visits.assign(at=when)
     v = visits[(visits["kind"] == kind).to_numpy() & (visits["at"] < before).to_numpy()]
     v = v[v["customer_id"].isin(customers).to_numpy()].sort_values("at", ascending=False, kind="stable")
     nth = v[(v.groupby("customer_id", sort=False).cumcount() == count - 1).to_numpy()]
@@ -152,8 +154,9 @@ def _complaint_callbacks(area: ServiceArea, at: pd.Timestamp, rules: Rules) -> p
             & (closed >= at - pd.Timedelta(days=rules.complaint_callback_window_days))).to_numpy()
     c = wo[done]
     phone = v[(v["kind"] == "phone").to_numpy() & (v["at"] < at).to_numpy()]
-    last_call = phone.groupby("customer_id")["at"].max()
-    answered = (c["customer_id"].map(last_call) >= c["closed_at"]).fillna(False).to_numpy(dtype=bool)
+    last_call = _utc(phone["at"]).groupby(phone["customer_id"].to_numpy()).max()
+    last = _utc(last_call.reindex(c["customer_id"].to_numpy()))
+    answered = (last.to_numpy() >= _utc(c["closed_at"]).to_numpy())  # NaT: never called
     first = c[~answered].sort_values("closed_at", kind="stable").drop_duplicates("customer_id")
     ids = pd.Series(first.index.astype("str"), index=first.index)
     return pd.DataFrame({
@@ -161,6 +164,11 @@ def _complaint_callbacks(area: ServiceArea, at: pd.Timestamp, rules: Rules) -> p
         "due_at": (first["closed_at"] + pd.Timedelta(days=rules.complaint_callback_days)).to_numpy(),
         "detail": ("complaint " + ids + " closed " + first["closed_at"].dt.strftime("%Y-%m-%d %H:%M")
                    + ", no callback since").to_numpy()})
+
+
+def _utc(times: pd.Series) -> pd.Series:
+    """Times as UTC instants, whatever the frame's dtype (an empty layer may carry no datetime dtype)."""
+    return pd.to_datetime(times, utc=True).dt.tz_localize(None).dt.as_unit("ms")
 
 
 def _by_urgency(df: pd.DataFrame, *, first: tuple[str, ...] = ()) -> pd.DataFrame:
