@@ -102,8 +102,8 @@ class Rules(BaseModel):
     # visits that get done (docs/visits.md): complaint callbacks and the members' day routes
     complaint_callback_days: int = Field(3, ge=0, description="Days after a complaint is closed by which its "
                                                               "customer gets a phone callback (回访)")
-    complaint_callback_window_days: int = Field(90, ge=1, description="Complaints closed longer ago than this "
-                                                                      "no longer ask for a callback")
+    complaint_callback_window_days: int = Field(365, ge=1, description="Complaints closed longer ago than this "
+                                                                       "no longer ask for a callback")
     visit_max_stops_per_day: int = Field(8, ge=1, description="Home visits a member makes in one day (one route)")
 
 

@@ -1,7 +1,7 @@
 """Due visits and members' day routes worked out by hand (tests/tiny_area.py ``visit_layers``).
 
 Judged at AS_OF = Wed 2026-04-15 12:00; norms 2 home visits in any 12 months, 1 phone call in any 3 months;
-complaint callbacks within 3 days of closing, looked for over 90 days. Five key customers of G1 on the
+complaint callbacks within 3 days of closing, looked for over 365 days. Five key customers of G1 on the
 street lat 27.05, all last visited by ST2 (a member of G1), whose base is at lon 116.050:
 
 ===  =======  ==================================  ===========================  ==============================
@@ -10,7 +10,7 @@ cust lon      home visits → home due              phone → phone due         
 K1   116.060  2025-04-01, 10-01 → 2026-04-01 10:00  03-01, 04-09 → 07-09        W2 closed 04-08, called 04-09
                 (14 days overdue)
 K2   116.044  only 2025-12-01 → never met (NaT)   04-10 → 07-10
-K3   116.030  2025-04-20, 2026-01-10 → 04-20 09:00  01-18 → 04-18 10:00 (Sat)  W3 closed 2025-12-01: > 90 days
+K3   116.030  2025-04-20, 2026-01-10 → 04-20 09:00  01-18 → 04-18 10:00 (Sat)  W3 closed 2025-12-01, called 01-18
 K4   116.090  2025-04-17, 11-01 → 04-17 08:00     02-01 → 05-01
 K5   116.070  2025-05-30, 12-30 → 05-30           01-10 09:00 → 04-10 (5 days  W1 closed 04-13 10:00, no call
                                                   overdue)                     → callback due 04-16 10:00
@@ -75,6 +75,16 @@ def test_due_dates_per_customer_and_reason(street) -> None:
         ("K2", "home_norm", -1), ("K1", "home_norm", 14.0), ("K5", "phone_norm", 5.0)]
     assert set(due["staff_id"]) == {"ST2"} and set(due["grid_id"]) == {"G1"}
     assert "W1" in due.loc[due["reason"] == "complaint_callback", "detail"].iloc[0]
+
+
+def test_complaints_closed_before_the_window_ask_for_nothing(street) -> None:
+    # W1 (K5) closed 04-13 10:00, two days before AS_OF: inside a 3-day window, outside a 2-day one
+    def callbacks(days: int) -> list[str]:
+        due = due_visits(street, rules=Rules(complaint_callback_window_days=days), as_of=AS_OF)
+        return due.loc[due["reason"] == "complaint_callback", "customer_id"].tolist()
+
+    assert callbacks(3) == ["K5"]
+    assert callbacks(2) == []
 
 
 def test_next_due_is_the_most_urgent_per_customer(street) -> None:

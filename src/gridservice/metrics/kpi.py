@@ -47,7 +47,7 @@ from gridservice.metrics.lineloss import CLASSES, line_loss
 from gridservice.metrics.period import Period, as_period
 from gridservice.metrics.reliability import SPLITS, reliability, served_customers
 from gridservice.metrics.units import check_by, unit_index, unit_names, units_of
-from gridservice.metrics.visits import due_visits, norm_due
+from gridservice.metrics.visits import due_visits, judged_at, norm_due
 from gridservice.model import ServiceArea
 from gridservice.schema import WORK_ORDER_KINDS
 
@@ -143,8 +143,7 @@ def kpis(
 def _overdue_visits(area: ServiceArea, period: Period, by: str, index: pd.Index, *, rules: Rules,
                     as_of: object | None) -> pd.Series:
     """Visits overdue at the period's end (or ``as_of`` if earlier) per unit, by the customer's grid."""
-    moment = pd.Timestamp(area.as_of if as_of is None else as_of)  # type: ignore[arg-type]
-    due = due_visits(area, rules=rules, as_of=min(period.end, moment))
+    due = due_visits(area, rules=rules, as_of=min(period.end, judged_at(area, as_of)))
     late = due.loc[due["overdue"].to_numpy(), "grid_id"].dropna()
     return _count(units_of(area, late, by), index)
 

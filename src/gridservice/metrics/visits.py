@@ -82,7 +82,8 @@ def norm_due(visits: pd.DataFrame, customers: pd.Index, *, kind: str, count: int
     return out
 
 
-def _as_of(area: ServiceArea, as_of: object | None) -> pd.Timestamp:
+def judged_at(area: ServiceArea, as_of: object | None) -> pd.Timestamp:
+    """``as_of`` (naive means local) or the data's ``area.as_of``, in the area's timezone."""
     ts = pd.Timestamp(area.as_of if as_of is None else as_of)  # type: ignore[arg-type]
     return ts.tz_localize(TIMEZONE) if ts.tzinfo is None else ts.tz_convert(TIMEZONE)
 
@@ -121,7 +122,7 @@ def due_visits(area: ServiceArea, *, rules: Rules = DEFAULT_RULES, as_of: object
         ``staff_id`` (:func:`responsible_member`); ordered overdue first,
         then by due date.
     """
-    at = _as_of(area, as_of)
+    at = judged_at(area, as_of)
     c, v = area.customers, area.visits
     key = c.index[c["key_customer"].fillna(False).astype(bool).to_numpy()]
     parts = []
@@ -197,7 +198,7 @@ def working_days(area: ServiceArea, *, horizon: str = "week", rules: Rules = DEF
     if horizon not in HORIZONS:
         msg = f"horizon {horizon!r} is not one of {', '.join(HORIZONS)}"
         raise DataError(msg)
-    start = _as_of(area, as_of).normalize()
+    start = judged_at(area, as_of).normalize()
     days = pd.date_range(start + pd.Timedelta(days=1), start + HORIZONS[horizon], freq="D")
     work = days[work_calendar(rules.extra_holidays).is_workday(days)]
     return work if len(work) else days[:1]
@@ -233,7 +234,7 @@ def visit_list(area: ServiceArea, staff_id: str | None = None, *, horizon: str =
         msg = f"unknown staff member {staff_id!r}"
         raise NotFoundError(msg)
     due = due_visits(area, rules=rules, as_of=as_of)
-    until = days[-1] + pd.Timedelta(days=1) if len(days) else _as_of(area, as_of)
+    until = days[-1] + pd.Timedelta(days=1) if len(days) else judged_at(area, as_of)
     due = due[(due["due_at"].isna() | (due["due_at"] < until)).to_numpy() & due["staff_id"].notna().to_numpy()]
     if staff_id is not None:
         due = due[(due["staff_id"] == staff_id).to_numpy()]
