@@ -34,6 +34,8 @@ from gridservice.metrics.kpi import kpis
 from gridservice.metrics.lineloss import line_loss, loss_history
 from gridservice.metrics.period import Period, as_period, month
 from gridservice.metrics.theft import RULES_ZH, rule_precision, suspects
+from gridservice.metrics.visits import REASONS_ZH as VISIT_ZH
+from gridservice.metrics.visits import due_visits, judged_at
 from gridservice.model import ServiceArea
 from gridservice.privacy import mask_phones_in_text
 from gridservice.webfont import font_face_css
@@ -67,6 +69,7 @@ LABELS_ZH: dict[str, str] = {
     "meter_id": "电能表编号", "customer_id": "客户编号", "rules_zh": "异常规则", "baseline_kwh": "基准月电量(kWh)",
     "recent_kwh": "近期月均电量(kWh)", "missing_kwh": "少计电量(kWh)", "rule": "规则", "checked": "已检查",
     "theft": "查实窃电", "metering_fault": "计量故障", "no_fault": "无异常", "precision": "准确率",
+    "overdue_visits": "逾期走访数", "kind": "走访方式", "reason_zh": "走访事由", "overdue_days": "逾期天数",
     **{f: zh for f, zh in FLAGS.items()},
 }
 
@@ -211,6 +214,7 @@ def build_report(
         "业扩办理人汇总": monitor_summary(area, flags, by="handler").reset_index(),
         "窃电嫌疑": _suspects_sheet(area, loss_period, rules),
         "异常规则准确率": rule_precision(area).assign(rule_zh=lambda t: t.index.map(RULES_ZH)).reset_index(),
+        "逾期走访": _overdue_visits_sheet(area, period, rules, as_of),
     }
     return report
 
@@ -224,6 +228,16 @@ def _suspects_sheet(area: ServiceArea, period: Period | str, rules: Rules) -> pd
     return table.assign(rules_zh=named.str.replace(",", "、", regex=False))[[
         "transformer_id", "rank", "meter_id", "customer_id", "grid_id", "staff_id", "staff_name", "loss_pct",
         "rules_zh", "score", "baseline_kwh", "recent_kwh", "missing_kwh"]]
+
+
+def _overdue_visits_sheet(area: ServiceArea, period: Period, rules: Rules, as_of: object | None) -> pd.DataFrame:
+    """Visits past due at the period's end (or ``as_of`` if earlier), by member: who, whom, why, how late."""
+    due = due_visits(area, rules=rules, as_of=min(period.end, judged_at(area, as_of)))
+    late = due[due["overdue"].to_numpy()].sort_values(["staff_id", "due_at"], kind="stable", na_position="first")
+    late = late.assign(staff_name=late["staff_id"].map(area.staff["name"]), reason_zh=late["reason"].map(VISIT_ZH),
+                       kind=late["kind"].map({"home": "上门走访", "phone": "电话回访"}))
+    return late[["staff_id", "staff_name", "grid_id", "customer_id", "kind", "reason_zh", "due_at", "overdue_days",
+                 "detail"]].reset_index(drop=True)
 
 
 def decimals(column: str) -> int:
@@ -423,6 +437,7 @@ def render_html(report: Report, *, highlights: Mapping[str, str] | None = None) 
         "<h2>业扩报装问题明细</h2>", _html_table(report.tables["业扩周通报"]),
         "<h2>高损台区窃电与计量异常嫌疑</h2>", _html_table(report.tables["窃电嫌疑"]),
         "<h2>异常规则准确率（现场检查反馈）</h2>", _html_table(report.tables["异常规则准确率"]),
+        "<h2>逾期走访与回访</h2>", _html_table(report.tables["逾期走访"]),
     ]
     for title, text in (highlights or {}).items():
         sections.append(f"<h2>{html.escape(title)}</h2><p>{html.escape(text)}</p>")
