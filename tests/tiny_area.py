@@ -279,3 +279,12 @@ def visit_layers(area: ServiceArea) -> dict[str, pd.DataFrame]:
     staff = area.staff.copy()
     staff.loc["ST2", "geometry"] = Point(*VISIT_BASE)
     return {"customers": customers, "visits": visits, "work_orders": orders, "staff": staff}
+
+
+def visit_snapshot() -> dict[str, pd.DataFrame]:
+    """The whole area with :func:`visit_layers` and a ``service_area`` row whose ``as_of`` is :data:`AS_OF`,
+    to write to a store (the server and the CLI judge at the data's as_of)."""
+    base = build_tiny_area()
+    snapshot = gpd.GeoDataFrame({"service_area_id": ["tiny"], "name": ["南丰"], "timezone": [TZ], "as_of": [AS_OF]},
+                                geometry=[box(116.0, 27.0, 116.2, 27.1)], crs="EPSG:4326")
+    return {**base.layers, **visit_layers(base), "service_area": snapshot}

@@ -6,31 +6,22 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-import geopandas as gpd
 import pytest
 from api_helpers import SETTINGS, USERS, headers
 from fastapi.testclient import TestClient
-from shapely.geometry import box
 
 from gridservice.api import create_app
 from gridservice.io import GeoPackageStore
-from tiny_area import AS_OF, VISIT_BASE, build_tiny_area, visit_layers
+from tiny_area import VISIT_BASE, visit_snapshot
 
 THREE = SETTINGS.model_copy(update={"rules": SETTINGS.rules.model_copy(update={"visit_max_stops_per_day": 3})})
 LIST = "/api/v1/visits/list?staff_id=ST2&horizon=week"
 
 
-def street_layers() -> dict:
-    base = build_tiny_area()
-    snapshot = gpd.GeoDataFrame({"service_area_id": ["tiny"], "name": ["南丰"], "timezone": ["Asia/Shanghai"],
-                                 "as_of": [AS_OF]}, geometry=[box(116.0, 27.0, 116.2, 27.1)], crs="EPSG:4326")
-    return {**base.layers, **visit_layers(base), "service_area": snapshot}
-
-
 @pytest.fixture
 def client(tmp_path: Path) -> Iterator[TestClient]:
     path = tmp_path / "street.gpkg"
-    GeoPackageStore(path).write({**street_layers(), "users": USERS}, create=True)
+    GeoPackageStore(path).write({**visit_snapshot(), "users": USERS}, create=True)
     with TestClient(create_app(str(path), settings=THREE, web=False)) as c:
         c.path = path  # type: ignore[attr-defined]
         yield c
