@@ -66,7 +66,7 @@ def baseline_due(area: ServiceArea, rules: Rules, at: pd.Timestamp) -> dict[tupl
     calls = v[v["kind"] == "phone"].groupby("customer_id")["at"].apply(list).to_dict()
     wo = area.work_orders
     since = at - pd.Timedelta(days=rules.complaint_callback_window_days)
-    for oid, row in wo[wo["kind"] == "complaint"].sort_values("closed_at").iterrows():
+    for _, row in wo[wo["kind"] == "complaint"].sort_values("closed_at").iterrows():
         closed = row["closed_at"]
         if pd.isna(row["customer_id"]) or pd.isna(closed) or not since <= closed < at:
             continue

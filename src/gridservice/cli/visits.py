@@ -62,6 +62,10 @@ def list_cmd(
     from gridservice.metrics.visits import visit_list
 
     table = visit_list(_area(data), staff, horizon=horizon.value, rules=rules(), as_of=as_of)
-    emit(table[LIST_SHOWN] if fmt is Format.table else table, fmt,
-         title=f"visit list ({horizon.value}): {len(table)} visits, {int(table['overdue'].sum())} overdue, "
-               f"{table['staff_id'].nunique()} members")
+    shown = table
+    if fmt is Format.table:  # the day's sheet: dates, and the member once in the title when one is asked for
+        shown = table.assign(due_at=table["due_at"].dt.strftime("%Y-%m-%d"))[LIST_SHOWN]
+        shown = shown.drop(columns="staff_id") if staff is not None else shown
+    emit(shown, fmt,
+         title=f"visit list {staff or 'all members'} ({horizon.value}): {len(table)} visits, "
+               f"{int(table['overdue'].sum())} overdue, {table['staff_id'].nunique()} members")

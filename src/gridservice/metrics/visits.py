@@ -386,5 +386,6 @@ def record_visit(area: ServiceArea, customer_id: str, *, staff_id: str, kind: st
                         index=index)
 
 
-__all__ = ["DUE_COLUMNS", "HORIZONS", "LIST_COLUMNS", "REASONS", "REASONS_ZH", "due_visits", "judged_at", "next_due", "norm_due",
-           "member_summary", "overdue_by_grid", "record_visit", "responsible_member", "route_lines", "visit_list", "with_contacts", "working_days"]
+__all__ = ["DUE_COLUMNS", "HORIZONS", "LIST_COLUMNS", "REASONS", "REASONS_ZH", "due_visits", "judged_at",
+           "member_summary", "next_due", "norm_due", "overdue_by_grid", "record_visit", "responsible_member",
+           "route_lines", "visit_list", "with_contacts", "working_days"]
