@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -47,3 +48,13 @@ def test_an_unknown_member_is_one_clear_line(street) -> None:
     result = CliRunner().invoke(app, ["visits", "list", "--data", str(street), "--staff", "NOBODY"])
     # main() turns a domain error into one red line (tests/metrics/test_metrics_cli.py checks that path)
     assert isinstance(result.exception, NotFoundError) and "unknown staff member 'NOBODY'" in str(result.exception)
+
+
+def test_map_of_a_members_routes(street, tmp_path) -> None:
+    out = tmp_path / "st2.html"
+    run("visits", "map", "--data", str(street), "--staff", "ST2", "--out", str(out), "--basemap", "none")
+    page = out.read_text(encoding="utf-8")
+    assert page.count("L.polyline(") == 1  # the four home visits on one day: one route
+    icons = re.findall(r"\\u003e([^\\]+|\\u260e)\\u003c/div", page)  # the markers' text, JSON-escaped
+    assert sorted(icons) == ["1", "2", "3", "4", "\\u260e", "\\u260e", "\\u260e"]  # four stops and three calls
+    assert page.count("#c62828") == 3  # K2, K1 and K5's call overdue

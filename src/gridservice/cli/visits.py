@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from gridservice.cli.common import DataOpt, Format, FormatOpt, app, emit, rules
+from gridservice.cli.common import DataOpt, Format, FormatOpt, app, console, emit, output_file, rules, settings
 from gridservice.cli.metrics import _area
 
 visits_app = typer.Typer(help="走访与回访: the visits due per customer (two norms, complaint callbacks) and each "
@@ -69,3 +70,26 @@ def list_cmd(
     emit(shown, fmt,
          title=f"visit list {staff or 'all members'} ({horizon.value}): {len(table)} visits, "
                f"{int(table['overdue'].sum())} overdue, {table['staff_id'].nunique()} members")
+
+
+@visits_app.command("map")
+def map_cmd(
+    staff: Annotated[str, typer.Option("--staff", help="The member whose routes to draw.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="HTML file to write (assets inlined; opens offline).")],
+    data: DataOpt = None,
+    horizon: Annotated[Horizon, typer.Option("--horizon", help="The coming week or month.")] = Horizon.week,
+    basemap: Annotated[str | None, typer.Option(help="local, none, osm, gcj02 or a tile URL template (default: "
+                                                     "GRIDSERVICE_BASEMAP or local).")] = None,
+    as_of: AsOfOpt = None,
+) -> None:
+    """A member's day routes on a map: stops numbered from the base, overdue visits in red."""
+    from gridservice.maps import write_map
+    from gridservice.maps.visits import build_visit_map
+    from gridservice.metrics.visits import visit_list
+
+    output_file(out, data, suffixes=(".html", ".htm"))
+    area = _area(data)
+    table = visit_list(area, staff, horizon=horizon.value, rules=rules(), as_of=as_of)
+    m = build_visit_map(area, table, staff, basemap=settings().basemap if basemap is None else basemap)
+    write_map(m, out)
+    console.print(f"wrote [bold]{out}[/] ({len(table)} visits of {staff}, {horizon.value})")
