@@ -70,16 +70,14 @@ def norm_due(visits: pd.DataFrame, customers: pd.Index, *, kind: str, count: int
     [Timestamp('2026-06-10 00:00:00'), NaT]
     """
     when = pd.to_datetime(visits["at"], utc=True).dt.tz_convert(TIMEZONE).dt.as_unit("ms")
-    out = pd.Series(pd.NaT, index=customers, dtype=when.dtype, name="due_at")
     if count <= 0:
-        return out
-    visits = visits.assign(at=when)
-    v = visits[(visits["kind"] == kind).to_numpy() & (visits["at"] < before).to_numpy()]
-    v = v[v["customer_id"].isin(customers).to_numpy()].sort_values("at", ascending=False, kind="stable")
+        return pd.Series(pd.NaT, index=customers, dtype=when.dtype, name="due_at")
+    keep = (visits["kind"] == kind).to_numpy() & (when < before).to_numpy()
+    v = pd.DataFrame({"customer_id": visits["customer_id"].to_numpy()[keep], "at": when[keep].array})
+    v = v.sort_values("at", ascending=False, kind="stable")
     nth = v[(v.groupby("customer_id", sort=False).cumcount() == count - 1).to_numpy()]
     due = nth.set_index("customer_id")["at"] + pd.DateOffset(months=months)
-    out.loc[due.index] = due.to_numpy()
-    return out
+    return due.reindex(customers).astype(when.dtype).rename("due_at")
 
 
 def judged_at(area: ServiceArea, as_of: object | None) -> pd.Timestamp:
@@ -136,7 +134,7 @@ def due_visits(area: ServiceArea, *, rules: Rules = DEFAULT_RULES, as_of: object
         detail = (f"{count} {kind} visit(s) in any {unit}; no. {count} back on " + last).where(
             due.notna(), f"fewer than {count} {kind} visit(s) on record")
         parts.append(pd.DataFrame({"customer_id": due.index, "kind": kind, "reason": reason,
-                                   "due_at": due.to_numpy(), "detail": detail.to_numpy()}))
+                                   "due_at": due.array, "detail": detail.to_numpy()}))
     parts.append(_complaint_callbacks(area, at, rules))
     out = pd.concat(parts, ignore_index=True)
     out["due_at"] = out["due_at"].astype(f"datetime64[ms, {TIMEZONE}]")
@@ -162,7 +160,7 @@ def _complaint_callbacks(area: ServiceArea, at: pd.Timestamp, rules: Rules) -> p
     ids = pd.Series(first.index.astype("str"), index=first.index)
     return pd.DataFrame({
         "customer_id": first["customer_id"].to_numpy(), "kind": "phone", "reason": "complaint_callback",
-        "due_at": (first["closed_at"] + pd.Timedelta(days=rules.complaint_callback_days)).to_numpy(),
+        "due_at": (first["closed_at"] + pd.Timedelta(days=rules.complaint_callback_days)).array,
         "detail": ("complaint " + ids + " closed " + first["closed_at"].dt.strftime("%Y-%m-%d %H:%M")
                    + ", no callback since").to_numpy()})
 
