@@ -48,12 +48,14 @@ def test_role_rules() -> None:
     assert all(admin.can(action) for action in PERMISSIONS)
     # a supervisor writes nothing; the restricted reads (the 业扩 monitor, the theft suspects) are for supervisors
     # and dispatchers; a dispatcher sends members on field checks
-    assert {action for action in PERMISSIONS if supervisor.can(action)} == {"application.read", "theft.read"}
+    assert {action for action in PERMISSIONS if supervisor.can(action)} == {"application.read", "theft.read",
+                                                                             "visit.read"}
     assert dispatcher.can("application.read") and not planner.can("application.read")
     assert dispatcher.can("theft.read") and not planner.can("theft.read")
     assert dispatcher.can("meter_check.write") and not supervisor.can("meter_check.write")
     # the duty roster is made by the planner, who staffs the grids; the supervisor audits it
     assert planner.can("roster.write") and not supervisor.can("roster.write") and not dispatcher.can("roster.write")
+    assert dispatcher.can("visit.write") and not supervisor.can("visit.write") and not planner.can("visit.read")
     with pytest.raises(PermissionDeniedError, match="supervisor"):
         require(supervisor, "plan.commit")
 

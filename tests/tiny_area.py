@@ -237,3 +237,54 @@ def theft_layers(area: ServiceArea) -> dict[str, pd.DataFrame]:
     apps["connected_at"] = pd.Timestamp("2025-06-01 10:00", tz=TZ)
     apps["status"] = "connected"
     return {"energy_readings": energy, "applications": apps}
+
+
+#: Key customers on one street (lat 27.05) for the visit lists (tests/metrics/test_visits.py works them out).
+VISIT_CUSTOMERS = {"K1": 116.060, "K2": 116.044, "K3": 116.030, "K4": 116.090, "K5": 116.070}
+#: ST2's base on the same street.
+VISIT_BASE = (116.050, 27.050)
+
+
+def visit_layers(area: ServiceArea) -> dict[str, pd.DataFrame]:
+    """Five key customers in G1 visited by ST2 (based at :data:`VISIT_BASE`), their visits and three closed
+    complaints, to replace the area's customers, visits and work orders."""
+    ids = list(VISIT_CUSTOMERS)
+    customers = gpd.GeoDataFrame({
+        "customer_id": ids, "name": ["甲一", "乙二", "丙三", "丁四", "戊五"],
+        "address": [f"琴城镇东门路{i}号" for i in range(1, 6)],
+        "phone": [f"1390000010{i}" for i in range(1, 6)], "category": ["commercial"] * 5, "voltage": ["low"] * 5,
+        "meter_id": [None] * 5, "key_customer": [True] * 5, "connected_at": [None] * 5,
+    }, geometry=[Point(x, 27.05) for x in VISIT_CUSTOMERS.values()], crs="EPSG:4326")
+    rows = [
+        ("K1", "home", "2025-04-01 10:00"), ("K1", "home", "2025-10-01 10:00"), ("K1", "phone", "2026-03-01 10:00"),
+        ("K1", "phone", "2026-04-09 10:00"),
+        ("K2", "home", "2025-12-01 10:00"), ("K2", "phone", "2026-04-10 10:00"),
+        ("K3", "home", "2025-04-20 09:00"), ("K3", "home", "2026-01-10 09:00"), ("K3", "phone", "2026-01-18 10:00"),
+        ("K4", "home", "2025-04-17 08:00"), ("K4", "home", "2025-11-01 08:00"), ("K4", "phone", "2026-02-01 10:00"),
+        ("K5", "home", "2025-05-30 10:00"), ("K5", "home", "2025-12-30 10:00"), ("K5", "phone", "2026-01-10 09:00"),
+    ]
+    visits = pd.DataFrame(rows, columns=["customer_id", "kind", "at"])
+    visits.insert(0, "visit_id", [f"V{i}" for i in range(1, len(rows) + 1)])
+    visits.insert(1, "staff_id", "ST2")
+    visits["at"] = visits["at"].map(_t).astype(f"datetime64[ms, {TZ}]")
+    orders = area.work_orders.iloc[:3].copy()
+    orders.index = pd.Index(["W1", "W2", "W3"], name=orders.index.name)
+    orders["kind"] = "complaint"
+    orders["customer_id"] = ["K5", "K1", "K3"]
+    orders["status"] = "closed"
+    orders["received_at"] = [_t("2026-04-10 09:00"), _t("2026-04-07 09:00"), _t("2025-11-28 09:00")]
+    orders["closed_at"] = [_t("2026-04-13 10:00"), _t("2026-04-08 10:00"), _t("2025-12-01 10:00")]
+    for col in ("dispatched_at", "arrived_at", "resolved_at", "replied_at"):
+        orders[col] = orders["received_at"]
+    staff = area.staff.copy()
+    staff.loc["ST2", "geometry"] = Point(*VISIT_BASE)
+    return {"customers": customers, "visits": visits, "work_orders": orders, "staff": staff}
+
+
+def visit_snapshot() -> dict[str, pd.DataFrame]:
+    """The whole area with :func:`visit_layers` and a ``service_area`` row whose ``as_of`` is :data:`AS_OF`,
+    to write to a store (the server and the CLI judge at the data's as_of)."""
+    base = build_tiny_area()
+    snapshot = gpd.GeoDataFrame({"service_area_id": ["tiny"], "name": ["南丰"], "timezone": [TZ], "as_of": [AS_OF]},
+                                geometry=[box(116.0, 27.0, 116.2, 27.1)], crs="EPSG:4326")
+    return {**base.layers, **visit_layers(base), "service_area": snapshot}

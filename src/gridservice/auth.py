@@ -54,6 +54,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "meter_check.write": frozenset({"dispatcher", "admin"}),
     # the 6+1 duty roster is made by the planner (营销管理, who staffs the grids); supervisors audit it
     "roster.write": frozenset({"planner", "admin"}),
+    "visit.read": frozenset({"supervisor", "dispatcher", "admin"}),
+    "visit.write": frozenset({"dispatcher", "admin"}),
 }
 
 #: Roles that see customers' names and phones unmasked.

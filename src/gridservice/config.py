@@ -108,6 +108,12 @@ class Rules(BaseModel):
                                                       "falls to them (the first role working that day takes it)")
     roster_work_days: int = Field(6, ge=1, le=7, description="Working days (duty or standby) a member may have "
                                                               "in a Monday-Sunday week")
+    # visits that get done (docs/visits.md): complaint callbacks and the members' day routes
+    complaint_callback_days: int = Field(3, ge=0, description="Days after a complaint is closed by which its "
+                                                              "customer gets a phone callback (回访)")
+    complaint_callback_window_days: int = Field(365, ge=1, description="Complaints closed longer ago than this "
+                                                                       "no longer ask for a callback")
+    visit_max_stops_per_day: int = Field(8, ge=1, description="Home visits a member makes in one day (one route)")
 
 
 #: The rules an analysis applies when it is not given any: the SPEC §4 defaults.

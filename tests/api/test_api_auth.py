@@ -27,10 +27,11 @@ def test_login_with_json_gives_a_token_and_a_cookie(client: TestClient) -> None:
     assert COOKIE in r.cookies
     me = client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {body['access_token']}"})
     assert me.json() == {"username": "planner", "role": "planner", "display_name": "规划员 李明",
-                         "permissions": ["plan.commit", "plan.revert", "roster.write"]}  # what the browser offers a planner
+                         "permissions": ["plan.commit", "plan.revert", "roster.write"]}  # what the browser offers
     dispatcher = client.get("/api/v1/auth/me", headers=basic("dispatcher", "dispatcher-demo")).json()
     assert dispatcher["permissions"] == ["work_order.create", "work_order.update", "outage.create", "outage.close",
-                                         "application.read", "theft.read", "meter_check.write"]
+                                         "application.read", "theft.read", "meter_check.write",
+                                         "visit.read", "visit.write"]
     client.cookies.clear()
 
 

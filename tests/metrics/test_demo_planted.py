@@ -30,6 +30,8 @@ VALIDATE_ONLY = {"gap", "overlap"}
 APP = "APP_"
 #: Theft and metering suspects are named after the rule of ``theft suspects``: THEFT_<RULE>.
 THEFT = "THEFT_"
+#: Missed visits are named after the reason of ``visits due``: VISIT_<REASON>.
+VISIT = "VISIT_"
 
 
 @pytest.fixture(scope="module")
@@ -50,13 +52,13 @@ def test_the_manifest_names_each_problem_by_the_rule_that_reports_it(manifest) -
     planted = set(manifest["problem"])
     assert {"WO_ARRIVAL_LATE", "WO_TIME_ORDER", "WO_REPEAT_COMPLAINT", "LOSS_HIGH", "LOSS_NEGATIVE", "LOSS_STREAK",
             "CUST_PHONE_INVALID", "GRID_NO_MANAGER"} <= planted
-    assert {p for p in planted - VALIDATE_ONLY if not p.startswith((APP, THEFT))} <= set(RULE_IDS)
+    assert {p for p in planted - VALIDATE_ONLY if not p.startswith((APP, THEFT, VISIT))} <= set(RULE_IDS)
 
 
 def test_audit_reports_every_planted_record(manifest, audit_json) -> None:
     found = {(r["check"], r["feature_id"]) for r in audit_json}
     rows = manifest[~manifest["problem"].isin([*LOSS, *VALIDATE_ONLY])
-                    & ~manifest["problem"].str.startswith((APP, THEFT))]
+                    & ~manifest["problem"].str.startswith((APP, THEFT, VISIT))]
     assert len(rows) >= 15
     missing = [(p, f) for p, f in zip(rows["problem"], rows["feature_id"], strict=True) if (p, f) not in found]
     assert not missing
@@ -192,3 +194,27 @@ def test_the_roster_check_finds_exactly_the_planted_gap_and_seven_day_week(manif
     assert re.search(r"on (\d{4}-\d\d-\d\d)", gap["detail"].iloc[0]).group(1) == "2026-11-28"
     now = duty_of_grids(demo_area, demo_area.grids.index, DEMO_AS_OF)
     assert len(now) == len(demo_area.grids) and (now["kind"] == "duty").all()
+
+
+def test_the_overdue_visits_are_the_planted_ones(demo_area, manifest) -> None:
+    """The key customers short of a home visit and the complaints closed without a callback are the only
+    visits overdue at the end of the demo year; each is on its member's list for the coming week."""
+    from gridservice.metrics.visits import due_visits, visit_list
+
+    short = manifest.loc[manifest["problem"] == "KEY_CUSTOMER_NOT_VISITED", "feature_id"]
+    calls = manifest[manifest["problem"] == f"{VISIT}COMPLAINT_CALLBACK"]
+    assert len(short) >= 1 and len(calls) == 2
+    callers = calls["detail"].str.extract(r"customer (\S+)$")[0]
+    expected = {(c, "home_norm") for c in short} | {(c, "complaint_callback") for c in callers}
+    due = due_visits(demo_area, as_of=AS_OF)
+    late = due[due["overdue"]]
+    assert set(zip(late["customer_id"], late["reason"], strict=True)) == expected
+    for order, customer in zip(calls["feature_id"], callers, strict=True):
+        detail = late.loc[late["customer_id"] == customer, "detail"].iloc[0]
+        assert order in detail
+    week = visit_list(demo_area, horizon="week", as_of=AS_OF)
+    listed = week[week["overdue"]]
+    assert set(zip(listed["customer_id"], listed["reason"], strict=True)) == expected
+    assert listed["day"].notna().all()
+    k = kpis(demo_area, "2026-11", as_of=AS_OF)
+    assert k["overdue_visits"].sum() == len(expected)

@@ -53,7 +53,7 @@ def test_workbook_and_page(tiny, as_of, tmp_path) -> None:
     wb = openpyxl.load_workbook(xlsx)
     assert wb.sheetnames == ["概览", "网格指标", "供电所指标", "网格排名", "月度趋势", "台区线损", "稽查问题",
                              "稽查汇总", "业扩周通报", "业扩网格汇总", "业扩办理人汇总", "窃电嫌疑", "异常规则准确率",
-                             "排班覆盖"]
+                             "排班覆盖", "逾期走访"]
     # 业扩 in March, judged at its end (tests/metrics/test_applications.py): only A7's plan reply on
     # Saturday 03-28 is flagged; A2, A3 and A14 are open but more than a working day from their limits.
     flags = list(wb["业扩周通报"].iter_rows(values_only=True))
@@ -100,6 +100,17 @@ def test_theft_suspects_sheet(tiny, as_of, tmp_path) -> None:
         "zero_use", "sudden_drop", "flat", "reverse_energy", "over_capacity")]
     html = page.read_text(encoding="utf-8")
     assert "高损台区窃电与计量异常嫌疑" in html and "零电量、电量突降" in html
+
+
+def test_overdue_visits_sheet(tiny, as_of, tmp_path) -> None:
+    """March judged at its end (04-01), as in tests/metrics/test_visits.py: C4's home visit due 03-15 10:00
+    (16 whole days late), C2's callback for W3 (closed 03-12 18:00) due 03-15 18:00 (16 days)."""
+    xlsx, page = write_report(tiny, "2026-03", tmp_path, rules=Rules(), as_of=as_of, months=3)
+    rows = list(openpyxl.load_workbook(xlsx)["逾期走访"].iter_rows(values_only=True))
+    assert rows[0][:6] == ("责任人编号", "责任人", "网格编号", "客户编号", "走访方式", "走访事由")
+    assert [(r[0], r[3], r[4], r[5], r[7]) for r in rows[1:]] == [
+        ("ST2", "C2", "电话回访", "投诉办结回访", 16), ("ST4", "C4", "上门走访", "重要客户年度走访", 16)]
+    assert "逾期走访与回访" in page.read_text(encoding="utf-8")
 
 
 def test_line_chart_leaves_gaps_for_missing_values() -> None:

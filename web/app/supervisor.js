@@ -27,8 +27,9 @@ export const KPIS = [
   { key: "households_per_member", better: "low" },
   { key: "customers", better: "high" },
   { key: "visit_coverage_pct", better: "high", unit: "%" },
+  { key: "overdue_visits", better: "low" },
 ];
-const TABLE_COLUMNS = ["customers", "grid_members", "households_per_member", "saidi_min", "saifi", "rs1_pct", "outages", "work_orders", "complaints_per_10k", "repair_on_time_pct", "non_repair_on_time_pct", "loss_high", "loss_negative", "visit_coverage_pct"];
+const TABLE_COLUMNS = ["customers", "grid_members", "households_per_member", "saidi_min", "saifi", "rs1_pct", "outages", "work_orders", "complaints_per_10k", "repair_on_time_pct", "non_repair_on_time_pct", "loss_high", "loss_negative", "visit_coverage_pct", "overdue_visits"];
 const LOSS_COLOURS = { high: "#c62828", negative: "#6a1b9a", not_computable: "#757575", out_of_service: "#9e9e9e", normal: "#2e7d32" };
 const TREND_MONTHS = 12;
 const MAX_LOSS_ROWS = 300;
@@ -36,6 +37,8 @@ const MAX_AUDIT_POINTS = 3000;
 /** Columns of the 业扩 monitor table, as the server counts them. */
 const APPLICATION_FLAGS = ["applications_flagged", "over_time", "due_soon", "short_time", "time_order", "future_time", "non_working_day", "one_person", "small_micro_high_voltage", "total"];
 const APPLICATION_UNITS = { grid: "grid_id", station: "station_id", handler: "staff_id" };
+/** Colours of a member's day routes, day by day. */
+const ROUTE_COLOURS = ["#1565c0", "#2e7d32", "#ef6c00", "#6a1b9a", "#00838f", "#ad1457", "#5d4037"];
 
 /** Mount the supervisor view in `root`; returns the clean-up function. */
 export function mount(root, ctx) {
@@ -83,6 +86,10 @@ export function mount(root, ctx) {
   const rosterStation = el("select", { id: "roster-station" });
   const rosterFrom = el("input", { type: "date", id: "roster-from" });
   const rosterBox = el("div", { id: "roster" });
+  const visitMember = el("select", { id: "visits-member" });
+  const visitHorizon = el("select", { id: "visits-horizon" }, ["week", "month"].map((h) => el("option", { value: h, "data-i18n": `horizon.${h}` }, label("horizon", h))));
+  const visitBox = el("div", { id: "visits-list" });
+  const routeLayer = L.featureGroup().addTo(map);
 
   fill(
     panel,
@@ -98,6 +105,7 @@ export function mount(root, ctx) {
     el("div", { class: "section" }, el("div", { class: "row" }, el("h3", { class: "grow" }, tl("supervisor.applications")), appWeek, appBy), appBox),
     el("div", { class: "section" }, el("div", { class: "row" }, el("h3", { class: "grow" }, tl("supervisor.theft")), theftMonth), theftBox),
     el("div", { class: "section" }, el("div", { class: "row" }, el("h3", { class: "grow" }, tl("supervisor.roster")), rosterStation, rosterFrom), rosterBox),
+    el("div", { class: "section", id: "visits" }, el("div", { class: "row" }, el("h3", { class: "grow" }, tl("supervisor.visits")), visitMember, visitHorizon), visitBox),
     el("div", { class: "section" }, el("h3", {}, tl("supervisor.report")), el("div", { class: "row" }, weekInput, reportBtn)),
   );
 
@@ -123,6 +131,8 @@ export function mount(root, ctx) {
   theftMonth.addEventListener("change", () => loadTheft().catch(report));
   rosterStation.addEventListener("change", () => loadRoster().catch(report));
   rosterFrom.addEventListener("change", () => loadRoster().catch(report));
+  visitMember.addEventListener("change", () => loadVisits().catch(report));
+  visitHorizon.addEventListener("change", () => loadVisitMembers().catch(report));
 
   // ---- data ---------------------------------------------------------------------
   async function kpiRows(by, month) {
@@ -576,6 +586,88 @@ export function mount(root, ctx) {
     );
   }
 
+  // ---- a member's visits: due and overdue, as day routes on the map -------------------------------
+  async function loadVisitMembers() {
+    const all = await api("/visits/list", { query: { horizon: visitHorizon.value, limit: 1 } });
+    // members with overdue visits first, then the busiest
+    const members = [...all.members].sort((a, b) => b.overdue - a.overdue || b.visits - a.visits);
+    const keep = visitMember.value;
+    fill(visitMember, members.map((m) => el("option", { value: m.staff_id }, t("visits.member", { name: m.staff_name || m.staff_id, n: m.visits, late: m.overdue }))));
+    if (keep && members.some((m) => m.staff_id === keep)) visitMember.value = keep;
+    await loadVisits();
+  }
+
+  async function loadVisits() {
+    routeLayer.clearLayers();
+    if (!visitMember.value) {
+      state.visits = null;
+      fill(visitBox, el("div", { class: "n" }, t("visits.none")));
+      return;
+    }
+    state.visits = await api("/visits/list", { query: { staff_id: visitMember.value, horizon: visitHorizon.value, limit: 500 } });
+    renderVisits();
+  }
+
+  function renderVisits() {
+    const data = state.visits;
+    if (!data) return;
+    const dayColour = (day) => ROUTE_COLOURS[Math.max(0, data.days.indexOf(day)) % ROUTE_COLOURS.length];
+    const heads = ["day", "stop", "kind", "reason", "customer", "address", "due", "late"];
+    fill(
+      visitBox,
+      el("div", { id: "visits-count", dataset: { horizon: data.horizon, staff: data.staff_id } }, t("visits.count", { n: data.total, late: data.overdue, days: data.days.length, max: data.max_stops_per_day })),
+      el(
+        "div",
+        { class: "table-wrap", style: "max-height: 320px" },
+        el(
+          "table",
+          { class: "data", id: "visits-rows" },
+          el("thead", {}, el("tr", {}, heads.map((h) => el("th", {}, tl(`visits.${h}`))))),
+          el(
+            "tbody",
+            {},
+            data.items.map((r) =>
+              el(
+                "tr",
+                { class: r.overdue ? "overdue" : "", dataset: { customer: r.customer_id, reason: r.reason, day: r.day || "", stop: r.stop ?? "", overdue: r.overdue ? "1" : "0" } },
+                el("td", {}, r.day || t("visits.unscheduled")),
+                el("td", { class: "num" }, r.stop ?? "–"),
+                el("td", {}, label("visitkind", r.kind)),
+                el("td", {}, label("visitreason", r.reason)),
+                el("td", {}, r.name || r.customer_id),
+                el("td", {}, r.address || "–"),
+                el("td", {}, r.due_at ? r.due_at.slice(0, 10) : t("visits.never")),
+                el("td", { class: "num" }, r.overdue ? (r.overdue_days ?? t("visits.never")) : "–"),
+              ),
+            ),
+          ),
+        ),
+      ),
+    );
+    routeLayer.clearLayers();
+    for (const route of data.routes || []) {
+      const colour = dayColour(route.day);
+      L.polyline(route.coords.map(([x, y]) => view.toLatLng(x, y)), { color: colour, weight: 3, opacity: 0.8 })
+        .bindTooltip(`${route.day} · ${route.stops} · ${num(route.length_m / 1000)} km`)
+        .addTo(routeLayer);
+    }
+    if (data.base) {
+      L.circleMarker(view.toLatLng(data.base[0], data.base[1]), { radius: 7, weight: 2, color: "#fff", fillColor: "#263238", fillOpacity: 1 })
+        .bindTooltip(t("visits.base"))
+        .addTo(routeLayer);
+    }
+    for (const r of data.items) {
+      if (r.lon == null || r.lat == null) continue;
+      const html = r.stop ?? "☎";
+      const cls = `visit-icon${r.overdue ? " overdue" : ""}`;
+      L.marker(view.toLatLng(r.lon, r.lat), { icon: L.divIcon({ className: cls, html: String(html), iconSize: [18, 18] }) })
+        .bindTooltip(`${r.day || ""} ${label("visitreason", r.reason)} · ${r.name || r.customer_id}`)
+        .addTo(routeLayer);
+    }
+    const bounds = routeLayer.getBounds();
+    if (bounds.isValid()) map.fitBounds(bounds, { maxZoom: 15, padding: [30, 30] });
+  }
+
   // ---- weekly report -------------------------------------------------------------------
   async function downloadReport() {
     const period = weekInput.value || isoWeek(new Date());
@@ -610,6 +702,7 @@ export function mount(root, ctx) {
     renderApplications();
     renderTheft();
     renderRoster();
+    renderVisits();
   };
   window.addEventListener("langchange", onLang);
   window.gridservice = { ...(window.gridservice || {}), supervisor: { map, state } };
@@ -619,6 +712,7 @@ export function mount(root, ctx) {
   loadApplications().catch(report);
   loadTheft().catch(report);
   loadGridsOnce.then(() => { rosterStations(); return loadRoster(); }).catch(report);
+  loadVisitMembers().catch(report);
 
   return () => {
     window.removeEventListener("langchange", onLang);

@@ -31,6 +31,7 @@ from gridservice.api.routes import (
     roster,
     theft,
     users,
+    visits,
     work_orders,
 )
 from gridservice.api.security import AuditTrail, BasicCache, LoginGuard, RateLimit, Tokens, audit
@@ -49,7 +50,7 @@ API = "/api/v1"
 #: Routers of /api/v1, in the order the docs list them.
 ROUTERS = (auth.router, users.router, grids.router, customers.router, network.router, outages.router,
            work_orders.router, applications.router, theft.router, metrics.router, plans.router,
-           roster.router)
+           roster.router, visits.router)
 
 
 def create_app(data: str | Store, *, settings: Settings | None = None, web: bool = True) -> FastAPI:

@@ -13,7 +13,14 @@ from gridservice import clock
 from gridservice.auth import User
 from gridservice.metrics.period import YEARS
 from gridservice.metrics.theft import RULES as THEFT_RULES
-from gridservice.schema import CHECK_OUTCOMES, OUTAGE_KINDS, TIMEZONE, WORK_ORDER_KINDS, WORK_ORDER_STATUSES
+from gridservice.schema import (
+    CHECK_OUTCOMES,
+    OUTAGE_KINDS,
+    TIMEZONE,
+    VISIT_KINDS,
+    WORK_ORDER_KINDS,
+    WORK_ORDER_STATUSES,
+)
 
 Role = Literal["planner", "dispatcher", "supervisor", "admin"]
 WorkOrderKind = Literal[WORK_ORDER_KINDS]  # type: ignore[valid-type]
@@ -21,6 +28,7 @@ WorkOrderStatus = Literal[WORK_ORDER_STATUSES]  # type: ignore[valid-type]
 OutageKind = Literal[OUTAGE_KINDS]  # type: ignore[valid-type]
 TheftRule = Literal[THEFT_RULES]  # type: ignore[valid-type]
 CheckOutcome = Literal[CHECK_OUTCOMES]  # type: ignore[valid-type]
+VisitKind = Literal[VISIT_KINDS]  # type: ignore[valid-type]
 
 
 def local_time(value: datetime | None) -> pd.Timestamp:
@@ -129,6 +137,15 @@ class RosterCreate(_Strict):
     station_id: str = Field(min_length=1, max_length=64)
     start: date = Field(alias="from", description="First day (a Monday reads best)")
     weeks: int = Field(1, ge=1, le=26)
+
+
+class VisitCreate(_Strict):
+    """A visit done (走访 or 回访) by a grid member."""
+
+    customer_id: str = Field(min_length=1, max_length=64)
+    staff_id: str = Field(min_length=1, max_length=64)
+    kind: VisitKind
+    at: Timestamp | None = Field(None, description="When the visit was made (default: now)")
 
 
 class OutageCreate(_Strict):

@@ -174,6 +174,8 @@ def build_demo(
     readings = events.make_readings(net, cust.category, year, rng, avoid_tx=avoid_tx)
     step("visits", 0.72)
     visits = events.make_visits(net, cust.key, staff, year, rng, avoid_grids=planted_grids)
+    visits = events.add_complaint_callbacks(visits, wo, net, staff, year, np.random.default_rng([seed, 19]),
+                                            avoid_grids=planted_grids)
     step("applications", 0.74)
     applications = make_applications(net, grids, staff, cust.high_voltage, year, rng)
     step("frames", 0.76)

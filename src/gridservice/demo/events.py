@@ -610,6 +610,8 @@ class Visits:
     at: np.ndarray
     kind: np.ndarray
     planted: list[int] = field(default_factory=list)  # key customers short of visits
+    # closed complaints left without a callback: (order, detail)
+    no_callback: list[tuple[int, str]] = field(default_factory=list)
 
 
 def make_visits(
@@ -660,3 +662,31 @@ def make_visits(
     who = np.where((mgr >= 0) & (rng.random(len(g)) < 0.2), mgr, member)
     order = np.lexsort((kind, cust, at))
     return Visits(who[order], cust[order], at[order], kind[order], planted=planted)
+
+
+def add_complaint_callbacks(
+    visits: Visits, wo: WorkOrders, net: Network, staff: Staff, year: Year, rng: np.random.Generator, *,
+    avoid_grids: set[int],
+) -> Visits:
+    """A phone callback (回访) within two days of every closed complaint, appended after the other visits
+    (so their rows keep their ids); the two complaints closed last, 5 days or more before ``now``, got none:
+    the planted missed callbacks, listed in ``Visits.no_callback``. ``rng`` is a stream of its own, so the
+    other frames stay as they were."""
+    closed = wo.times[:, 5]
+    done = np.flatnonzero((wo.kind == COMPLAINT) & (wo.customer >= 0) & (closed == closed) & (closed < year.now))
+    age = year.now - closed[done]
+    recent = done[(age > np.timedelta64(5 * 86400, "s")) & (age < np.timedelta64(300 * 86400, "s"))
+                  & ~np.isin(wo.grid[done], list(avoid_grids))]
+    recent = recent[np.argsort(closed[recent], kind="stable")]
+    skip = sorted(int(i) for i in recent[-2:])  # the two last closed, of customers not called for another
+    called = done[~np.isin(done, skip)]
+    at = closed[called] + (rng.uniform(1.0, 48.0, len(called)) * 3600).astype("timedelta64[s]")
+    called, at = called[at < year.now], at[at < year.now]
+    cust = wo.customer[called]
+    g = net.cu_grid[cust]
+    pick = staff.member_start[g] + (rng.random(len(g)) * staff.member_count[g]).astype(np.int64)
+    member = staff.members[np.minimum(pick, max(len(staff.members) - 1, 0))] if len(staff.members) else pick
+    who = np.where(staff.member_count[g] > 0, member, wo.assignee[called])
+    detail = [(i, f"complaint closed {closed[i].astype('datetime64[m]')} without a callback") for i in skip]
+    return Visits(np.r_[visits.staff, who], np.r_[visits.customer, cust], np.r_[visits.at, at],
+                  np.r_[visits.kind, np.ones(len(cust), np.int64)], planted=visits.planted, no_callback=detail)

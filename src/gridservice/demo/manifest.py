@@ -6,7 +6,8 @@ overlap, which no audit rule covers, the ``gridservice validate`` check. The
 业扩 problems are named ``APP_<FLAG>`` after the flag of ``gridservice
 applications monitor`` that reports them (``APP_OVER_TIME`` → ``over_time``); the theft and
 metering suspects ``THEFT_<RULE>`` after the rule of ``gridservice theft suspects`` that finds
-them (``THEFT_SUDDEN_DROP`` → ``sudden_drop``).
+them (``THEFT_SUDDEN_DROP`` → ``sudden_drop``); a missed complaint callback ``VISIT_COMPLAINT_CALLBACK``
+after the reason ``complaint_callback`` of ``gridservice visits due``.
 """
 
 from __future__ import annotations
@@ -103,5 +104,7 @@ def manifest(world: World, ids: Ids) -> pd.DataFrame:
     for c in visits.planted:
         rows.append((PROBLEM["key_customer_not_visited"], "customers", cu(c),
                      f"key customer in {gid[net.cu_grid[c]]} had 1 home visit in the year (2 required)"))  # fmt: skip
+    for i, detail in visits.no_callback:
+        rows.append(("VISIT_COMPLAINT_CALLBACK", "work_orders", woid(i), f"{detail}; customer {cu(wo.customer[i])}"))
     df = pd.DataFrame(rows, columns=list(MANIFEST_COLUMNS))
     return df.astype("str")

@@ -23,6 +23,8 @@ with snake_case columns carrying their units:
 ``visit_coverage_pct``        key customers with ``Rules.home_visits_per_year`` home
                               visits in the 12 months and ``Rules.phone_visits_per_quarter``
                               phone callbacks in the 3 months ending with the period
+``overdue_visits``            visits past due (:mod:`.visits`: the two norms, complaint
+                              callbacks) at the period's end, or ``as_of`` if earlier
 ============================  ==============================================
 
 On-time shares count the orders whose clock has run out by ``as_of``
@@ -45,6 +47,7 @@ from gridservice.metrics.lineloss import CLASSES, line_loss
 from gridservice.metrics.period import Period, as_period
 from gridservice.metrics.reliability import SPLITS, reliability, served_customers
 from gridservice.metrics.units import check_by, unit_index, unit_names, units_of
+from gridservice.metrics.visits import due_visits, judged_at, norm_due
 from gridservice.model import ServiceArea
 from gridservice.schema import WORK_ORDER_KINDS
 
@@ -132,8 +135,17 @@ def kpis(
     covered = visit_covered(area, period, rules=rules, customers=key_units.index)
     out["key_customers"] = _count(key_units, index)
     out["visit_coverage_pct"] = _pct(covered, key_units, index)
+    out["overdue_visits"] = _overdue_visits(area, period, by, index, rules=rules, as_of=as_of)
     out.index.name = key
     return out
+
+
+def _overdue_visits(area: ServiceArea, period: Period, by: str, index: pd.Index, *, rules: Rules,
+                    as_of: object | None) -> pd.Series:
+    """Visits overdue at the period's end (or ``as_of`` if earlier) per unit, by the customer's grid."""
+    due = due_visits(area, rules=rules, as_of=min(period.end, judged_at(area, as_of)))
+    late = due.loc[due["overdue"].to_numpy(), "grid_id"].dropna()
+    return _count(units_of(area, late, by), index)
 
 
 def _grid_members(area: ServiceArea, by: str, index: pd.Index) -> pd.Series:
@@ -180,16 +192,16 @@ def visit_covered(area: ServiceArea, period: Period, *, rules: Rules = DEFAULT_R
 
     ``Rules.home_visits_per_year`` home visits in the 12 months and
     ``Rules.phone_visits_per_quarter`` phone callbacks in the 3 months up to
-    the period's end.
+    the period's end: neither norm's due date (:func:`.visits.norm_due`, the
+    one rule the visit lists use) has passed.
     """
     who = area.customers.index if customers is None else customers
-    v = area.visits
     end = period.end
-    year = v[(v["kind"] == "home") & (v["at"] < end) & (v["at"] >= end - pd.DateOffset(months=12))]
-    quarter = v[(v["kind"] == "phone") & (v["at"] < end) & (v["at"] >= end - pd.DateOffset(months=3))]
-    home = year["customer_id"].value_counts().reindex(who, fill_value=0)
-    phone = quarter["customer_id"].value_counts().reindex(who, fill_value=0)
-    return ((home >= rules.home_visits_per_year) & (phone >= rules.phone_visits_per_quarter)).rename("visit_covered")
+    home = norm_due(area.visits, who, kind="home", count=rules.home_visits_per_year, months=12, before=end)
+    phone = norm_due(area.visits, who, kind="phone", count=rules.phone_visits_per_quarter, months=3, before=end)
+    met_home = (home >= end) | (rules.home_visits_per_year <= 0)
+    met_phone = (phone >= end) | (rules.phone_visits_per_quarter <= 0)
+    return (met_home & met_phone).rename("visit_covered")
 
 
 def grid_kpis(area: ServiceArea, period: Period | str, **kw: object) -> pd.DataFrame:

@@ -35,6 +35,8 @@ from gridservice.metrics.kpi import kpis
 from gridservice.metrics.lineloss import line_loss, loss_history
 from gridservice.metrics.period import Period, as_period, month
 from gridservice.metrics.theft import RULES_ZH, rule_precision, suspects
+from gridservice.metrics.visits import REASONS_ZH as VISIT_ZH
+from gridservice.metrics.visits import due_visits, judged_at
 from gridservice.model import ServiceArea
 from gridservice.privacy import mask_phones_in_text
 from gridservice.webfont import font_face_css
@@ -69,6 +71,7 @@ LABELS_ZH: dict[str, str] = {
     "recent_kwh": "近期月均电量(kWh)", "missing_kwh": "少计电量(kWh)", "rule": "规则", "checked": "已检查",
     "theft": "查实窃电", "metering_fault": "计量故障", "no_fault": "无异常", "precision": "准确率",
     "date": "日期（周）",
+    "overdue_visits": "逾期走访数", "kind": "走访方式", "reason_zh": "走访事由", "overdue_days": "逾期天数",
     **{f: zh for f, zh in FLAGS.items()},
 }
 
@@ -214,6 +217,7 @@ def build_report(
         "窃电嫌疑": _suspects_sheet(area, loss_period, rules),
         "异常规则准确率": rule_precision(area).assign(rule_zh=lambda t: t.index.map(RULES_ZH)).reset_index(),
         "排班覆盖": _roster_sheet(area, period, rules, catalogue),
+        "逾期走访": _overdue_visits_sheet(area, period, rules, as_of),
     }
     return report
 
@@ -237,6 +241,16 @@ def _suspects_sheet(area: ServiceArea, period: Period | str, rules: Rules) -> pd
     return table.assign(rules_zh=named.str.replace(",", "、", regex=False))[[
         "transformer_id", "rank", "meter_id", "customer_id", "grid_id", "staff_id", "staff_name", "loss_pct",
         "rules_zh", "score", "baseline_kwh", "recent_kwh", "missing_kwh"]]
+
+
+def _overdue_visits_sheet(area: ServiceArea, period: Period, rules: Rules, as_of: object | None) -> pd.DataFrame:
+    """Visits past due at the period's end (or ``as_of`` if earlier), by member: who, whom, why, how late."""
+    due = due_visits(area, rules=rules, as_of=min(period.end, judged_at(area, as_of)))
+    late = due[due["overdue"].to_numpy()].sort_values(["staff_id", "due_at"], kind="stable", na_position="first")
+    late = late.assign(staff_name=late["staff_id"].map(area.staff["name"]), reason_zh=late["reason"].map(VISIT_ZH),
+                       kind=late["kind"].map({"home": "上门走访", "phone": "电话回访"}))
+    return late[["staff_id", "staff_name", "grid_id", "customer_id", "kind", "reason_zh", "due_at", "overdue_days",
+                 "detail"]].reset_index(drop=True)
 
 
 def decimals(column: str) -> int:
@@ -437,6 +451,7 @@ def render_html(report: Report, *, highlights: Mapping[str, str] | None = None) 
         "<h2>高损台区窃电与计量异常嫌疑</h2>", _html_table(report.tables["窃电嫌疑"]),
         "<h2>异常规则准确率（现场检查反馈）</h2>", _html_table(report.tables["异常规则准确率"]),
         "<h2>排班覆盖（无人值班的网格日、一周工作超过6天的人员）</h2>", _html_table(report.tables["排班覆盖"]),
+        "<h2>逾期走访与回访</h2>", _html_table(report.tables["逾期走访"]),
     ]
     for title, text in (highlights or {}).items():
         sections.append(f"<h2>{html.escape(title)}</h2><p>{html.escape(text)}</p>")
