@@ -52,6 +52,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "application.read": frozenset({"supervisor", "dispatcher", "admin"}),
     "theft.read": frozenset({"supervisor", "dispatcher", "admin"}),
     "field_check.write": frozenset({"dispatcher", "admin"}),
+    "warning.write": frozenset({"supervisor", "admin"}),
 }
 
 #: Roles that see customers' names and phones unmasked.

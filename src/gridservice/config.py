@@ -99,6 +99,22 @@ class Rules(BaseModel):
                                                       "correct a drop for their change")
     theft_flat_tolerance_pct: float = Field(1.0, ge=0, description="A series whose range is within this share of "
                                                                    "its mean is flat")
+    # indicator warnings (docs/warnings.md): per indicator and level (county, station, grid) the yellow and the
+    # red threshold of a month's value; reaching one (inclusive) raises that warning. An indicator or level left
+    # out is not monitored.
+    warning_thresholds: dict[str, dict[str, tuple[float, float]]] = Field(default_factory=lambda: {
+        "repair_on_time_pct": {"county": (98.0, 95.0), "station": (95.0, 90.0), "grid": (95.0, 90.0)},
+        "non_repair_on_time_pct": {"county": (98.0, 95.0), "station": (95.0, 90.0), "grid": (95.0, 90.0)},
+        "complaints_per_10k": {"county": (2.0, 4.0), "station": (3.0, 6.0), "grid": (5.0, 10.0)},
+        "saidi_min": {"county": (30.0, 60.0), "station": (45.0, 90.0), "grid": (60.0, 120.0)},
+        "saifi": {"county": (0.3, 0.6), "station": (0.5, 1.0), "grid": (0.8, 1.5)},
+        "rs1_pct": {"county": (99.93, 99.86), "station": (99.9, 99.8), "grid": (99.86, 99.72)},
+        "high_loss_share_pct": {"county": (5.0, 10.0), "station": (8.0, 15.0), "grid": (10.0, 20.0)},
+        "applications_over_time": {"county": (3.0, 6.0), "station": (2.0, 4.0), "grid": (1.0, 3.0)},
+        "visit_coverage_pct": {"county": (90.0, 80.0), "station": (85.0, 70.0), "grid": (80.0, 60.0)},
+    })
+    warning_escalate_months: int = Field(2, ge=1, description="Consecutive red months after which a warning is "
+                                                              "escalated (约谈: a talk with the station head)")
 
 
 #: The rules an analysis applies when it is not given any: the SPEC §4 defaults.

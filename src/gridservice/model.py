@@ -121,6 +121,7 @@ class ServiceArea:
     energy_readings = _Table()
     visits = _Table()
     field_checks = _Table()
+    warnings = _Table()
     plan_versions = _Table()
     grid_history = _Geo()
     audit_log = _Table()

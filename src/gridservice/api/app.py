@@ -30,6 +30,7 @@ from gridservice.api.routes import (
     plans,
     theft,
     users,
+    warnings,
     work_orders,
 )
 from gridservice.api.security import AuditTrail, BasicCache, LoginGuard, RateLimit, Tokens, audit
@@ -44,7 +45,8 @@ API = "/api/v1"
 
 #: Routers of /api/v1, in the order the docs list them.
 ROUTERS = (auth.router, users.router, grids.router, customers.router, network.router, outages.router,
-           work_orders.router, applications.router, theft.router, metrics.router, plans.router)
+           work_orders.router, applications.router, theft.router, metrics.router, plans.router,
+           warnings.router)
 
 
 def create_app(data: str | Store, *, settings: Settings | None = None, web: bool = True) -> FastAPI:

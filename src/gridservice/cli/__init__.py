@@ -20,6 +20,7 @@ from gridservice.cli import spatial as _spatial  # noqa: F401
 from gridservice.cli import theft as _theft  # noqa: F401
 from gridservice.cli import topology as _topology  # noqa: F401
 from gridservice.cli import users as _users  # noqa: F401
+from gridservice.cli import warnings as _warnings  # noqa: F401
 from gridservice.cli.common import app, fail
 from gridservice.errors import GridserviceError
 

@@ -153,6 +153,7 @@ def assemble(world: World) -> tuple[dict[str, pd.DataFrame], Ids]:
     )  # fmt: skip
     out["users"] = frames.empty("users")
     out["field_checks"] = frames.empty("field_checks")
+    out["warnings"] = frames.empty("warnings")
     result = {name: out[name] for name in schema.LAYERS}
     return result, Ids(grid=grid_ids, tx=tx_ids, cu=cu_ids, mt=mt_ids, wo=wo_ids, app=app_ids)
 
