@@ -30,6 +30,8 @@ VALIDATE_ONLY = {"gap", "overlap"}
 APP = "APP_"
 #: Theft and metering suspects are named after the rule of ``theft suspects``: THEFT_<RULE>.
 THEFT = "THEFT_"
+#: Seeded warnings history: escalated red warnings, named after the ``escalated`` column of ``warnings list``.
+WARNING = "WARNING_"
 
 
 @pytest.fixture(scope="module")
@@ -50,13 +52,13 @@ def test_the_manifest_names_each_problem_by_the_rule_that_reports_it(manifest) -
     planted = set(manifest["problem"])
     assert {"WO_ARRIVAL_LATE", "WO_TIME_ORDER", "WO_REPEAT_COMPLAINT", "LOSS_HIGH", "LOSS_NEGATIVE", "LOSS_STREAK",
             "CUST_PHONE_INVALID", "GRID_NO_MANAGER"} <= planted
-    assert {p for p in planted - VALIDATE_ONLY if not p.startswith((APP, THEFT))} <= set(RULE_IDS)
+    assert {p for p in planted - VALIDATE_ONLY if not p.startswith((APP, THEFT, WARNING))} <= set(RULE_IDS)
 
 
 def test_audit_reports_every_planted_record(manifest, audit_json) -> None:
     found = {(r["check"], r["feature_id"]) for r in audit_json}
     rows = manifest[~manifest["problem"].isin([*LOSS, *VALIDATE_ONLY])
-                    & ~manifest["problem"].str.startswith((APP, THEFT))]
+                    & ~manifest["problem"].str.startswith((APP, THEFT, WARNING))]
     assert len(rows) >= 15
     missing = [(p, f) for p, f in zip(rows["problem"], rows["feature_id"], strict=True) if (p, f) not in found]
     assert not missing
@@ -173,3 +175,27 @@ def test_the_planted_thieves_and_faulty_meters_rank_first_on_their_transformer(m
     assert set(top["meter_id"]) == set(planted)
     for meter, rule in planted.items():
         assert rule in top.set_index("meter_id").loc[meter, "rules"].split(",")
+
+
+def test_the_seeded_warnings_history_has_an_escalated_red_warning(manifest, demo_gpkg) -> None:
+    """The demo carries 2026-08 … 2026-10 judged month by month: each planted WARNING_ESCALATED is open, red,
+    and its indicator crossed red in the two months before its escalation by the thresholds alone
+    (:func:`evaluate`, a month at a time, with no history), and ``warnings list --open`` shows it escalated."""
+    from gridservice.metrics.warnings import evaluate
+    from gridservice.workspace import open_area
+
+    rows = manifest[manifest["problem"] == "WARNING_ESCALATED"]
+    assert len(rows) >= 1
+    result = CliRunner().invoke(app, ["warnings", "list", "--data", str(demo_gpkg), "--open", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    listed = {r["warning_id"]: r for r in json.loads(result.stdout)}
+    area = open_area(str(demo_gpkg))
+    reds = {m: evaluate(area, m) for m in ("2026-08", "2026-09", "2026-10")}
+    for wid in rows["feature_id"]:
+        w = listed[wid]
+        assert w["severity"] == "red" and w["escalated"] and w["open"] and w["red_months"] >= 2
+        start = w["red_since"]
+        for m in (start, str(pd.Period(start, "M") + 1)):
+            red = reds[m][reds[m]["severity"] == "red"]
+            assert ((red["indicator"] == w["indicator"]) & (red["level"] == w["level"])
+                    & (red["unit_id"] == w["unit_id"])).any(), (wid, m)

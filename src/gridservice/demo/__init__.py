@@ -56,6 +56,7 @@ from gridservice.demo.network import (
     plant_wrong_links,
 )
 from gridservice.demo.people import make_staff
+from gridservice.demo.warnings import seed_warnings
 from gridservice.demo.world import World
 
 __all__ = ["MANIFEST_COLUMNS", "MIN_CUSTOMERS", "NANFENG", "SERVICE_AREA_ID", "County", "build_demo",
@@ -184,5 +185,8 @@ def build_demo(
     )  # fmt: skip
     out, ids = assemble(world)
     out["demo_manifest"] = manifest(world, ids)
+    step("warnings", 0.90)
+    out["warnings"], escalated = seed_warnings(out, year.periods)
+    out["demo_manifest"] = pd.concat([out["demo_manifest"], escalated], ignore_index=True)
     step("done", 1.0)
     return out

@@ -6,7 +6,8 @@ overlap, which no audit rule covers, the ``gridservice validate`` check. The
 业扩 problems are named ``APP_<FLAG>`` after the flag of ``gridservice
 applications monitor`` that reports them (``APP_OVER_TIME`` → ``over_time``); the theft and
 metering suspects ``THEFT_<RULE>`` after the rule of ``gridservice theft suspects`` that finds
-them (``THEFT_SUDDEN_DROP`` → ``sudden_drop``).
+them (``THEFT_SUDDEN_DROP`` → ``sudden_drop``); the seeded warnings history's escalated red
+warnings ``WARNING_ESCALATED`` (``demo/warnings.py``).
 """
 
 from __future__ import annotations
