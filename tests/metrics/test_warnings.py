@@ -157,3 +157,39 @@ def test_a_warning_cleared_by_hand_is_raised_again_next_month(tiny) -> None:
     area, apr = _step(area, "2026-04", rules)
     assert apr.opened == ["W2026-04-grid-G2-saidi_min"]  # a new warning, its red run starting again
     assert area.warnings.loc["W2026-04-grid-G2-saidi_min", "red_since"] == "2026-04"
+
+
+def _from_kpis(area, period: str, level: str) -> pd.DataFrame:
+    """The indicators computed the KPI way, unit by unit (the oracle of the summed counts)."""
+    from gridservice.metrics.applications import monitor, monitor_summary
+    from gridservice.metrics.indicators import judged_at
+    from gridservice.metrics.kpi import kpis
+    from gridservice.metrics.period import month
+
+    when = judged_at(area, month(period))
+    k = kpis(area, period, by={"county": "area"}.get(level, level), as_of=when)
+    out = k[["repair_on_time_pct", "non_repair_on_time_pct", "complaints_per_10k", "saidi_min", "saifi", "rs1_pct",
+             "visit_coverage_pct"]].copy()
+    out["high_loss_share_pct"] = k["loss_high"] / (k["loss_normal"] + k["loss_high"] + k["loss_negative"]) * 100
+    flags = monitor(area, period, as_of=when)
+    late = monitor_summary(area, flags[flags["flag"] == "over_time"], by=level)["over_time"]
+    out["applications_over_time"] = late.reindex(out.index).fillna(0).to_numpy() if level != "county" else \
+        float(late.sum())
+    return out.reset_index(drop=True)
+
+
+@pytest.mark.parametrize("period", ["2026-02", "2026-03", "2026-04"])
+def test_the_summed_counts_give_the_kpis_of_every_level(tiny, period) -> None:
+    values = indicator_values(tiny, period)
+    for level in ("grid", "station", "county"):
+        ours = values[level][list(INDICATORS)].reset_index(drop=True)
+        pd.testing.assert_frame_equal(ours, _from_kpis(tiny, period, level)[list(INDICATORS)],
+                                      check_dtype=False, check_names=False)
+
+
+def test_the_summed_counts_give_the_kpis_on_the_demo(demo_area) -> None:
+    values = indicator_values(demo_area, "2026-10")
+    for level in ("grid", "station", "county"):
+        ours = values[level][list(INDICATORS)].reset_index(drop=True)
+        pd.testing.assert_frame_equal(ours, _from_kpis(demo_area, "2026-10", level)[list(INDICATORS)],
+                                      check_dtype=False, check_names=False, rtol=1e-9)

@@ -33,14 +33,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+import numpy as np
 import pandas as pd
 
 from gridservice.config import DEFAULT_RULES, Rules
 from gridservice.errors import DataError
-from gridservice.metrics.applications import monitor, monitor_summary
-from gridservice.metrics.kpi import kpis
-from gridservice.metrics.lineloss import line_loss
+from gridservice.events.links import meter_transformer_positions
+from gridservice.events.work_orders import sla_status
+from gridservice.metrics.applications import monitor
+from gridservice.metrics.kpi import visit_covered
+from gridservice.metrics.lineloss import period_loss, readings_history
 from gridservice.metrics.period import Period, as_period
+from gridservice.metrics.reliability import outage_impacts, served_customers
+from gridservice.metrics.units import unit_index, unit_names
 from gridservice.model import ServiceArea
 from gridservice.schema import WARNING_LEVELS
 
@@ -117,6 +122,14 @@ def indicator_values(
 ) -> dict[str, pd.DataFrame]:
     """Every indicator per unit of each level for a period.
 
+    The per-record judgements come from the modules that own them (the SLA
+    clocks, outage impacts, the visit norm, line loss, the 业扩 monitor), made
+    once; their counts are summed per grid and the grids' sums per station and
+    for the county, and each indicator is a ratio of those sums — the figures
+    :func:`~gridservice.metrics.kpi.kpis` gives per unit (tests hold them equal)
+    without judging every record again per level. Records outside every grid
+    count for the county only.
+
     Returns
     -------
     dict of str to DataFrame
@@ -126,28 +139,99 @@ def indicator_values(
     """
     period = as_period(period)
     as_of = judged_at(area, period) if as_of is None else as_of
-    loss = line_loss(area, period, rules=rules)
-    flags = monitor(area, period, as_of=as_of, rules=rules)
-    late = flags[flags["flag"] == "over_time"]
+    sums = _grid_sums(area, period, rules=rules, as_of=as_of)
     out: dict[str, pd.DataFrame] = {}
     for level in levels:
-        k = kpis(area, period, by=LEVEL_BY[level], rules=rules, as_of=as_of, loss=loss)
-        if level == "county":
-            k.index = pd.Index([county_id(area)])
-        table = pd.DataFrame(index=pd.Index(k.index.astype("str"), name="unit_id"))
-        table["unit_name"] = k["name"].to_numpy()
-        for name in ("repair_on_time_pct", "non_repair_on_time_pct", "complaints_per_10k", "saidi_min", "saifi",
-                     "rs1_pct", "visit_coverage_pct"):
-            table[name] = k[name].to_numpy(dtype="float64")
-        computable = (k["loss_normal"] + k["loss_high"] + k["loss_negative"]).to_numpy()
-        with_loss = pd.Series(computable, index=table.index).where(computable > 0)
-        table["high_loss_share_pct"] = k["loss_high"].to_numpy() / with_loss * 100
-        summary = monitor_summary(area, late, by=level)["over_time"]
-        if level == "county":
-            summary.index = pd.Index([county_id(area)] * len(summary))
-        table["applications_over_time"] = summary.reindex(table.index, fill_value=0).astype("float64")
-        out[level] = table[["unit_name", *INDICATORS]]
+        if level == "grid":
+            ids = pd.Index(area.grids.index.astype("str"))
+            table, names = sums.reindex(ids, fill_value=0), area.grids["name"].reindex(ids)
+        elif level == "station":
+            ids = unit_index(area, "station")
+            owner = pd.Series(area.grids["station_id"].reindex(sums.index).to_numpy(), index=sums.index)
+            table = sums.groupby(owner.to_numpy()).sum().reindex(ids, fill_value=0)
+            names = unit_names(area, "station")
+        else:
+            ids = pd.Index([county_id(area)])
+            table, names = sums.sum().to_frame(ids[0]).T, pd.Series([area.name], index=ids)
+        frame = _ratios(table, hours=period.hours)
+        frame.index = pd.Index(ids.astype("str"), name="unit_id")
+        frame.insert(0, "unit_name", pd.Series(names.to_numpy(), index=frame.index, dtype="str"))
+        out[level] = frame
     return out
+
+
+def _grid_sums(area: ServiceArea, period: Period, *, rules: Rules, as_of: object) -> pd.DataFrame:
+    """Per grid (and ``""`` for records outside every grid): the counts the indicators are ratios of."""
+    grids = pd.Index(area.grids.index.astype("str"))
+
+    def per_grid(grid_ids: pd.Series | np.ndarray, weights: np.ndarray | None = None) -> pd.Series:
+        g = pd.Series(np.asarray(grid_ids, dtype=object)).astype("str")
+        g = g.where(g.isin(grids), "")
+        w = np.ones(len(g)) if weights is None else np.asarray(weights, dtype="float64")
+        return pd.Series(w).groupby(g.to_numpy()).sum()
+
+    cols: dict[str, pd.Series] = {}
+    served = served_customers(area, period)
+    cols["customers"] = per_grid(served["grid_id"])
+    wo = area.work_orders
+    orders = wo[period.contains(wo["received_at"]).to_numpy()]
+    sla = sla_status(area, orders, rules=rules, as_of=as_of)
+    for flag, name in (("arrival_on_time", "repair"), ("close_on_time", "non_repair")):
+        judged = sla[flag].notna().to_numpy()
+        cols[f"{name}_judged"] = per_grid(orders["grid_id"][judged])
+        cols[f"{name}_on_time"] = per_grid(orders["grid_id"][judged], sla[flag][judged].to_numpy(dtype=bool))
+    cols["complaints"] = per_grid(orders["grid_id"][(orders["kind"] == "complaint").to_numpy()])
+    imp = outage_impacts(area, period, rules=rules, as_of=as_of)
+    counted = imp["counted"].to_numpy(dtype=bool)
+    cols["customers_interrupted"] = per_grid(imp["grid_id"][counted], imp["customers"].to_numpy()[counted])
+    cols["customer_minutes"] = per_grid(imp["grid_id"], imp["customer_minutes"].to_numpy())
+    key = area.customers["key_customer"].reindex(served.index).fillna(False).astype(bool).to_numpy()
+    key_ids = served.index[key]
+    covered = visit_covered(area, period, rules=rules, customers=key_ids).to_numpy(dtype=bool)
+    cols["key_customers"] = per_grid(served["grid_id"][key])
+    cols["key_covered"] = per_grid(served["grid_id"][key], covered)
+    loss = _month_loss(area, period, rules=rules)
+    tx_grid = area.transformers["grid_id"].reindex(loss.index)
+    klass = loss["class"].to_numpy()
+    computable = np.isin(klass, ("normal", "high", "negative"))
+    cols["loss_computable"] = per_grid(tx_grid[computable])
+    cols["loss_high"] = per_grid(tx_grid[klass == "high"])
+    flags = monitor(area, period, as_of=as_of, rules=rules)
+    late = flags[flags["flag"] == "over_time"].drop_duplicates("application_id")
+    cols["applications_over_time"] = per_grid(late["grid_id"])
+    return pd.DataFrame(cols).fillna(0.0)
+
+
+def _month_loss(area: ServiceArea, period: Period, *, rules: Rules) -> pd.DataFrame:
+    """Line loss class of every transformer area for the period's months, from their readings only (a month's
+    judgement needs no earlier month, so the year of readings is not summed for it)."""
+    r = area.energy_readings
+    months = period.months
+    wanted = r["period"].astype("str").str.slice(0, 7).isin(months).to_numpy()
+    history = readings_history(r[wanted], pd.Index(area.transformers.index.astype("str")),
+                               pd.Index(area.meters.index.astype("str")), meter_transformer_positions(area),
+                               until=months[-1], months=len(months))
+    return period_loss(history, months, rules=rules)
+
+
+def _ratios(t: pd.DataFrame, *, hours: float) -> pd.DataFrame:
+    """The indicators from the summed counts (the KPI formulas, :mod:`.kpi` and :mod:`.reliability`)."""
+
+    def share(part: str, whole: str) -> pd.Series:
+        return t[part] / t[whole].where(t[whole] > 0) * 100
+
+    customers = t["customers"].where(t["customers"] > 0)
+    out = pd.DataFrame(index=t.index)
+    out["repair_on_time_pct"] = share("repair_on_time", "repair_judged")
+    out["non_repair_on_time_pct"] = share("non_repair_on_time", "non_repair_judged")
+    out["complaints_per_10k"] = t["complaints"] / customers * 10_000
+    out["saidi_min"] = t["customer_minutes"] / customers
+    out["saifi"] = t["customers_interrupted"] / customers
+    out["rs1_pct"] = (1 - (t["customer_minutes"] / 60) / (customers * hours)) * 100
+    out["high_loss_share_pct"] = share("loss_high", "loss_computable")
+    out["applications_over_time"] = t["applications_over_time"].astype("float64")
+    out["visit_coverage_pct"] = share("key_covered", "key_customers")
+    return out.astype("float64")[list(INDICATORS)]
 
 
 __all__ = ["INDICATORS", "LEVEL_BY", "Indicator", "county_id", "indicator_values", "judged_at", "thresholds"]
