@@ -34,6 +34,7 @@ from gridservice.metrics.kpi import kpis
 from gridservice.metrics.lineloss import line_loss, loss_history
 from gridservice.metrics.period import Period, as_period, month
 from gridservice.metrics.theft import RULES_ZH, rule_precision, suspects
+from gridservice.metrics.warnings import listing
 from gridservice.model import ServiceArea
 from gridservice.privacy import mask_phones_in_text
 from gridservice.webfont import font_face_css
@@ -67,6 +68,9 @@ LABELS_ZH: dict[str, str] = {
     "meter_id": "电能表编号", "customer_id": "客户编号", "rules_zh": "异常规则", "baseline_kwh": "基准月电量(kWh)",
     "recent_kwh": "近期月均电量(kWh)", "missing_kwh": "少计电量(kWh)", "rule": "规则", "checked": "已检查",
     "theft": "查实窃电", "metering_fault": "计量故障", "no_fault": "无异常", "precision": "准确率",
+    "warning_id": "预警编号", "severity_zh": "预警等级", "level_zh": "层级", "unit_id": "单位编号",
+    "title_zh": "指标", "threshold": "阈值", "unit": "单位", "last_period": "最近月份", "red_months": "连续红色月数",
+    "escalated_zh": "约谈", "raised_at": "预警时间",
     **{f: zh for f, zh in FLAGS.items()},
 }
 
@@ -211,8 +215,20 @@ def build_report(
         "业扩办理人汇总": monitor_summary(area, flags, by="handler").reset_index(),
         "窃电嫌疑": _suspects_sheet(area, loss_period, rules),
         "异常规则准确率": rule_precision(area).assign(rule_zh=lambda t: t.index.map(RULES_ZH)).reset_index(),
+        "指标预警": _warnings_sheet(area),
     }
     return report
+
+
+def _warnings_sheet(area: ServiceArea) -> pd.DataFrame:
+    """The open indicator warnings (docs/warnings.md), red first, with the escalated ones marked 约谈."""
+    table = listing(area.warnings, open_only=True)
+    table["severity_zh"] = table["severity"].map({"red": "红色", "yellow": "黄色"})
+    table["level_zh"] = table["level"].map({"county": "县公司", "station": "供电所", "grid": "网格"})
+    table["escalated_zh"] = table["escalated"].map({True: "约谈", False: ""})
+    table = table.sort_values("severity", key=lambda s: s.map({"red": 0, "yellow": 1}), kind="stable")
+    return table[["warning_id", "severity_zh", "level_zh", "unit_id", "title_zh", "value", "threshold", "unit",
+                  "period", "last_period", "red_months", "escalated_zh", "raised_at"]]
 
 
 def _suspects_sheet(area: ServiceArea, period: Period | str, rules: Rules) -> pd.DataFrame:
@@ -423,6 +439,7 @@ def render_html(report: Report, *, highlights: Mapping[str, str] | None = None) 
         "<h2>业扩报装问题明细</h2>", _html_table(report.tables["业扩周通报"]),
         "<h2>高损台区窃电与计量异常嫌疑</h2>", _html_table(report.tables["窃电嫌疑"]),
         "<h2>异常规则准确率（现场检查反馈）</h2>", _html_table(report.tables["异常规则准确率"]),
+        "<h2>指标预警（未解除）</h2>", _html_table(report.tables["指标预警"]),
     ]
     for title, text in (highlights or {}).items():
         sections.append(f"<h2>{html.escape(title)}</h2><p>{html.escape(text)}</p>")
