@@ -302,6 +302,23 @@ const S = {
   "kpi.loss_negative": { zh: "负损台区", en: "Negative-loss areas" },
   "kpi.visit_coverage_pct": { zh: "重点客户走访率(%)", en: "Key-customer visits (%)" },
   "kpi.key_customers": { zh: "重点客户", en: "Key customers" },
+  "kpi.high_loss_share_pct": { zh: "高损台区占比(%)", en: "High-loss areas (%)" },
+  "kpi.applications_over_time": { zh: "业扩超时限件数", en: "Applications over time" },
+  "supervisor.warnings": { zh: "指标预警", en: "Indicator warnings" },
+  "supervisor.warnings_count": { zh: "未解除 {open} 条，红色 {red} 条，约谈 {escalated} 条", en: "{open} open, {red} red, {escalated} escalated" },
+  "supervisor.warnings_none": { zh: "当前无未解除的预警", en: "No open warnings" },
+  "warning.severity": { zh: "等级", en: "Level" },
+  "warning.unit": { zh: "对象", en: "Unit" },
+  "warning.indicator": { zh: "指标", en: "Indicator" },
+  "warning.value": { zh: "数值 / 阈值", en: "Value / threshold" },
+  "warning.since": { zh: "起始月份", en: "Since" },
+  "warning.red_months": { zh: "连续红色", en: "Red months" },
+  "warning.escalated": { zh: "约谈", en: "Escalated" },
+  "severity.red": { zh: "红色", en: "Red" },
+  "severity.yellow": { zh: "黄色", en: "Yellow" },
+  "wlevel.county": { zh: "县公司", en: "County" },
+  "wlevel.station": { zh: "供电所", en: "Station" },
+  "wlevel.grid": { zh: "网格", en: "Grid" },
 };
 
 export const STRINGS = S;

@@ -80,6 +80,7 @@ export function mount(root, ctx) {
   const appBox = el("div", { id: "applications-monitor" });
   const theftMonth = el("input", { type: "month", id: "theft-month" });
   const theftBox = el("div", { id: "theft-suspects" });
+  const warningsBox = el("div", { id: "warnings-panel" });
 
   fill(
     panel,
@@ -95,6 +96,7 @@ export function mount(root, ctx) {
     el("div", { class: "section" }, el("div", { class: "row" }, el("h3", { class: "grow" }, tl("supervisor.applications")), appWeek, appBy), appBox),
     el("div", { class: "section" }, el("div", { class: "row" }, el("h3", { class: "grow" }, tl("supervisor.theft")), theftMonth), theftBox),
     el("div", { class: "section" }, el("h3", {}, tl("supervisor.report")), el("div", { class: "row" }, weekInput, reportBtn)),
+    el("div", { class: "section" }, el("h3", {}, tl("supervisor.warnings")), warningsBox),
   );
 
   kpiSelect.addEventListener("change", () => {
@@ -512,6 +514,66 @@ export function mount(root, ctx) {
     );
   }
 
+  // ---- indicator warnings: the open ones, and the warned grids outlined on the map ---------------------
+  const WARNING_COLOURS = { red: "#c62828", yellow: "#f9a825" };
+
+  async function loadWarnings() {
+    state.warnings = await api("/warnings", { query: { open: true, limit: 500 } });
+    renderWarnings();
+    markWarnedGrids();
+  }
+
+  function renderWarnings() {
+    const data = state.warnings;
+    if (!data) return;
+    const heads = ["severity", "unit", "indicator", "value", "since", "red_months", "escalated"];
+    const badge = (sev) => el("span", { class: `pill warning-${sev}`, style: `background: ${WARNING_COLOURS[sev]}; color: ${sev === "red" ? "#fff" : "#222"}` }, label("severity", sev));
+    fill(
+      warningsBox,
+      el("div", { id: "warnings-count" }, data.open ? t("supervisor.warnings_count", { open: data.open, red: data.red, escalated: data.escalated }) : t("supervisor.warnings_none")),
+      el(
+        "div",
+        { class: "table-wrap", style: "max-height: 320px" },
+        el(
+          "table",
+          { class: "data", id: "warnings-rows" },
+          el("thead", {}, el("tr", {}, heads.map((h) => el("th", {}, tl(`warning.${h}`))))),
+          el(
+            "tbody",
+            {},
+            data.items.map((w) =>
+              el(
+                "tr",
+                { class: w.level === "grid" ? "clickable" : "", dataset: { id: w.warning_id, severity: w.severity, level: w.level, unit: w.unit_id, escalated: w.escalated }, onclick: () => w.level === "grid" && zoomTo(w.unit_id) },
+                el("td", {}, badge(w.severity)),
+                el("td", {}, `${label("wlevel", w.level)} ${w.unit_id}`),
+                el("td", {}, lang() === "zh" ? w.title_zh : w.indicator),
+                el("td", { class: "num" }, `${num(w.value, 2)} / ${num(w.threshold, 2)}`),
+                el("td", {}, w.period),
+                el("td", { class: "num" }, w.red_months || "–"),
+                el("td", {}, w.escalated ? el("span", { class: "pill error escalated" }, tl("warning.escalated")) : ""),
+              ),
+            ),
+          ),
+        ),
+      ),
+    );
+  }
+
+  function markWarnedGrids() {
+    // the worst open warning per grid outlines it (red over yellow); the fill stays the chosen KPI
+    const worst = {};
+    for (const w of (state.warnings && state.warnings.items) || []) {
+      if (w.level !== "grid") continue;
+      if (worst[w.unit_id] !== "red") worst[w.unit_id] = w.severity;
+    }
+    state.warned = worst;
+    gridLayer.eachLayer((layer) => {
+      const sev = worst[layer.feature.properties.grid_id];
+      layer.setStyle(sev ? { color: WARNING_COLOURS[sev], weight: 4, dashArray: sev === "red" ? null : "6 4" } : { color: "#455a64", weight: 1, dashArray: null });
+    });
+  }
+
   // ---- weekly report -------------------------------------------------------------------
   async function downloadReport() {
     const period = weekInput.value || isoWeek(new Date());
@@ -545,11 +607,14 @@ export function mount(root, ctx) {
     loadOverlays().catch(report);
     renderApplications();
     renderTheft();
+    renderWarnings();
   };
   window.addEventListener("langchange", onLang);
   window.gridservice = { ...(window.gridservice || {}), supervisor: { map, state } };
 
-  loadGrids().then(refresh).catch(report);
+  const gridsReady = loadGrids();
+  gridsReady.then(refresh).catch(report);
+  gridsReady.then(loadWarnings).catch(report); // after the grids: the warned ones are outlined
   loadApplications().catch(report);
   loadTheft().catch(report);
 
