@@ -127,7 +127,7 @@ def test_a_yellow_month_restarts_the_red_run(tiny) -> None:
     g2 = "W2026-02-grid-G2-saidi_min"
     assert mar.escalated == [] and area.warnings.loc[g2, "severity"] == "red"
     assert area.warnings.loc[g2, "red_since"] == "2026-03"
-    area, apr = _step(area, "2026-04", rules)
+    area, _ = _step(area, "2026-04", rules)
     assert area.warnings.loc[g2, "severity"] == "yellow" and pd.isna(area.warnings.loc[g2, "red_since"])
 
 

@@ -25,7 +25,7 @@ below*. A missing value (a unit with nothing to measure) never crosses.
   or a month without an update in between starts the run again.
 
 Months go forward: an update for a month before the latest month an open
-warning holds is refused. Updating the same month again is harmless: it
+warning holds, or an earlier update named in the audit log, is refused. Updating the same month again is harmless: it
 re-judges that month with the data as it is now. :func:`save_update` and
 :func:`save_clear` write the rows and one audit entry in one transaction.
 """
@@ -191,7 +191,7 @@ def update(
     current = empty_warnings() if not len(current) else current
     is_open = current["cleared_at"].isna().to_numpy()
     open_ = current[is_open]
-    if len(open_) and (latest := str(open_["last_period"].max())) > label:
+    if (latest := latest_update(area, open_)) is not None and latest > label:
         msg = f"warnings were already updated for {latest}: months go forward (asked for {label})"
         raise DataError(msg)
     crossings = evaluate(area, p, rules=rules, as_of=as_of)
@@ -243,6 +243,16 @@ def update(
     rows = _dtypes(rows)
     return WarningUpdate(period=label, rows=rows, opened=list(new_rows.index), kept=list(kept_rows.index),
                          cleared=list(cleared_rows.index), escalated=list(live.index[due]))
+
+
+def latest_update(area: ServiceArea, open_warnings: pd.DataFrame) -> str | None:
+    """The latest month warnings were judged for: the latest an open warning holds, or an update in the audit
+    log names (once every warning is cleared only the log remembers it)."""
+    log = area.audit_log
+    months = [str(open_warnings["last_period"].max())] if len(open_warnings) else []
+    if len(log) and "action" in log.columns:
+        months += log.loc[(log["action"] == "warnings.update").to_numpy(), "feature_id"].astype("str").tolist()
+    return max(months, default=None)
 
 
 def _fresh(crossings: pd.DataFrame, fresh: pd.DataFrame, current: pd.DataFrame) -> pd.DataFrame:

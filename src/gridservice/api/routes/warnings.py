@@ -40,7 +40,7 @@ def list_warnings(
     limits = thresholds(rules)
     return {
         "total": len(table), "limit": page.limit, "offset": page.offset,
-        "open": int(len(opened)), "red": int((opened["severity"] == "red").sum()),
+        "open": len(opened), "red": int((opened["severity"] == "red").sum()),
         "escalated": int(opened["escalated"].sum()),
         "escalate_months": rules.warning_escalate_months,
         "items": records(table.iloc[page.offset: page.offset + page.limit], index=False),
