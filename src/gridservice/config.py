@@ -115,6 +115,10 @@ class Rules(BaseModel):
     })
     warning_escalate_months: int = Field(2, ge=1, description="Consecutive red months after which a warning is "
                                                               "escalated (约谈: a talk with the station head)")
+    # weekly service stars (服务之星, docs/stars.md): points per unit of each measure of a grid member's week
+    star_weights: dict[str, float] = Field(default_factory=lambda: {
+        "orders_handled": 2.0, "on_time_pct": 0.1, "visits": 3.0, "complaints": -5.0, "open_warnings": -10.0})
+    star_count: int = Field(3, ge=1, description="Members at the top of the week's ranking named 服务之星")
 
 
 #: The rules an analysis applies when it is not given any: the SPEC §4 defaults.
