@@ -76,3 +76,14 @@ def test_two_red_months_escalate_and_a_supervisor_clears(client: TestClient) -> 
     log = stored.audit_log[stored.audit_log["layer"] == "warnings"]
     assert sorted(log["action"]) == ["warnings.clear", "warnings.update", "warnings.update"]
     assert "2026-03: opened 1, kept 1, cleared 0, escalated 1" in set(log["detail"])
+
+
+def test_the_service_stars_of_a_week(client: TestClient) -> None:
+    """2026-W12 on the tiny area as stored (no added visits or warnings; tests/metrics/test_stars.py): ST2 closed
+    W8 on time and has W4's complaint on G1 → 2 + 10 − 5 = 7; ST6 has the same complaint → −5; ST4 nothing → 0."""
+    assert client.get("/api/v1/stars?week=2026-W12").status_code == 401
+    body = client.get("/api/v1/stars?week=2026-W12", headers=headers("planner")).json()
+    assert body["method"].startswith("score = 2 × orders_handled + 0.1 × on_time_pct")
+    assert [(i["staff_id"], i["score"], i["rank"]) for i in body["items"]] == [
+        ("ST2", 7.0, 1), ("ST4", 0.0, 2), ("ST6", -5.0, 3)]
+    assert client.get("/api/v1/stars?week=2026-12", headers=headers("planner")).status_code == 422

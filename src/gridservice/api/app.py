@@ -28,6 +28,7 @@ from gridservice.api.routes import (
     network,
     outages,
     plans,
+    stars,
     theft,
     users,
     warnings,
@@ -46,7 +47,7 @@ API = "/api/v1"
 #: Routers of /api/v1, in the order the docs list them.
 ROUTERS = (auth.router, users.router, grids.router, customers.router, network.router, outages.router,
            work_orders.router, applications.router, theft.router, metrics.router, plans.router,
-           warnings.router)
+           warnings.router, stars.router)
 
 
 def create_app(data: str | Store, *, settings: Settings | None = None, web: bool = True) -> FastAPI:

@@ -17,6 +17,7 @@ from gridservice.cli import propose as _propose  # noqa: F401
 from gridservice.cli import province as _province  # noqa: F401
 from gridservice.cli import serve as _serve  # noqa: F401
 from gridservice.cli import spatial as _spatial  # noqa: F401
+from gridservice.cli import stars as _stars  # noqa: F401
 from gridservice.cli import theft as _theft  # noqa: F401
 from gridservice.cli import topology as _topology  # noqa: F401
 from gridservice.cli import users as _users  # noqa: F401
