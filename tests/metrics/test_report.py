@@ -54,7 +54,7 @@ def test_workbook_and_page(tiny, as_of, tmp_path) -> None:
     wb = openpyxl.load_workbook(xlsx)
     assert wb.sheetnames == ["概览", "网格指标", "供电所指标", "网格排名", "月度趋势", "台区线损", "稽查问题",
                              "稽查汇总", "业扩周通报", "业扩网格汇总", "业扩办理人汇总", "窃电嫌疑", "异常规则准确率",
-                             "指标预警"]
+                             "指标预警", "服务之星"]
     # 业扩 in March, judged at its end (tests/metrics/test_applications.py): only A7's plan reply on
     # Saturday 03-28 is flagged; A2, A3 and A14 are open but more than a working day from their limits.
     flags = list(wb["业扩周通报"].iter_rows(values_only=True))
@@ -120,6 +120,17 @@ def test_warnings_sheet(tiny, as_of, tmp_path) -> None:
     assert got == {"W2026-02-grid-G2-saidi_min": ("红色", "网格", "G2", "户均停电时间", 2, "约谈"),
                    "W2026-03-grid-G1-saidi_min": ("红色", "网格", "G1", "户均停电时间", 1, None)}
     assert "指标预警（未解除）" in page.read_text(encoding="utf-8")
+
+
+def test_stars_sheet(tiny, as_of, tmp_path) -> None:
+    """Week 2026-W12 as tests/api/test_api_warnings.py works it out (the tiny area as built): ST2 7, ST4 0,
+    ST6 −5; the formula beside every row."""
+    xlsx, page = write_report(tiny, "2026-W12", tmp_path, rules=Rules(), as_of=as_of, months=3)
+    rows = list(openpyxl.load_workbook(xlsx)["服务之星"].iter_rows(values_only=True))
+    assert rows[0][:2] == ("排名", "服务之星")
+    assert [(r[0], r[2], r[10]) for r in rows[1:]] == [(1, "ST2", 7), (2, "ST4", 0), (3, "ST6", -5)]
+    assert rows[1][1] == "★ 服务之星" and rows[1][-1].startswith("score = 2 × orders_handled")
+    assert "服务之星" in page.read_text(encoding="utf-8")
 
 
 def test_line_chart_leaves_gaps_for_missing_values() -> None:

@@ -34,6 +34,7 @@ from gridservice.metrics.kpi import kpis
 from gridservice.metrics.lineloss import line_loss, loss_history
 from gridservice.metrics.period import Period, as_period, month
 from gridservice.metrics.theft import RULES_ZH, rule_precision, suspects
+from gridservice.metrics.stars import MEASURES_ZH, stars
 from gridservice.metrics.warnings import listing
 from gridservice.model import ServiceArea
 from gridservice.privacy import mask_phones_in_text
@@ -71,6 +72,8 @@ LABELS_ZH: dict[str, str] = {
     "warning_id": "预警编号", "severity_zh": "预警等级", "level_zh": "层级", "unit_id": "单位编号",
     "title_zh": "指标", "threshold": "阈值", "unit": "单位", "last_period": "最近月份", "red_months": "连续红色月数",
     "escalated_zh": "约谈", "raised_at": "预警时间",
+    "star_zh": "服务之星", "grids": "负责网格", "week": "周", "method": "计分方法",
+    **{m: zh for m, zh in MEASURES_ZH.items()},
     **{f: zh for f, zh in FLAGS.items()},
 }
 
@@ -216,8 +219,20 @@ def build_report(
         "窃电嫌疑": _suspects_sheet(area, loss_period, rules),
         "异常规则准确率": rule_precision(area).assign(rule_zh=lambda t: t.index.map(RULES_ZH)).reset_index(),
         "指标预警": _warnings_sheet(area),
+        "服务之星": _stars_sheet(area, period, rules),
     }
     return report
+
+
+def _stars_sheet(area: ServiceArea, period: Period, rules: Rules) -> pd.DataFrame:
+    """The week's service stars (the report's week, or the last ISO week of a longer period); the formula in
+    the ``method`` column (docs/stars.md)."""
+    last = (period.end - pd.Timedelta(milliseconds=1)).isocalendar()
+    week = period.label if "-W" in period.label else f"{last.year:04d}-W{last.week:02d}"
+    table = stars(area, week, rules=rules)
+    table["star_zh"] = table["star"].map({True: "★ 服务之星", False: ""})
+    return table[["rank", "star_zh", "staff_id", "name", "grids", "orders_handled", "on_time_pct", "visits",
+                  "complaints", "open_warnings", "score"]].assign(week=week, method=table.attrs["method"])
 
 
 def _warnings_sheet(area: ServiceArea) -> pd.DataFrame:
@@ -440,6 +455,7 @@ def render_html(report: Report, *, highlights: Mapping[str, str] | None = None) 
         "<h2>高损台区窃电与计量异常嫌疑</h2>", _html_table(report.tables["窃电嫌疑"]),
         "<h2>异常规则准确率（现场检查反馈）</h2>", _html_table(report.tables["异常规则准确率"]),
         "<h2>指标预警（未解除）</h2>", _html_table(report.tables["指标预警"]),
+        "<h2>服务之星</h2>", _html_table(report.tables["服务之星"]),
     ]
     for title, text in (highlights or {}).items():
         sections.append(f"<h2>{html.escape(title)}</h2><p>{html.escape(text)}</p>")
