@@ -33,8 +33,8 @@ from gridservice.metrics.audit import audit, findings_by_grid, rules_table
 from gridservice.metrics.kpi import kpis
 from gridservice.metrics.lineloss import line_loss, loss_history
 from gridservice.metrics.period import Period, as_period, month
-from gridservice.metrics.theft import RULES_ZH, rule_precision, suspects
 from gridservice.metrics.stars import MEASURES_ZH, stars
+from gridservice.metrics.theft import RULES_ZH, rule_precision, suspects
 from gridservice.metrics.warnings import listing
 from gridservice.model import ServiceArea
 from gridservice.privacy import mask_phones_in_text
