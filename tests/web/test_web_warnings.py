@@ -49,3 +49,30 @@ def test_supervisor_sees_open_warnings_and_warned_grids(tab: Any) -> None:
     page.locator("#warnings-panel").scroll_into_view_if_needed()
     tab.shot("supervisor-warnings")
     assert tab.blocked == [] and tab.errors == []
+
+
+def test_supervisor_sees_the_week_s_service_stars(tab: Any) -> None:
+    """One row per grid member of the demo (its grid_staff read with geopandas), ranked with non-increasing
+    scores, the first three starred, the formula above the table; another week reloads it."""
+    server, page = tab.server, tab.page
+    gs = gpd.read_file(server.data, layer="grid_staff")
+    members = set(gs.loc[gs["role"] == "grid_member", "staff_id"])
+
+    tab.login("supervisor")
+    page.wait_for_selector("#stars-rows tbody tr")
+    week = page.input_value("#stars-week")
+    assert week.startswith("2026-W")
+    rows = page.evaluate("""() => [...document.querySelectorAll('#stars-rows tbody tr')].map((tr) => ({
+        staff: tr.dataset.staff, rank: Number(tr.dataset.rank), score: Number(tr.dataset.score),
+        star: tr.dataset.star === 'true'}))""")
+    assert {r["staff"] for r in rows} == members
+    assert [r["rank"] for r in rows] == list(range(1, len(rows) + 1))
+    assert all(a["score"] >= b["score"] for a, b in zip(rows, rows[1:], strict=False))
+    assert [r["star"] for r in rows[:4]] == [True, True, True, False]
+    assert "score = 2 × orders_handled" in page.text_content("#stars-method")
+    page.fill("#stars-week", "2026-W40")
+    page.dispatch_event("#stars-week", "change")
+    page.wait_for_selector("#stars-method:has-text('score')")
+    page.locator("#stars-panel").scroll_into_view_if_needed()
+    tab.shot("supervisor-stars")
+    assert tab.blocked == [] and tab.errors == []

@@ -319,6 +319,18 @@ const S = {
   "wlevel.county": { zh: "县公司", en: "County" },
   "wlevel.station": { zh: "供电所", en: "Station" },
   "wlevel.grid": { zh: "网格", en: "Grid" },
+  "supervisor.stars": { zh: "服务之星（周）", en: "Service stars (week)" },
+  "supervisor.stars_method": { zh: "计分方法", en: "Method" },
+  "stars.rank": { zh: "名次", en: "Rank" },
+  "stars.member": { zh: "网格员", en: "Member" },
+  "stars.grids": { zh: "网格", en: "Grids" },
+  "stars.orders_handled": { zh: "办结工单", en: "Orders" },
+  "stars.on_time_pct": { zh: "及时率(%)", en: "On time (%)" },
+  "stars.visits": { zh: "走访", en: "Visits" },
+  "stars.complaints": { zh: "投诉", en: "Complaints" },
+  "stars.open_warnings": { zh: "预警", en: "Warnings" },
+  "stars.score": { zh: "得分", en: "Score" },
+  "stars.star": { zh: "服务之星", en: "Star" },
 };
 
 export const STRINGS = S;

@@ -81,6 +81,8 @@ export function mount(root, ctx) {
   const theftMonth = el("input", { type: "month", id: "theft-month" });
   const theftBox = el("div", { id: "theft-suspects" });
   const warningsBox = el("div", { id: "warnings-panel" });
+  const starsWeek = el("input", { type: "week", id: "stars-week" });
+  const starsBox = el("div", { id: "stars-panel" });
 
   fill(
     panel,
@@ -97,6 +99,7 @@ export function mount(root, ctx) {
     el("div", { class: "section" }, el("div", { class: "row" }, el("h3", { class: "grow" }, tl("supervisor.theft")), theftMonth), theftBox),
     el("div", { class: "section" }, el("h3", {}, tl("supervisor.report")), el("div", { class: "row" }, weekInput, reportBtn)),
     el("div", { class: "section" }, el("h3", {}, tl("supervisor.warnings")), warningsBox),
+    el("div", { class: "section" }, el("div", { class: "row" }, el("h3", { class: "grow" }, tl("supervisor.stars")), starsWeek), starsBox),
   );
 
   kpiSelect.addEventListener("change", () => {
@@ -119,6 +122,7 @@ export function mount(root, ctx) {
   appWeek.addEventListener("change", () => loadApplications().catch(report));
   appBy.addEventListener("change", renderApplications);
   theftMonth.addEventListener("change", () => loadTheft().catch(report));
+  starsWeek.addEventListener("change", () => loadStars().catch(report));
 
   // ---- data ---------------------------------------------------------------------
   async function kpiRows(by, month) {
@@ -574,6 +578,49 @@ export function mount(root, ctx) {
     });
   }
 
+  // ---- weekly service stars (服务之星): the server's ranking and its formula ---------------------------
+  const STAR_MEASURES = ["orders_handled", "on_time_pct", "visits", "complaints", "open_warnings"];
+
+  async function loadStars() {
+    state.stars = await api("/stars", { query: starsWeek.value ? { week: starsWeek.value } : {} });
+    if (!starsWeek.value) starsWeek.value = state.stars.week;
+    renderStars();
+  }
+
+  function renderStars() {
+    const data = state.stars;
+    if (!data) return;
+    const heads = ["rank", "member", "grids", ...STAR_MEASURES, "score"];
+    fill(
+      starsBox,
+      el("div", { class: "n", id: "stars-method" }, `${t("supervisor.stars_method")}: ${data.method}`),
+      el(
+        "div",
+        { class: "table-wrap", style: "max-height: 320px" },
+        el(
+          "table",
+          { class: "data", id: "stars-rows" },
+          el("thead", {}, el("tr", {}, heads.map((h) => el("th", {}, tl(`stars.${h}`))))),
+          el(
+            "tbody",
+            {},
+            data.items.map((r) =>
+              el(
+                "tr",
+                { dataset: { staff: r.staff_id, rank: r.rank, score: r.score, star: r.star } },
+                el("td", { class: "num" }, r.star ? el("span", { class: "pill ok star" }, `★ ${r.rank}`) : r.rank),
+                el("td", {}, r.name || r.staff_id),
+                el("td", {}, r.grids || "–"),
+                STAR_MEASURES.map((m) => el("td", { class: "num" }, num(r[m]))),
+                el("td", { class: "num" }, num(r.score)),
+              ),
+            ),
+          ),
+        ),
+      ),
+    );
+  }
+
   // ---- weekly report -------------------------------------------------------------------
   async function downloadReport() {
     const period = weekInput.value || isoWeek(new Date());
@@ -608,6 +655,7 @@ export function mount(root, ctx) {
     renderApplications();
     renderTheft();
     renderWarnings();
+    renderStars();
   };
   window.addEventListener("langchange", onLang);
   window.gridservice = { ...(window.gridservice || {}), supervisor: { map, state } };
@@ -615,6 +663,7 @@ export function mount(root, ctx) {
   const gridsReady = loadGrids();
   gridsReady.then(refresh).catch(report);
   gridsReady.then(loadWarnings).catch(report); // after the grids: the warned ones are outlined
+  loadStars().catch(report);
   loadApplications().catch(report);
   loadTheft().catch(report);
 
