@@ -46,10 +46,12 @@ def test_role_rules() -> None:
     assert not planner.can("work_order.create") and not supervisor.can("outage.close")
     assert admin.can("user.manage") and not dispatcher.can("user.manage")
     assert all(admin.can(action) for action in PERMISSIONS)
-    # a supervisor writes nothing; the restricted reads (the 业扩 monitor, the theft suspects) are for supervisors
-    # and dispatchers; a dispatcher sends members on field checks
+    # a supervisor writes only the indicator warnings (update, clear); the restricted reads (the 业扩 monitor,
+    # the theft suspects, the visit lists) are for supervisors and dispatchers; a dispatcher sends members on
+    # field checks
     assert {action for action in PERMISSIONS if supervisor.can(action)} == {"application.read", "theft.read",
-                                                                             "visit.read"}
+                                                                             "visit.read", "warning.write"}
+    assert not dispatcher.can("warning.write") and not planner.can("warning.write")
     assert dispatcher.can("application.read") and not planner.can("application.read")
     assert dispatcher.can("theft.read") and not planner.can("theft.read")
     assert dispatcher.can("meter_check.write") and not supervisor.can("meter_check.write")

@@ -56,6 +56,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "roster.write": frozenset({"planner", "admin"}),
     "visit.read": frozenset({"supervisor", "dispatcher", "admin"}),
     "visit.write": frozenset({"dispatcher", "admin"}),
+    "warning.write": frozenset({"supervisor", "admin"}),
 }
 
 #: Roles that see customers' names and phones unmasked.

@@ -114,6 +114,26 @@ class Rules(BaseModel):
     complaint_callback_window_days: int = Field(365, ge=1, description="Complaints closed longer ago than this "
                                                                        "no longer ask for a callback")
     visit_max_stops_per_day: int = Field(8, ge=1, description="Home visits a member makes in one day (one route)")
+    # indicator warnings (docs/warnings.md): per indicator and level (county, station, grid) the yellow and the
+    # red threshold of a month's value; reaching one (inclusive) raises that warning. An indicator or level left
+    # out is not monitored.
+    warning_thresholds: dict[str, dict[str, tuple[float, float]]] = Field(default_factory=lambda: {
+        "repair_on_time_pct": {"county": (98.0, 95.0), "station": (95.0, 90.0), "grid": (95.0, 90.0)},
+        "non_repair_on_time_pct": {"county": (98.0, 95.0), "station": (95.0, 90.0), "grid": (95.0, 90.0)},
+        "complaints_per_10k": {"county": (2.0, 4.0), "station": (3.0, 6.0), "grid": (5.0, 10.0)},
+        "saidi_min": {"county": (30.0, 60.0), "station": (45.0, 90.0), "grid": (60.0, 120.0)},
+        "saifi": {"county": (0.3, 0.6), "station": (0.5, 1.0), "grid": (0.8, 1.5)},
+        "rs1_pct": {"county": (99.93, 99.86), "station": (99.9, 99.8), "grid": (99.86, 99.72)},
+        "high_loss_share_pct": {"county": (5.0, 10.0), "station": (8.0, 15.0), "grid": (10.0, 20.0)},
+        "applications_over_time": {"county": (3.0, 6.0), "station": (2.0, 4.0), "grid": (1.0, 3.0)},
+        "visit_coverage_pct": {"county": (90.0, 80.0), "station": (85.0, 70.0), "grid": (80.0, 60.0)},
+    })
+    warning_escalate_months: int = Field(2, ge=1, description="Consecutive red months after which a warning is "
+                                                              "escalated (约谈: a talk with the station head)")
+    # weekly service stars (服务之星, docs/stars.md): points per unit of each measure of a grid member's week
+    star_weights: dict[str, float] = Field(default_factory=lambda: {
+        "orders_handled": 2.0, "on_time_pct": 0.1, "visits": 3.0, "complaints": -5.0, "open_warnings": -10.0})
+    star_count: int = Field(3, ge=1, description="Members at the top of the week's ranking named 服务之星")
 
 
 #: The rules an analysis applies when it is not given any: the SPEC §4 defaults.

@@ -122,6 +122,7 @@ class ServiceArea:
     visits = _Table()
     meter_checks = _Table()
     shifts = _Table()
+    warnings = _Table()
     plan_versions = _Table()
     grid_history = _Geo()
     audit_log = _Table()

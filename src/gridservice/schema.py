@@ -44,6 +44,9 @@ APPLICATION_STATUSES = ("in_progress", "connected", "cancelled")
 CHECK_OUTCOMES = ("theft", "metering_fault", "no_fault")
 #: A staff member's day in the 6+1 duty roster (docs/roster.md): duty and standby are working days.
 SHIFT_KINDS = ("duty", "standby", "rest", "leave")
+#: Indicator warnings (docs/warnings.md): the levels they are raised at and their severities.
+WARNING_LEVELS = ("county", "station", "grid")
+WARNING_SEVERITIES = ("yellow", "red")
 #: 业扩 steps in order per voltage: each has ``<step>_at`` and its handler ``<step>_by``.
 APPLICATION_STEPS = {"low": ("accepted", "connected"), "high": ("accepted", "plan_replied", "connected")}
 
@@ -386,6 +389,31 @@ LAYERS: dict[str, Layer] = {
             ),
             unique=("staff_id", "date"),
             title_zh="排班",
+        ),
+        Layer(
+            "warnings",
+            "warning_id",
+            (
+                _c("warning_id", required=True),
+                _c("indicator", required=True),
+                _c("level", required=True, choices=WARNING_LEVELS),
+                # a grid_id, a station_id, or the county's service_area_id
+                _c("unit_id", required=True),
+                # the month it was raised for; last_period: the latest month it still held
+                _c("period", required=True),
+                _c("last_period", required=True),
+                _c("severity", required=True, choices=WARNING_SEVERITIES),
+                _c("value", "float"),
+                _c("threshold", "float"),
+                # the first month of the current run of red months (empty while yellow)
+                _c("red_since"),
+                _c("raised_at", "datetime", required=True),
+                _c("escalated_at", "datetime"),
+                _c("cleared_at", "datetime"),
+                _c("cleared_by"),
+                _c("note"),
+            ),
+            title_zh="指标预警",
         ),
         Layer(
             "plan_versions",

@@ -281,3 +281,22 @@ def test_bad_period_and_lang_are_refused(map_area):
         build_coverage_map(map_area, period="March", basemap="none")
     with pytest.raises(DataError, match="language"):
         build_coverage_map(map_area, lang="fr", basemap="none")
+
+
+def test_coverage_map_outlines_the_grids_with_open_warnings(map_area):
+    """Open grid warnings: G1 yellow and red (→ red), G2 yellow (→ yellow, escalated); G3's is cleared and the
+    station's is not a grid: neither is drawn."""
+    t = pd.Timestamp("2026-04-01 09:00", tz="Asia/Shanghai")
+    warnings = pd.DataFrame({
+        "indicator": ["saidi_min", "saifi", "rs1_pct", "saidi_min", "saidi_min"],
+        "level": ["grid", "grid", "grid", "grid", "station"], "unit_id": ["G1", "G1", "G2", "G3", "S1"],
+        "severity": ["yellow", "red", "yellow", "red", "red"],
+        "escalated_at": [pd.NaT, pd.NaT, t, pd.NaT, pd.NaT], "cleared_at": [pd.NaT, pd.NaT, pd.NaT, t, pd.NaT],
+    }, index=pd.Index(["W1", "W2", "W3", "W4", "W5"], name="warning_id"))
+    m = build_coverage_map(map_area.replace(warnings=warnings), basemap="none", metric="customers",
+                           period="2026-03")
+    layer = geojson_layers(m)["指标预警网格"]
+    colours = {p["_t"]: p["_c"] for p in props(layer)}
+    assert colours == {"G1": "#c62828", "G2": "#f9a825"}
+    popups = {p["_t"]: p["_p"] for p in props(layer)}
+    assert "saifi red" in popups["G1"] and "rs1_pct yellow (约谈)" in popups["G2"]

@@ -32,6 +32,8 @@ APP = "APP_"
 THEFT = "THEFT_"
 #: Missed visits are named after the reason of ``visits due``: VISIT_<REASON>.
 VISIT = "VISIT_"
+#: Seeded warnings history: escalated red warnings, named after the ``escalated`` column of ``warnings list``.
+WARNING = "WARNING_"
 
 
 @pytest.fixture(scope="module")
@@ -52,13 +54,13 @@ def test_the_manifest_names_each_problem_by_the_rule_that_reports_it(manifest) -
     planted = set(manifest["problem"])
     assert {"WO_ARRIVAL_LATE", "WO_TIME_ORDER", "WO_REPEAT_COMPLAINT", "LOSS_HIGH", "LOSS_NEGATIVE", "LOSS_STREAK",
             "CUST_PHONE_INVALID", "GRID_NO_MANAGER"} <= planted
-    assert {p for p in planted - VALIDATE_ONLY if not p.startswith((APP, THEFT, VISIT))} <= set(RULE_IDS)
+    assert {p for p in planted - VALIDATE_ONLY if not p.startswith((APP, THEFT, VISIT, WARNING))} <= set(RULE_IDS)
 
 
 def test_audit_reports_every_planted_record(manifest, audit_json) -> None:
     found = {(r["check"], r["feature_id"]) for r in audit_json}
     rows = manifest[~manifest["problem"].isin([*LOSS, *VALIDATE_ONLY])
-                    & ~manifest["problem"].str.startswith((APP, THEFT, VISIT))]
+                    & ~manifest["problem"].str.startswith((APP, THEFT, VISIT, WARNING))]
     assert len(rows) >= 15
     missing = [(p, f) for p, f in zip(rows["problem"], rows["feature_id"], strict=True) if (p, f) not in found]
     assert not missing
@@ -218,3 +220,27 @@ def test_the_overdue_visits_are_the_planted_ones(demo_area, manifest) -> None:
     assert listed["day"].notna().all()
     k = kpis(demo_area, "2026-11", as_of=AS_OF)
     assert k["overdue_visits"].sum() == len(expected)
+
+
+def test_the_seeded_warnings_history_has_an_escalated_red_warning(manifest, demo_gpkg) -> None:
+    """The demo carries 2026-08 … 2026-10 judged month by month: each planted WARNING_ESCALATED is open, red,
+    and its indicator crossed red in the two months before its escalation by the thresholds alone
+    (:func:`evaluate`, a month at a time, with no history), and ``warnings list --open`` shows it escalated."""
+    from gridservice.metrics.warnings import evaluate
+    from gridservice.workspace import open_area
+
+    rows = manifest[manifest["problem"] == "WARNING_ESCALATED"]
+    assert len(rows) >= 1
+    result = CliRunner().invoke(app, ["warnings", "list", "--data", str(demo_gpkg), "--open", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    listed = {r["warning_id"]: r for r in json.loads(result.stdout)}
+    area = open_area(str(demo_gpkg))
+    reds = {m: evaluate(area, m) for m in ("2026-08", "2026-09", "2026-10")}
+    for wid in rows["feature_id"]:
+        w = listed[wid]
+        assert w["severity"] == "red" and w["escalated"] and w["open"] and w["red_months"] >= 2
+        start = w["red_since"]
+        for m in (start, str(pd.Period(start, "M") + 1)):
+            red = reds[m][reds[m]["severity"] == "red"]
+            assert ((red["indicator"] == w["indicator"]) & (red["level"] == w["level"])
+                    & (red["unit_id"] == w["unit_id"])).any(), (wid, m)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 
 import openpyxl
+import pandas as pd
 import pytest
 
 from gridservice.config import Rules
@@ -53,7 +54,7 @@ def test_workbook_and_page(tiny, as_of, tmp_path) -> None:
     wb = openpyxl.load_workbook(xlsx)
     assert wb.sheetnames == ["概览", "网格指标", "供电所指标", "网格排名", "月度趋势", "台区线损", "稽查问题",
                              "稽查汇总", "业扩周通报", "业扩网格汇总", "业扩办理人汇总", "窃电嫌疑", "异常规则准确率",
-                             "排班覆盖", "逾期走访"]
+                             "排班覆盖", "逾期走访", "指标预警", "服务之星"]
     # 业扩 in March, judged at its end (tests/metrics/test_applications.py): only A7's plan reply on
     # Saturday 03-28 is flagged; A2, A3 and A14 are open but more than a working day from their limits.
     flags = list(wb["业扩周通报"].iter_rows(values_only=True))
@@ -111,6 +112,36 @@ def test_overdue_visits_sheet(tiny, as_of, tmp_path) -> None:
     assert [(r[0], r[3], r[4], r[5], r[7]) for r in rows[1:]] == [
         ("ST2", "C2", "电话回访", "投诉办结回访", 16), ("ST4", "C4", "上门走访", "重要客户年度走访", 16)]
     assert "逾期走访与回访" in page.read_text(encoding="utf-8")
+
+
+def test_warnings_sheet(tiny, as_of, tmp_path) -> None:
+    """Open warnings after February and March with SAIDI per grid at yellow 10, red 20 (tests/metrics/
+    test_warnings.py): G2 red since February (escalated, 约谈), G1 red in March; nothing cleared."""
+    from gridservice.metrics.warnings import update
+
+    rules = Rules(warning_thresholds={"saidi_min": {"grid": (10.0, 20.0)}})
+    feb = update(tiny, "2026-02", rules=rules, at=pd.Timestamp("2026-03-01 09:00", tz="Asia/Shanghai"))
+    area = tiny.replace(warnings=feb.rows)
+    mar = update(area, "2026-03", rules=rules, at=pd.Timestamp("2026-04-01 09:00", tz="Asia/Shanghai"))
+    area = area.replace(warnings=mar.rows)
+    xlsx, page = write_report(area, "2026-03", tmp_path, rules=rules, as_of=as_of, months=3)
+    rows = list(openpyxl.load_workbook(xlsx)["指标预警"].iter_rows(values_only=True))
+    assert rows[0][:5] == ("预警编号", "预警等级", "层级", "单位编号", "指标")
+    got = {r[0]: (r[1], r[2], r[3], r[4], r[10], r[11]) for r in rows[1:]}
+    assert got == {"W2026-02-grid-G2-saidi_min": ("红色", "网格", "G2", "户均停电时间", 2, "约谈"),
+                   "W2026-03-grid-G1-saidi_min": ("红色", "网格", "G1", "户均停电时间", 1, None)}
+    assert "指标预警（未解除）" in page.read_text(encoding="utf-8")
+
+
+def test_stars_sheet(tiny, as_of, tmp_path) -> None:
+    """Week 2026-W12 as tests/api/test_api_warnings.py works it out (the tiny area as built): ST2 7, ST4 0,
+    ST6 −5; the formula beside every row."""
+    xlsx, page = write_report(tiny, "2026-W12", tmp_path, rules=Rules(), as_of=as_of, months=3)
+    rows = list(openpyxl.load_workbook(xlsx)["服务之星"].iter_rows(values_only=True))
+    assert rows[0][:2] == ("排名", "服务之星")
+    assert [(r[0], r[2], r[10]) for r in rows[1:]] == [(1, "ST2", 7), (2, "ST4", 0), (3, "ST6", -5)]
+    assert rows[1][1] == "★ 服务之星" and rows[1][-1].startswith("score = 2 × orders_handled")
+    assert "服务之星" in page.read_text(encoding="utf-8")
 
 
 def test_line_chart_leaves_gaps_for_missing_values() -> None:

@@ -90,6 +90,9 @@ export function mount(root, ctx) {
   const visitHorizon = el("select", { id: "visits-horizon" }, ["week", "month"].map((h) => el("option", { value: h, "data-i18n": `horizon.${h}` }, label("horizon", h))));
   const visitBox = el("div", { id: "visits-list" });
   const routeLayer = L.featureGroup().addTo(map);
+  const warningsBox = el("div", { id: "warnings-panel" });
+  const starsWeek = el("input", { type: "week", id: "stars-week" });
+  const starsBox = el("div", { id: "stars-panel" });
 
   fill(
     panel,
@@ -106,6 +109,8 @@ export function mount(root, ctx) {
     el("div", { class: "section" }, el("div", { class: "row" }, el("h3", { class: "grow" }, tl("supervisor.theft")), theftMonth), theftBox),
     el("div", { class: "section" }, el("div", { class: "row" }, el("h3", { class: "grow" }, tl("supervisor.roster")), rosterStation, rosterFrom), rosterBox),
     el("div", { class: "section", id: "visits" }, el("div", { class: "row" }, el("h3", { class: "grow" }, tl("supervisor.visits")), visitMember, visitHorizon), visitBox),
+    el("div", { class: "section" }, el("h3", {}, tl("supervisor.warnings")), warningsBox),
+    el("div", { class: "section" }, el("div", { class: "row" }, el("h3", { class: "grow" }, tl("supervisor.stars")), starsWeek), starsBox),
     el("div", { class: "section" }, el("h3", {}, tl("supervisor.report")), el("div", { class: "row" }, weekInput, reportBtn)),
   );
 
@@ -133,6 +138,7 @@ export function mount(root, ctx) {
   rosterFrom.addEventListener("change", () => loadRoster().catch(report));
   visitMember.addEventListener("change", () => loadVisits().catch(report));
   visitHorizon.addEventListener("change", () => loadVisitMembers().catch(report));
+  starsWeek.addEventListener("change", () => loadStars().catch(report));
 
   // ---- data ---------------------------------------------------------------------
   async function kpiRows(by, month) {
@@ -668,6 +674,109 @@ export function mount(root, ctx) {
     if (bounds.isValid()) map.fitBounds(bounds, { maxZoom: 15, padding: [30, 30] });
   }
 
+  // ---- indicator warnings: the open ones, and the warned grids outlined on the map ---------------------
+  const WARNING_COLOURS = { red: "#c62828", yellow: "#f9a825" };
+
+  async function loadWarnings() {
+    state.warnings = await api("/warnings", { query: { open: true, limit: 500 } });
+    renderWarnings();
+    markWarnedGrids();
+  }
+
+  function renderWarnings() {
+    const data = state.warnings;
+    if (!data) return;
+    const heads = ["severity", "unit", "indicator", "value", "since", "red_months", "escalated"];
+    const badge = (sev) => el("span", { class: `pill warning-${sev}`, style: `background: ${WARNING_COLOURS[sev]}; color: ${sev === "red" ? "#fff" : "#222"}` }, label("severity", sev));
+    fill(
+      warningsBox,
+      el("div", { id: "warnings-count" }, data.open ? t("supervisor.warnings_count", { open: data.open, red: data.red, escalated: data.escalated }) : t("supervisor.warnings_none")),
+      el(
+        "div",
+        { class: "table-wrap", style: "max-height: 320px" },
+        el(
+          "table",
+          { class: "data", id: "warnings-rows" },
+          el("thead", {}, el("tr", {}, heads.map((h) => el("th", {}, tl(`warning.${h}`))))),
+          el(
+            "tbody",
+            {},
+            data.items.map((w) =>
+              el(
+                "tr",
+                { class: w.level === "grid" ? "clickable" : "", dataset: { id: w.warning_id, severity: w.severity, level: w.level, unit: w.unit_id, escalated: w.escalated }, onclick: () => w.level === "grid" && zoomTo(w.unit_id) },
+                el("td", {}, badge(w.severity)),
+                el("td", {}, `${label("wlevel", w.level)} ${w.unit_id}`),
+                el("td", {}, lang() === "zh" ? w.title_zh : w.indicator),
+                el("td", { class: "num" }, `${num(w.value, 2)} / ${num(w.threshold, 2)}`),
+                el("td", {}, w.period),
+                el("td", { class: "num" }, w.red_months || "–"),
+                el("td", {}, w.escalated ? el("span", { class: "pill error escalated" }, tl("warning.escalated")) : ""),
+              ),
+            ),
+          ),
+        ),
+      ),
+    );
+  }
+
+  function markWarnedGrids() {
+    // the worst open warning per grid outlines it (red over yellow); the fill stays the chosen KPI
+    const worst = {};
+    for (const w of (state.warnings && state.warnings.items) || []) {
+      if (w.level !== "grid") continue;
+      if (worst[w.unit_id] !== "red") worst[w.unit_id] = w.severity;
+    }
+    state.warned = worst;
+    gridLayer.eachLayer((layer) => {
+      const sev = worst[layer.feature.properties.grid_id];
+      layer.setStyle(sev ? { color: WARNING_COLOURS[sev], weight: 4, dashArray: sev === "red" ? null : "6 4" } : { color: "#455a64", weight: 1, dashArray: null });
+    });
+  }
+
+  // ---- weekly service stars (服务之星): the server's ranking and its formula ---------------------------
+  const STAR_MEASURES = ["orders_handled", "on_time_pct", "visits", "complaints", "open_warnings"];
+
+  async function loadStars() {
+    state.stars = await api("/stars", { query: starsWeek.value ? { week: starsWeek.value } : {} });
+    if (!starsWeek.value) starsWeek.value = state.stars.week;
+    renderStars();
+  }
+
+  function renderStars() {
+    const data = state.stars;
+    if (!data) return;
+    const heads = ["rank", "member", "grids", ...STAR_MEASURES, "score"];
+    fill(
+      starsBox,
+      el("div", { class: "n", id: "stars-method" }, `${t("supervisor.stars_method")}: ${data.method}`),
+      el(
+        "div",
+        { class: "table-wrap", style: "max-height: 320px" },
+        el(
+          "table",
+          { class: "data", id: "stars-rows" },
+          el("thead", {}, el("tr", {}, heads.map((h) => el("th", {}, tl(`stars.${h}`))))),
+          el(
+            "tbody",
+            {},
+            data.items.map((r) =>
+              el(
+                "tr",
+                { dataset: { staff: r.staff_id, rank: r.rank, score: r.score, star: r.star } },
+                el("td", { class: "num" }, r.star ? el("span", { class: "pill ok star" }, `★ ${r.rank}`) : r.rank),
+                el("td", {}, r.name || r.staff_id),
+                el("td", {}, r.grids || "–"),
+                STAR_MEASURES.map((m) => el("td", { class: "num" }, num(r[m]))),
+                el("td", { class: "num" }, num(r.score)),
+              ),
+            ),
+          ),
+        ),
+      ),
+    );
+  }
+
   // ---- weekly report -------------------------------------------------------------------
   async function downloadReport() {
     const period = weekInput.value || isoWeek(new Date());
@@ -703,12 +812,16 @@ export function mount(root, ctx) {
     renderTheft();
     renderRoster();
     renderVisits();
+    renderWarnings();
+    renderStars();
   };
   window.addEventListener("langchange", onLang);
   window.gridservice = { ...(window.gridservice || {}), supervisor: { map, state } };
 
   const loadGridsOnce = loadGrids();
   loadGridsOnce.then(refresh).catch(report);
+  loadGridsOnce.then(loadWarnings).catch(report); // after the grids: the warned ones are outlined
+  loadStars().catch(report);
   loadApplications().catch(report);
   loadTheft().catch(report);
   loadGridsOnce.then(() => { rosterStations(); return loadRoster(); }).catch(report);

@@ -29,9 +29,11 @@ from gridservice.api.routes import (
     outages,
     plans,
     roster,
+    stars,
     theft,
     users,
     visits,
+    warnings,
     work_orders,
 )
 from gridservice.api.security import AuditTrail, BasicCache, LoginGuard, RateLimit, Tokens, audit
@@ -50,7 +52,7 @@ API = "/api/v1"
 #: Routers of /api/v1, in the order the docs list them.
 ROUTERS = (auth.router, users.router, grids.router, customers.router, network.router, outages.router,
            work_orders.router, applications.router, theft.router, metrics.router, plans.router,
-           roster.router, visits.router)
+           roster.router, visits.router, warnings.router, stars.router)
 
 
 def create_app(data: str | Store, *, settings: Settings | None = None, web: bool = True) -> FastAPI:

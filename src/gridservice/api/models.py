@@ -148,6 +148,15 @@ class VisitCreate(_Strict):
     at: Timestamp | None = Field(None, description="When the visit was made (default: now)")
 
 
+class WarningUpdateRequest(_Strict):
+    period: str | None = Field(None, pattern=r"^\d{4}-\d{2}$", description="Month YYYY-MM (default: the latest "
+                                                                          "with data)", examples=["2026-10"])
+
+
+class WarningClear(_Strict):
+    note: str = Field(min_length=1, max_length=500, description="Why the warning is cleared")
+
+
 class OutageCreate(_Strict):
     device_id: str = Field(min_length=1, max_length=64)
     kind: OutageKind

@@ -18,10 +18,12 @@ from gridservice.cli import province as _province  # noqa: F401
 from gridservice.cli import roster as _roster  # noqa: F401
 from gridservice.cli import serve as _serve  # noqa: F401
 from gridservice.cli import spatial as _spatial  # noqa: F401
+from gridservice.cli import stars as _stars  # noqa: F401
 from gridservice.cli import theft as _theft  # noqa: F401
 from gridservice.cli import topology as _topology  # noqa: F401
 from gridservice.cli import users as _users  # noqa: F401
 from gridservice.cli import visits as _visits  # noqa: F401
+from gridservice.cli import warnings as _warnings  # noqa: F401
 from gridservice.cli.common import app, fail
 from gridservice.errors import GridserviceError
 

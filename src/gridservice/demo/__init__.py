@@ -57,6 +57,7 @@ from gridservice.demo.network import (
 )
 from gridservice.demo.people import make_staff
 from gridservice.demo.roster import demo_shifts
+from gridservice.demo.warnings import seed_warnings
 from gridservice.demo.world import World
 
 __all__ = ["MANIFEST_COLUMNS", "MIN_CUSTOMERS", "NANFENG", "SERVICE_AREA_ID", "County", "build_demo",
@@ -189,5 +190,8 @@ def build_demo(
     out["demo_manifest"] = manifest(world, ids)
     out["shifts"], planted_shifts = demo_shifts(out, year.now)
     out["demo_manifest"] = pd.concat([out["demo_manifest"], planted_shifts], ignore_index=True)
+    step("warnings", 0.90)
+    out["warnings"], escalated = seed_warnings(out, year.periods)
+    out["demo_manifest"] = pd.concat([out["demo_manifest"], escalated], ignore_index=True)
     step("done", 1.0)
     return out

@@ -154,6 +154,7 @@ def assemble(world: World) -> tuple[dict[str, pd.DataFrame], Ids]:
     out["users"] = frames.empty("users")
     out["meter_checks"] = frames.empty("meter_checks")
     out["shifts"] = frames.empty("shifts")  # the rosters are made from the frames (demo/roster.py)
+    out["warnings"] = frames.empty("warnings")
     result = {name: out[name] for name in schema.LAYERS}
     return result, Ids(grid=grid_ids, tx=tx_ids, cu=cu_ids, mt=mt_ids, wo=wo_ids, app=app_ids)
 

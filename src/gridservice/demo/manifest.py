@@ -7,7 +7,8 @@ overlap, which no audit rule covers, the ``gridservice validate`` check. The
 applications monitor`` that reports them (``APP_OVER_TIME`` → ``over_time``); the theft and
 metering suspects ``THEFT_<RULE>`` after the rule of ``gridservice theft suspects`` that finds
 them (``THEFT_SUDDEN_DROP`` → ``sudden_drop``); a missed complaint callback ``VISIT_COMPLAINT_CALLBACK``
-after the reason ``complaint_callback`` of ``gridservice visits due``.
+after the reason ``complaint_callback`` of ``gridservice visits due``;
+the seeded warnings history's escalated red warnings ``WARNING_ESCALATED`` (``demo/warnings.py``).
 """
 
 from __future__ import annotations

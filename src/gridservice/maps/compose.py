@@ -33,6 +33,7 @@ from gridservice.maps.layers import (
     outage_layer,
     staff_layer,
     transformer_layer,
+    warned_grids_layer,
 )
 from gridservice.maps.legend import metric_label
 from gridservice.metrics.period import latest_period
@@ -142,6 +143,8 @@ def build_coverage_map(
             audit = audit.assign(message=mask_phones_in_text(audit["message"]))
         if len(audit):
             findings_layer(audit, key="findings", m=m, show=False)
+        if len(area.warnings):  # the grids with open indicator warnings (docs/warnings.md)
+            warned_grids_layer(area.grids, area.warnings, m=m)
     return add_layer_control(m)
 
 

@@ -23,6 +23,7 @@ _TEXT: dict[str, tuple[str, str]] = {
     "repair_heat": ("报修热力", "Repair-call heat"),
     "findings": ("稽查问题", "Audit findings"),
     "plan_problems": ("网格方案问题", "Plan problems"),
+    "warned_grids": ("指标预警网格", "Grids with warnings"),
     "customer_bins": ("客户密度", "Customer density"),
     "customer_points": ("客户", "Customers"),
     # popup fields

@@ -740,3 +740,34 @@ def customer_layer(
         codes = category_codes(customers["category"][ok]) if "category" in customers.columns else None
         CustomerPoints(pack_points(lon, lat, codes), name=t("customer_points", lang), min_zoom=min_zoom).add_to(m)
     return add_layer_control(m)
+
+
+#: Outline colours of the warned grids (the browser's too).
+WARNING_COLORS = {"red": "#c62828", "yellow": "#f9a825"}
+
+
+def warned_grids_layer(grids: gpd.GeoDataFrame, warnings: pd.DataFrame, *, m: folium.Map | None = None,
+                       lang: str | None = None, show: bool = True) -> folium.Map:
+    """The grids with an open grid-level warning (docs/warnings.md), outlined in their worst colour (red over
+    yellow), each with its open warnings in the popup; escalated ones marked 约谈."""
+    grids = _geo(grids, "grids")
+    m = _ensure_map(m, grids, lang)
+    lang = map_lang(m, lang)
+    w = warnings[warnings["cleared_at"].isna().to_numpy() & (warnings["level"] == "grid").to_numpy()]
+    if not len(w):
+        return m
+    talk = pd.Series(np.where(w["escalated_at"].notna(), " (约谈)" if lang == "zh" else " (escalated)", ""),
+                     index=w.index)
+    text = _esc(w["indicator"].astype("str") + " " + w["severity"].astype("str") + talk)
+    per_grid = text.groupby(w["unit_id"].astype("str").to_numpy()).agg("<br>".join)
+    worst = w.assign(_r=(w["severity"] == "red")).groupby(w["unit_id"].astype("str").to_numpy())["_r"].any()
+    hit = grids[grids.index.astype("str").isin(per_grid.index)]
+    ids = pd.Series(hit.index.astype("str"), index=hit.index)
+    colour = ids.map(worst).map({True: WARNING_COLORS["red"], False: WARNING_COLORS["yellow"]})
+    rows = [(t("warned_grids", lang), ids.map(per_grid))]
+    data = _features(display(hit.reset_index(drop=True), m), {
+        "_c": colour.reset_index(drop=True), "_p": _popup(ids, rows).reset_index(drop=True),
+        "_t": _esc(ids).reset_index(drop=True)})
+    style = _style_js({"className": "gs-warned-grid", "weight": 4, "fill": False}, colour_key="color")
+    _geojson_layer(m, data, name=t("warned_grids", lang), style=style, show=show)
+    return add_layer_control(m)

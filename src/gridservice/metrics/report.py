@@ -34,9 +34,11 @@ from gridservice.metrics.audit import audit, findings_by_grid, rules_table
 from gridservice.metrics.kpi import kpis
 from gridservice.metrics.lineloss import line_loss, loss_history
 from gridservice.metrics.period import Period, as_period, month
+from gridservice.metrics.stars import MEASURES_ZH, stars
 from gridservice.metrics.theft import RULES_ZH, rule_precision, suspects
 from gridservice.metrics.visits import REASONS_ZH as VISIT_ZH
 from gridservice.metrics.visits import due_visits, judged_at
+from gridservice.metrics.warnings import listing
 from gridservice.model import ServiceArea
 from gridservice.privacy import mask_phones_in_text
 from gridservice.webfont import font_face_css
@@ -72,6 +74,11 @@ LABELS_ZH: dict[str, str] = {
     "theft": "查实窃电", "metering_fault": "计量故障", "no_fault": "无异常", "precision": "准确率",
     "date": "日期（周）",
     "overdue_visits": "逾期走访数", "kind": "走访方式", "reason_zh": "走访事由", "overdue_days": "逾期天数",
+    "warning_id": "预警编号", "severity_zh": "预警等级", "level_zh": "层级", "unit_id": "单位编号",
+    "title_zh": "指标", "threshold": "阈值", "unit": "单位", "last_period": "最近月份", "red_months": "连续红色月数",
+    "escalated_zh": "约谈", "raised_at": "预警时间",
+    "star_zh": "服务之星", "grids": "负责网格", "week": "周", "method": "计分方法",
+    **{m: zh for m, zh in MEASURES_ZH.items()},
     **{f: zh for f, zh in FLAGS.items()},
 }
 
@@ -218,6 +225,8 @@ def build_report(
         "异常规则准确率": rule_precision(area).assign(rule_zh=lambda t: t.index.map(RULES_ZH)).reset_index(),
         "排班覆盖": _roster_sheet(area, period, rules, catalogue),
         "逾期走访": _overdue_visits_sheet(area, period, rules, as_of),
+        "指标预警": _warnings_sheet(area),
+        "服务之星": _stars_sheet(area, period, rules),
     }
     return report
 
@@ -230,6 +239,28 @@ def _roster_sheet(area: ServiceArea, period: Period, rules: Rules, catalogue: pd
     table["rule_zh"] = table["check"].map(catalogue["zh"])
     table["station_id"] = table["grid_id"].map(area.grids["station_id"])
     return table[["check", "rule_zh", "station_id", "grid_id", "feature_id", "date", "message"]]
+
+
+def _stars_sheet(area: ServiceArea, period: Period, rules: Rules) -> pd.DataFrame:
+    """The week's service stars (the report's week, or the last ISO week of a longer period); the formula in
+    the ``method`` column (docs/stars.md)."""
+    last = (period.end - pd.Timedelta(milliseconds=1)).isocalendar()
+    week = period.label if "-W" in period.label else f"{last.year:04d}-W{last.week:02d}"
+    table = stars(area, week, rules=rules)
+    table["star_zh"] = table["star"].map({True: "★ 服务之星", False: ""})
+    return table[["rank", "star_zh", "staff_id", "name", "grids", "orders_handled", "on_time_pct", "visits",
+                  "complaints", "open_warnings", "score"]].assign(week=week, method=table.attrs["method"])
+
+
+def _warnings_sheet(area: ServiceArea) -> pd.DataFrame:
+    """The open indicator warnings (docs/warnings.md), red first, with the escalated ones marked 约谈."""
+    table = listing(area.warnings, open_only=True)
+    table["severity_zh"] = table["severity"].map({"red": "红色", "yellow": "黄色"})
+    table["level_zh"] = table["level"].map({"county": "县公司", "station": "供电所", "grid": "网格"})
+    table["escalated_zh"] = table["escalated"].map({True: "约谈", False: ""})
+    table = table.sort_values("severity", key=lambda s: s.map({"red": 0, "yellow": 1}), kind="stable")
+    return table[["warning_id", "severity_zh", "level_zh", "unit_id", "title_zh", "value", "threshold", "unit",
+                  "period", "last_period", "red_months", "escalated_zh", "raised_at"]]
 
 
 def _suspects_sheet(area: ServiceArea, period: Period | str, rules: Rules) -> pd.DataFrame:
@@ -452,6 +483,8 @@ def render_html(report: Report, *, highlights: Mapping[str, str] | None = None) 
         "<h2>异常规则准确率（现场检查反馈）</h2>", _html_table(report.tables["异常规则准确率"]),
         "<h2>排班覆盖（无人值班的网格日、一周工作超过6天的人员）</h2>", _html_table(report.tables["排班覆盖"]),
         "<h2>逾期走访与回访</h2>", _html_table(report.tables["逾期走访"]),
+        "<h2>指标预警（未解除）</h2>", _html_table(report.tables["指标预警"]),
+        "<h2>服务之星</h2>", _html_table(report.tables["服务之星"]),
     ]
     for title, text in (highlights or {}).items():
         sections.append(f"<h2>{html.escape(title)}</h2><p>{html.escape(text)}</p>")
