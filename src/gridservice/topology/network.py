@@ -580,6 +580,8 @@ class Network:
         a, b = self._customer_spans(device_ids)
         ids = self._class_ids["customers"]
         chunks = [ids.slice(int(x), int(y - x)) for x, y in zip(a, b, strict=True) if y > x]
+        if isinstance(ids, pa.ChunkedArray):  # after a switch operation (see topology.incremental)
+            chunks = [c for part in chunks for c in part.chunks]
         if not chunks:
             return _EMPTY_IDS.rename("customer_id")
         return _wrap(chunks[0] if len(chunks) == 1 else pa.chunked_array(chunks), "customer_id")
@@ -646,6 +648,15 @@ class Network:
     def _grid_by_rank(self) -> np.ndarray:
         """Grid code of each customer in depth-first order."""
         return self._grid_codes[0][self._class_nodes["customers"]]
+
+    @cached_property
+    def _class_sources(self) -> dict[str, tuple[pa.Array, int]]:
+        """Per class, the ids of its layers in node order and the node of the first."""
+        out = {}
+        for cls, kinds in CLASSES.items():
+            parts = [self._layer_ids[DEVICE_LAYERS[k]] for k in kinds]
+            out[cls] = (parts[0] if len(parts) == 1 else pa.concat_arrays(parts), int(self.offsets[kinds[0]]))
+        return out
 
     def grid_counts_of(self, customer_nodes: np.ndarray) -> pd.Series:
         """Customers per grid among ``customer_nodes``, most first."""
@@ -818,10 +829,15 @@ def _network_token(area: ServiceArea) -> tuple[object, ...]:
 def network_of(area: ServiceArea) -> Network:
     """The traced network of ``area``, built once and cached on the area.
 
-    The cache is rebuilt when a network layer is replaced or a switch changes
-    state.
+    The cache is rebuilt when a network layer is replaced; when only switches
+    changed state, the previous network is updated instead
+    (:func:`~gridservice.topology.incremental.switched`: only the subtrees
+    cut off or attached are re-labelled).
     """
-    return area.cached("network", NETWORK_INPUTS, lambda: Network(area), token=_network_token)
+    from gridservice.topology.incremental import switched
+
+    return area.cached("network", NETWORK_INPUTS, lambda: Network(area), token=_network_token,
+                       update=lambda old: switched(old, area))
 
 
 __all__ = ["KIND", "Downstream", "Network", "isin", "network_of"]
