@@ -75,10 +75,11 @@ def random_area(seed: int) -> ServiceArea:
 
 def assert_same_index(inc: Network, full: Network) -> None:
     """Every array of the trace index equal, and the public answers too."""
-    for attr in ("pred", "depth", "size", "pos", "order", "roots", "_energised_by_pos", "loop_a", "loop_b",
-                 "loop_switch", "link_switch"):
+    for attr in ("pred", "depth", "size", "pos", "order", "roots", "loop_a", "loop_b", "loop_switch",
+                 "link_switch"):
         np.testing.assert_array_equal(getattr(inc, attr), getattr(full, attr), err_msg=attr)
         assert getattr(inc, attr).dtype == getattr(full, attr).dtype, attr
+    assert inc._fed_end == full._fed_end
     for cls in full._class_pos:
         np.testing.assert_array_equal(inc._class_pos[cls], full._class_pos[cls], err_msg=cls)
         np.testing.assert_array_equal(inc._class_nodes[cls], full._class_nodes[cls], err_msg=cls)

@@ -24,6 +24,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 
 from gridservice.schema import DEVICE_LAYERS
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
 SAME_LAYERS = (*DEVICE_LAYERS, "grids")
 #: Share the arrays of the old index (they are never written in place).
 _SHARED = ("_index", "offsets", "n", "kind", "_lookups", "_layer_ids", "fk_parent", "link_switch")
-_INDEX = ("pred", "depth", "size", "pos", "order", "roots", "_energised_by_pos", "_class_nodes", "_class_pos",
+_INDEX = ("pred", "depth", "size", "pos", "order", "roots", "_fed_end", "_class_nodes", "_class_pos",
           "_class_ids", "loop_a", "loop_b", "loop_switch", "_ambiguous_by_pos")
 #: Id arrays of a class built from chunks are compacted past this many chunks.
 MAX_CHUNKS = 32
@@ -65,12 +66,11 @@ def switched(old: Network, area: ServiceArea) -> Network | None:
     new.area = area
     for attr in _SHARED:
         setattr(new, attr, getattr(old, attr))
-    for attr in ("_grid_codes", "_class_sources"):  # cached properties that do not depend on the switches
+    for attr in ("_grid_codes", "_class_sources", "_shared_ids"):  # cached properties that do not depend on the switches
         if attr in old.__dict__:
             new.__dict__[attr] = old.__dict__[attr]
-    sw, osw = new._switch_links(), old.switch_links
-    if len(sw) != len(osw) or any(not np.array_equal(sw[c].to_numpy(), osw[c].to_numpy())
-                                  for c in ("row", "a", "b", "child")):
+    sw, osw = _switch_links(new, old), old.switch_links
+    if sw is None:
         return None
     new.switch_links = sw
     was, now = osw["is_open"].to_numpy(dtype=bool), sw["is_open"].to_numpy(dtype=bool)
@@ -94,6 +94,23 @@ def switched(old: Network, area: ServiceArea) -> Network | None:
         return None
     forest.store(new)
     return new
+
+
+def _switch_links(new: Network, old: Network) -> pd.DataFrame | None:
+    """``new``'s switch links: ``old``'s with the new states when no switch was added, moved or re-wired."""
+    sw, before = new.area.layers["switches"], old.area.layers["switches"]
+    ends = ("from_device_id", "to_device_id")
+    if sw is not before and (len(sw) != len(before) or not sw.index.equals(before.index) or any(
+            c not in sw.columns or c not in before.columns or not sw[c].equals(before[c]) for c in ends)):
+        links = new._switch_links()  # re-wired: look the ends up again; the update holds if they are the same
+        same = len(links) == len(old.switch_links) and all(
+            np.array_equal(links[c].to_numpy(), old.switch_links[c].to_numpy()) for c in ("row", "a", "b", "child"))
+        return links if same else None
+    links = old.switch_links.copy()
+    if "is_open" in sw.columns:
+        state = sw["is_open"].fillna(False).astype(bool).to_numpy()
+        links["is_open"] = state[links["row"].to_numpy()]
+    return links
 
 
 def _link_changes(net: Network, sw, was: np.ndarray, now: np.ndarray, changed: np.ndarray
@@ -128,7 +145,7 @@ class _Forest:
         self.size = net.size.copy()
         self.pos = net.pos.copy()
         self.order = net.order
-        self.energised = net._energised_by_pos
+        self.fed_end = net._fed_end
         self.subs = net.roots[net.kind[net.roots] == SUBSTATION]
         self.dead = net.roots[net.kind[net.roots] != SUBSTATION]  # sorted
         self.classes = list(CLASSES)
@@ -168,7 +185,9 @@ class _Forest:
         i = int(np.searchsorted(self.dead, m))
         t = int(self.pos[self.dead[i]]) if i < len(self.dead) else self.n
         self.dead = np.insert(self.dead, i, m)
-        self._move(a, k, t, ordered, fed=False)
+        if a < self.fed_end:
+            self.fed_end -= k
+        self._move(a, k, t, ordered)
 
     def link(self, u: int, v: int) -> None:
         """Close the open link ``u``–``v`` between two pieces: one hangs below the other."""
@@ -186,8 +205,9 @@ class _Forest:
         kids = seg[self.pred[seg] == u]  # by node number, as the depth-first order has them
         j = int(np.searchsorted(kids, v))
         t = int(self.pos[kids[j]]) if j < len(kids) else pu + su
-        fed = bool(self.energised[pu])
         a, k = int(self.pos[rv]), int(self.size[rv])
+        if pu < self.fed_end:
+            self.fed_end += k
         block = self.order[a:a + k]
         ordered = self._reroot(block, rv, v, u, int(self.depth[u]) + 1)
         p = u
@@ -195,7 +215,7 @@ class _Forest:
             self.size[p] += k
             p = int(self.pred[p])
         self.dead = self.dead[self.dead != rv]
-        self._move(a, k, t, ordered, fed=fed)
+        self._move(a, k, t, ordered)
 
     def _fed(self, root: int) -> bool:
         from gridservice.topology.network import SUBSTATION
@@ -228,19 +248,16 @@ class _Forest:
         ordered[lpos] = nodes
         return ordered
 
-    def _move(self, a: int, k: int, t: int, block: np.ndarray, *, fed: bool) -> None:
+    def _move(self, a: int, k: int, t: int, block: np.ndarray) -> None:
         """Move positions ``[a, a + k)`` to before position ``t`` (outside them), as ``block``."""
         old = self.order
-        flag = np.full(k, fed, dtype=bool)
         if t <= a:
             start, shift, lo, hi = t, k, t, a
             self.order = np.concatenate([old[:t], block, old[t:a], old[a + k:]])
-            self.energised = np.concatenate([self.energised[:t], flag, self.energised[t:a], self.energised[a + k:]])
         else:
             start, shift, lo, hi = t - k, -k, a + k, t
             self.order = np.concatenate([old[:a], old[a + k:t], block, old[t:]])
-            self.energised = np.concatenate([self.energised[:a], self.energised[a + k:t], flag, self.energised[t:]])
-        self.pos[old[lo:hi]] += shift
+        self.pos[old[lo:hi]] = np.arange(lo + shift, hi + shift, dtype=self.pos.dtype)  # a scatter, no gather
         self.pos[block] = np.arange(start, start + k, dtype=self.pos.dtype)
         code = self.class_code[self.kind[block]]
         for c, cls in enumerate(self.classes):
@@ -268,7 +285,7 @@ class _Forest:
         """Set ``net``'s trace index from this forest."""
         net.pred, net.depth, net.size, net.pos, net.order = self.pred, self.depth, self.size, self.pos, self.order
         net.roots = np.concatenate([self.subs, self.dead]).astype(np.int64)
-        net._energised_by_pos = self.energised
+        net._fed_end = self.fed_end
         net._class_pos, net._class_nodes = self.cpos, self.cnodes
         net._class_ids = {c: _joined(v) for c, v in self.cids.items()}
         old = self.net

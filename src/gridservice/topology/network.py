@@ -57,6 +57,9 @@ PARENT_KEYS: dict[str, tuple[tuple[str, str], ...]] = {
     "customers": (("meter_id", "meters"),),
 }
 
+#: Nodes whose upstream path :meth:`Network.upstream` keeps (then starts afresh).
+UP_MEMO = 200_000
+
 _STR = pd.Index([], dtype="str").dtype
 _EMPTY_IDS = pd.Index([], dtype=_STR)
 CLASSES = {"devices": (SUBSTATION, FEEDER, TRANSFORMER, ACCESS_POINT), "meters": (METER,), "customers": (CUSTOMER,)}
@@ -95,6 +98,10 @@ def _wrap(arr: pa.Array | pa.ChunkedArray, name: str | None = None) -> pd.Index:
 class Downstream:
     """Everything supplied through one device (the device itself excluded).
 
+    A downstream trace is an interval of the depth-first order: the ids are
+    read from it on first use of each attribute, so finding it costs a few
+    microseconds however much lies below.
+
     Attributes
     ----------
     device_id
@@ -113,17 +120,43 @@ class Downstream:
     """
 
     device_id: str
-    devices: pd.Index
-    meters: pd.Index
-    customers: pd.Index
     energised: bool = True
-    _grid_codes: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int32), repr=False, compare=False)
-    _grid_labels: pd.Index = field(default_factory=lambda: _EMPTY_IDS, repr=False, compare=False)
+    _net: Network | None = field(default=None, repr=False, compare=False)
+    _spans: dict[str, tuple[int, int]] = field(default_factory=dict, repr=False, compare=False)
+
+    def _ids(self, cls: str, name: str) -> pd.Index:
+        if self._net is None:
+            return _EMPTY_IDS.rename(name)
+        a, b = self._spans[cls]
+        return _wrap(self._net._class_ids[cls].slice(a, b - a), name)
+
+    def count(self, cls: str) -> int:
+        """How many ``devices``, ``meters`` or ``customers`` lie below (without reading their ids)."""
+        a, b = self._spans.get(cls, (0, 0))
+        return b - a
+
+    @cached_property
+    def devices(self) -> pd.Index:
+        """Substations, feeders, transformers and access points below the device."""
+        return self._ids("devices", "device_id")
+
+    @cached_property
+    def meters(self) -> pd.Index:
+        """Meters below the device."""
+        return self._ids("meters", "meter_id")
+
+    @cached_property
+    def customers(self) -> pd.Index:
+        """Customers below the device."""
+        return self._ids("customers", "customer_id")
 
     @cached_property
     def grids(self) -> pd.Series:
         """Customers below the device per ``grid_id``, most first."""
-        return count_grids(self._grid_codes, self._grid_labels)
+        if self._net is None:
+            return count_grids(np.zeros(0, dtype=np.int32), _EMPTY_IDS)
+        a, b = self._spans["customers"]
+        return count_grids(self._net._grid_by_rank[a:b], self._net._grid_codes[1])
 
     def to_dict(self) -> dict[str, object]:
         """A JSON-ready summary (the shape of ``gridservice trace --format json``)."""
@@ -131,7 +164,7 @@ class Downstream:
             "device_id": self.device_id,
             "energised": self.energised,
             "devices": self.devices.tolist(),
-            "meters": len(self.meters),
+            "meters": self.count("meters"),
             "customers": self.customers.tolist(),
             "grids": {str(k): int(v) for k, v in self.grids.items()},
         }
@@ -258,8 +291,30 @@ class Network:
             out[take] = found[take]
         return out
 
+    @cached_property
+    def _shared_ids(self) -> frozenset[str]:
+        """Ids in more than one network layer, or twice in one (usually none)."""
+        ids = pa.concat_arrays(list(self._layer_ids.values()))
+        if len(pc.unique(ids)) == len(ids):
+            return frozenset()
+        counts = pc.value_counts(ids)
+        return frozenset(counts.field("values").filter(pc.greater(counts.field("counts"), 1)).to_pylist())
+
     def node(self, device_id: str) -> int:
         """The node of one device id, or :class:`~gridservice.errors.NotFoundError`."""
+        if isinstance(device_id, str) and device_id not in self._shared_ids:
+            # one layer at most holds it: customers first (the most asked), a hash probe each
+            for code in range(len(DEVICE_LAYERS) - 1, -1, -1):
+                index = self._index[DEVICE_LAYERS[code]]
+                if not len(index):
+                    continue
+                try:
+                    loc = index.get_loc(device_id)
+                except KeyError:
+                    continue
+                if isinstance(loc, (int, np.integer)):
+                    return int(self.offsets[code] + loc)
+                break
         for code, name in enumerate(DEVICE_LAYERS):
             index = self._index[name]
             try:
@@ -395,11 +450,8 @@ class Network:
         order[pos] = np.arange(n, dtype=itype)
         self.order = order
         self.roots = roots
-        # Energised = in the subtree of a substation root.
-        by_pos = np.zeros(n + 1, dtype=np.int32)
-        np.add.at(by_pos, pos[subs], 1)
-        np.add.at(by_pos, pos[subs] + size[subs], -1)
-        self._energised_by_pos = np.cumsum(by_pos[:-1]) > 0
+        # Energised = in the subtree of a substation root: the substations come first, so a prefix.
+        self._fed_end = int(size[subs].sum())
 
         # Per class, positions and ids in depth-first order: a subtree is a slice of these.
         self._class_nodes: dict[str, np.ndarray] = {}
@@ -505,9 +557,27 @@ class Network:
             A loop of closed links gives the device more than one path.
         """
         node = self.node(device_id)
-        if self.meshed(np.array([node]))[0]:
+        if self._ambiguous_by_pos is not None and self._ambiguous_by_pos[self.pos[node]]:
             self._check_crossing(np.array(self.path_nodes(node)), "upstream of", device_id=device_id)
-        return [self.id_of(v) for v in self.path_nodes(node)]
+        return [self.id_of(node) if self.kind.item(node) != CUSTOMER else device_id, *self._above(node)]
+
+    @cached_property
+    def _up_memo(self) -> dict[int, tuple[str, ...]]:
+        """Ids of the path above each node asked for (kept for up to :data:`UP_MEMO` nodes)."""
+        return {}
+
+    def _above(self, node: int) -> tuple[str, ...]:
+        """Ids of the supply path above ``node``, nearest first: a walk up the parent array, memoised."""
+        p = self.pred.item(node)
+        if p < 0:
+            return ()
+        memo = self._up_memo
+        hit = memo.get(p)
+        if hit is None:
+            if len(memo) >= UP_MEMO:
+                memo.clear()
+            hit = memo[p] = (self.id_of(p), *self._above(p))
+        return hit
 
     def _span(self, cls: str, lo: int, hi: int) -> tuple[int, int]:
         """Where the class members at depth-first positions ``[lo, hi)`` sit in its arrays."""
@@ -531,18 +601,11 @@ class Network:
             A loop of closed links also feeds part of what lies below.
         """
         node = self.node(device_id)
-        self._check_crossing(np.array([node]), "downstream of")
-        lo, hi = int(self.pos[node]) + 1, int(self.pos[node] + self.size[node])
-        a, b = self._span("customers", lo, hi)
-        return Downstream(
-            device_id=device_id,
-            devices=self._ids_between("devices", lo, hi, "device_id"),
-            meters=self._ids_between("meters", lo, hi, "meter_id"),
-            customers=_wrap(self._class_ids["customers"].slice(a, b - a), "customer_id"),
-            energised=bool(self._energised_by_pos[self.pos[node]]),
-            _grid_codes=self._grid_by_rank[a:b],
-            _grid_labels=self._grid_codes[1],
-        )
+        if len(self.loop_a):
+            self._check_crossing(np.array([node]), "downstream of")
+        lo, hi = self.pos.item(node) + 1, self.pos.item(node) + self.size.item(node)
+        return Downstream(device_id=device_id, energised=lo - 1 < self._fed_end, _net=self,
+                          _spans={cls: self._span(cls, lo, hi) for cls in CLASSES})
 
     def _customer_spans(self, device_ids: Sequence[str] | pd.Index) -> tuple[np.ndarray, np.ndarray]:
         """Where the customers below ``device_ids`` sit in the depth-first customer arrays."""
@@ -588,13 +651,13 @@ class Network:
 
     def energised_nodes(self, nodes: np.ndarray) -> np.ndarray:
         """Whether a substation supplies each node over closed links."""
-        return self._energised_by_pos[self.pos[np.asarray(nodes, dtype=np.int64)]]
+        return self.pos[np.asarray(nodes, dtype=np.int64)] < self._fed_end
 
     def energised(self, device_ids: Sequence[str] | pd.Index) -> pd.Series:
         """Whether a substation supplies each device over closed links."""
         nodes = self._known(device_ids)
         ids = _as_index(device_ids)
-        return pd.Series(self._energised_by_pos[self.pos[nodes]], index=ids, name="energised")
+        return pd.Series(self.pos[nodes] < self._fed_end, index=ids, name="energised")
 
     def ancestor_of_kind(self, nodes: np.ndarray, kind: int) -> np.ndarray:
         """The nearest node of layer ``kind`` at or above each node (-1: none)."""
@@ -691,13 +754,14 @@ class Network:
     def with_switches(self, states: dict[str, bool]) -> Network:
         """The network rebuilt with several switches set (``switch_id → is_open``)."""
         sw = self.area.layers["switches"]
-        unknown = [s for s in states if s not in sw.index]
+        asked = pd.Index(list(states), dtype=_STR)
+        unknown = list(asked[~isin(asked, sw.index)])
         if unknown:
             msg = f"unknown switch id(s) {', '.join(map(repr, unknown))}"
             raise NotFoundError(msg)
         sw = sw.copy()
         sw.loc[list(states), "is_open"] = [bool(v) for v in states.values()]
-        return network_of(self.area.replace(switches=sw))
+        return network_of(self.area.replace(switches=sw, trusted=True))  # only states changed: still conformed
 
     # ------------------------------------------------------------------ graph
 
@@ -739,7 +803,7 @@ class Network:
 
     def index_nbytes(self) -> int:
         """Memory held by the trace index arrays, in bytes."""
-        arrays = [self.kind, self.pred, self.depth, self.size, self.pos, self.order, self._energised_by_pos,
+        arrays = [self.kind, self.pred, self.depth, self.size, self.pos, self.order,
                   *self._class_nodes.values(), *self._class_pos.values(), *self._class_ids.values()]
         return int(sum(a.nbytes for a in arrays))
 
