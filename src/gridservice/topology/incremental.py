@@ -66,7 +66,8 @@ def switched(old: Network, area: ServiceArea) -> Network | None:
     new.area = area
     for attr in _SHARED:
         setattr(new, attr, getattr(old, attr))
-    for attr in ("_grid_codes", "_class_sources", "_shared_ids"):  # cached properties that do not depend on the switches
+    for attr in ("_grid_codes", "_class_sources", "_shared_ids", "_upper_nodes",
+                 "_lower_layers"):  # cached properties that do not depend on the switches
         if attr in old.__dict__:
             new.__dict__[attr] = old.__dict__[attr]
     sw, osw = _switch_links(new, old), old.switch_links
@@ -270,11 +271,13 @@ class _Forest:
             b_ids = src[0].take(pa.array(b_nodes - src[1]))
             nodes, chunks = self.cnodes[cls], self.cids[cls]
             if t <= a:
-                self.cpos[cls] = np.concatenate([at[:rt], b_pos, at[rt:ra] + shift, at[rb:]])
+                self.cpos[cls] = moved = np.concatenate([at[:rt], b_pos, at[rt:ra], at[rb:]])
+                moved[rt + len(local):ra + len(local)] += shift  # in place: no temporary of the middle
                 self.cnodes[cls] = np.concatenate([nodes[:rt], b_nodes, nodes[rt:ra], nodes[rb:]])
                 self.cids[cls] = [*_slice(chunks, 0, rt), b_ids, *_slice(chunks, rt, ra), *_slice(chunks, rb, None)]
             else:
-                self.cpos[cls] = np.concatenate([at[:ra], at[rb:rt] + shift, b_pos, at[rt:]])
+                self.cpos[cls] = moved = np.concatenate([at[:ra], at[rb:rt], b_pos, at[rt:]])
+                moved[ra:ra + rt - rb] += shift
                 self.cnodes[cls] = np.concatenate([nodes[:ra], nodes[rb:rt], b_nodes, nodes[rt:]])
                 self.cids[cls] = [*_slice(chunks, 0, ra), *_slice(chunks, rb, rt), b_ids, *_slice(chunks, rt, None)]
             self.cids[cls] = [ch for ch in self.cids[cls] if len(ch)]

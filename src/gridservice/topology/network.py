@@ -122,17 +122,21 @@ class Downstream:
     device_id: str
     energised: bool = True
     _net: Network | None = field(default=None, repr=False, compare=False)
-    _spans: dict[str, tuple[int, int]] = field(default_factory=dict, repr=False, compare=False)
+    _range: tuple[int, int] = field(default=(0, 0), repr=False, compare=False)
+
+    def _span(self, cls: str) -> tuple[int, int]:
+        """Where the class members below sit in the network's depth-first class arrays."""
+        return self._net._span(cls, *self._range) if self._net is not None else (0, 0)
 
     def _ids(self, cls: str, name: str) -> pd.Index:
         if self._net is None:
             return _EMPTY_IDS.rename(name)
-        a, b = self._spans[cls]
+        a, b = self._span(cls)
         return _wrap(self._net._class_ids[cls].slice(a, b - a), name)
 
     def count(self, cls: str) -> int:
         """How many ``devices``, ``meters`` or ``customers`` lie below (without reading their ids)."""
-        a, b = self._spans.get(cls, (0, 0))
+        a, b = self._span(cls)
         return b - a
 
     @cached_property
@@ -155,7 +159,7 @@ class Downstream:
         """Customers below the device per ``grid_id``, most first."""
         if self._net is None:
             return count_grids(np.zeros(0, dtype=np.int32), _EMPTY_IDS)
-        a, b = self._spans["customers"]
+        a, b = self._span("customers")
         return count_grids(self._net._grid_by_rank[a:b], self._net._grid_codes[1])
 
     def to_dict(self) -> dict[str, object]:
@@ -300,21 +304,38 @@ class Network:
         counts = pc.value_counts(ids)
         return frozenset(counts.field("values").filter(pc.greater(counts.field("counts"), 1)).to_pylist())
 
+    @cached_property
+    def _upper_nodes(self) -> dict[str, int]:
+        """Node of each substation, feeder, transformer and access point id (a few per cent of the nodes)."""
+        out: dict[str, int] = {}
+        for code in range(METER):
+            for k, i in enumerate(self._layer_ids[DEVICE_LAYERS[code]].to_pylist()):
+                out.setdefault(i, int(self.offsets[code]) + k)  # the upper layer and the first row win
+        return out
+
+    @cached_property
+    def _lower_layers(self) -> tuple[tuple[object, int], ...]:
+        """The customers' and the meters' ids with the node of their first row."""
+        # pandas' hash table itself when it has one (half the cost of Index.get_loc per probe)
+        return tuple((getattr(self._index[DEVICE_LAYERS[c]], "_engine", self._index[DEVICE_LAYERS[c]]),
+                      int(self.offsets[c])) for c in (CUSTOMER, METER))
+
     def node(self, device_id: str) -> int:
         """The node of one device id, or :class:`~gridservice.errors.NotFoundError`."""
-        if isinstance(device_id, str) and device_id not in self._shared_ids:
-            # one layer at most holds it: customers first (the most asked), a hash probe each
-            for code in range(len(DEVICE_LAYERS) - 1, -1, -1):
-                index = self._index[DEVICE_LAYERS[code]]
-                if not len(index):
-                    continue
-                try:
-                    loc = index.get_loc(device_id)
-                except KeyError:
-                    continue
-                if isinstance(loc, (int, np.integer)):
-                    return int(self.offsets[code] + loc)
-                break
+        if isinstance(device_id, str):
+            found = self._upper_nodes.get(device_id)
+            if found is not None:
+                return found
+            if device_id not in self._shared_ids:
+                # one layer at most holds it: customers first (the most asked), a hash probe each
+                for index, offset in self._lower_layers:
+                    try:
+                        loc = index.get_loc(device_id)
+                    except KeyError:
+                        continue
+                    if isinstance(loc, (int, np.integer)):
+                        return offset + int(loc)
+                    break
         for code, name in enumerate(DEVICE_LAYERS):
             index = self._index[name]
             try:
@@ -559,7 +580,7 @@ class Network:
         node = self.node(device_id)
         if self._ambiguous_by_pos is not None and self._ambiguous_by_pos[self.pos[node]]:
             self._check_crossing(np.array(self.path_nodes(node)), "upstream of", device_id=device_id)
-        return [self.id_of(node) if self.kind.item(node) != CUSTOMER else device_id, *self._above(node)]
+        return [str(device_id), *self._above(node)]  # the node's id is the id asked for
 
     @cached_property
     def _up_memo(self) -> dict[int, tuple[str, ...]]:
@@ -604,8 +625,7 @@ class Network:
         if len(self.loop_a):
             self._check_crossing(np.array([node]), "downstream of")
         lo, hi = self.pos.item(node) + 1, self.pos.item(node) + self.size.item(node)
-        return Downstream(device_id=device_id, energised=lo - 1 < self._fed_end, _net=self,
-                          _spans={cls: self._span(cls, lo, hi) for cls in CLASSES})
+        return Downstream(device_id=device_id, energised=lo - 1 < self._fed_end, _net=self, _range=(lo, hi))
 
     def _customer_spans(self, device_ids: Sequence[str] | pd.Index) -> tuple[np.ndarray, np.ndarray]:
         """Where the customers below ``device_ids`` sit in the depth-first customer arrays."""
