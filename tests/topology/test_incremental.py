@@ -234,3 +234,16 @@ def test_many_operations_keep_the_id_chunks_bounded() -> None:
     chunks = ids.num_chunks if hasattr(ids, "num_chunks") else 1
     assert chunks <= 33
     assert_same_index(net, Network(area))
+
+
+def test_an_id_in_two_layers_resolves_to_the_upper_one(make_area) -> None:
+    # "X" is a meter and a customer, "T2" a transformer and a customer: the upper layer wins, as in a batch look-up
+    area = make_area(substations=["S1"], feeders={"F1": "S1"}, transformers={"T1": "F1", "T2": "F1"},
+                     meters={"X": "T1", "M2": "T2"}, customers={"C1": "X", "X": "M2", "T2": "M2"})
+    net = network_of(area)
+    assert net.layer_of(np.array([net.node("X"), net.node("T2"), net.node("C1")])).tolist() == [
+        "meters", "transformers", "customers"]
+    assert net.node("X") == net.nodes(["X"])[0] and net.node("T2") == net.nodes(["T2"])[0]
+    assert net.upstream("X") == ["X", "T1", "F1", "S1"]
+    assert net.upstream("C1") == ["C1", "X", "T1", "F1", "S1"]
+    assert set(net.downstream("M2").customers) == {"X", "T2"}

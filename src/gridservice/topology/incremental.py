@@ -43,7 +43,7 @@ _INDEX = ("pred", "depth", "size", "pos", "order", "roots", "_fed_end", "_class_
 MAX_CHUNKS = 32
 
 
-class _Fallback(Exception):
+class _NeedsFullBuildError(Exception):
     """The change needs a full build (a loop appears, or the index does not match the links)."""
 
 
@@ -91,7 +91,7 @@ def switched(old: Network, area: ServiceArea) -> Network | None:
             forest.cut(u, v)
         for u, v in added:
             forest.link(u, v)
-    except _Fallback:
+    except _NeedsFullBuildError:
         return None
     forest.store(new)
     return new
@@ -114,7 +114,7 @@ def _switch_links(new: Network, old: Network) -> pd.DataFrame | None:
     return links
 
 
-def _link_changes(net: Network, sw, was: np.ndarray, now: np.ndarray, changed: np.ndarray
+def _link_changes(net: Network, sw: pd.DataFrame, was: np.ndarray, now: np.ndarray, changed: np.ndarray
                   ) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
     """Links the changed switches remove and add: ``(a, b)`` node pairs."""
     child = sw["child"].to_numpy(dtype=np.int64)
@@ -174,7 +174,7 @@ class _Forest:
         elif self.pred[u] == v:
             x = u
         else:
-            raise _Fallback
+            raise _NeedsFullBuildError
         a, k = int(self.pos[x]), int(self.size[x])
         block = self.order[a:a + k]
         p = int(self.pred[x])
@@ -194,10 +194,10 @@ class _Forest:
         """Close the open link ``u``–``v`` between two pieces: one hangs below the other."""
         ru, rv = self.root(u), self.root(v)
         if ru == rv:
-            raise _Fallback  # a loop
+            raise _NeedsFullBuildError  # a loop
         fed_u, fed_v = self._fed(ru), self._fed(rv)
         if fed_u and fed_v:
-            raise _Fallback  # two substations: a loop in the trace
+            raise _NeedsFullBuildError  # two substations: a loop in the trace
         if fed_v or (not fed_u and rv < ru):
             u, v, ru, rv = v, u, rv, ru
         # the piece of v moves below u

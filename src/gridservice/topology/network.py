@@ -297,12 +297,16 @@ class Network:
 
     @cached_property
     def _shared_ids(self) -> frozenset[str]:
-        """Ids in more than one network layer, or twice in one (usually none)."""
-        ids = pa.concat_arrays(list(self._layer_ids.values()))
-        if len(pc.unique(ids)) == len(ids):
+        """Customer ids that are meter ids too (usually none): :meth:`node` must find the meter.
+
+        (An upper layer's id is found first anyway, and an id twice in one
+        layer is seen by the hash probe.)
+        """
+        customers, meters = self._layer_ids["customers"], self._layer_ids["meters"]
+        if not len(customers) or not len(meters):
             return frozenset()
-        counts = pc.value_counts(ids)
-        return frozenset(counts.field("values").filter(pc.greater(counts.field("counts"), 1)).to_pylist())
+        both = customers.filter(pc.is_in(customers, value_set=meters))
+        return frozenset(both.to_pylist())
 
     @cached_property
     def _upper_nodes(self) -> dict[str, int]:
