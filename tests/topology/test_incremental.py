@@ -247,3 +247,26 @@ def test_an_id_in_two_layers_resolves_to_the_upper_one(make_area) -> None:
     assert net.upstream("X") == ["X", "T1", "F1", "S1"]
     assert net.upstream("C1") == ["C1", "X", "T1", "F1", "S1"]
     assert set(net.downstream("M2").customers) == {"X", "T2"}
+
+
+def test_switch_rows_in_another_order_are_matched_by_id() -> None:
+    # the server merges a written switch record by dropping its row and appending it last
+    area = random_area(5)
+    net = network_of(area)
+    sw = area.switches
+    updated = 0
+    for s in list(sw.index[::3]):
+        row = sw.loc[[s]].copy()
+        row["is_open"] = ~row["is_open"]
+        sw = pd.concat([sw.drop(index=s), row])
+        after = area.replace(switches=sw, trusted=True)
+        full = Network(after)
+        inc = switched(net, after)
+        assert (inc is None) == bool(len(net.loop_a) or len(full.loop_a))
+        if inc is not None:
+            updated += 1
+            assert inc.link_switch is not net.link_switch  # renumbered
+            assert_same_index(inc, full)
+        area, net = after, network_of(after)
+        assert_same_index(net, full)
+    assert updated >= 2

@@ -70,12 +70,16 @@ def switched(old: Network, area: ServiceArea) -> Network | None:
                  "_lower_layers"):  # cached properties that do not depend on the switches
         if attr in old.__dict__:
             new.__dict__[attr] = old.__dict__[attr]
-    sw, osw = _switch_links(new, old), old.switch_links
-    if sw is None:
+    found = _switch_links(new, old)
+    if found is None:
         return None
+    sw, was, new.link_switch = found
     new.switch_links = sw
-    was, now = osw["is_open"].to_numpy(dtype=bool), sw["is_open"].to_numpy(dtype=bool)
+    now = sw["is_open"].to_numpy(dtype=bool)
     changed = np.flatnonzero(was != now)
+    renumbered = new.link_switch is not old.link_switch
+    if renumbered and len(old.loop_a):
+        return None  # the loops name switch rows
     if not len(changed):
         for attr in _INDEX:
             setattr(new, attr, getattr(old, attr))
@@ -97,21 +101,41 @@ def switched(old: Network, area: ServiceArea) -> Network | None:
     return new
 
 
-def _switch_links(new: Network, old: Network) -> pd.DataFrame | None:
-    """``new``'s switch links: ``old``'s with the new states when no switch was added, moved or re-wired."""
+def _switch_links(new: Network, old: Network) -> tuple[pd.DataFrame, np.ndarray, np.ndarray] | None:
+    """``new``'s switch links, the state each had before and the switch row governing each node's parent link.
+
+    ``None`` when a switch was added, removed or re-wired. The switches may
+    come in another row order (the server appends a written record last):
+    they are matched by id.
+    """
     sw, before = new.area.layers["switches"], old.area.layers["switches"]
     ends = ("from_device_id", "to_device_id")
-    if sw is not before and (len(sw) != len(before) or not sw.index.equals(before.index) or any(
-            c not in sw.columns or c not in before.columns or not sw[c].equals(before[c]) for c in ends)):
-        links = new._switch_links()  # re-wired: look the ends up again; the update holds if they are the same
-        same = len(links) == len(old.switch_links) and all(
-            np.array_equal(links[c].to_numpy(), old.switch_links[c].to_numpy()) for c in ("row", "a", "b", "child"))
-        return links if same else None
-    links = old.switch_links.copy()
-    if "is_open" in sw.columns:
-        state = sw["is_open"].fillna(False).astype(bool).to_numpy()
-        links["is_open"] = state[links["row"].to_numpy()]
-    return links
+    olinks = old.switch_links
+    if sw is before or (len(sw) == len(before) and sw.index.equals(before.index) and all(
+            c in sw.columns and c in before.columns and sw[c].equals(before[c]) for c in ends)):
+        links = olinks.copy()
+        if "is_open" in sw.columns:
+            state = sw["is_open"].fillna(False).astype(bool).to_numpy()
+            links["is_open"] = state[links["row"].to_numpy()]
+        return links, olinks["is_open"].to_numpy(dtype=bool), old.link_switch
+    if len(sw) != len(before) or not sw.index.is_unique or not before.index.is_unique:
+        return None
+    links = new._switch_links()  # look the ends up again; the update holds if each switch links the same nodes
+    if len(links) != len(olinks):
+        return None
+    at = pd.Series(np.arange(len(olinks)), index=before.index[olinks["row"].to_numpy()])
+    match = at.reindex(sw.index[links["row"].to_numpy()])
+    if match.isna().any():
+        return None
+    prior = olinks.iloc[match.to_numpy(dtype=np.int64)]
+    if not all(np.array_equal(links[c].to_numpy(), prior[c].to_numpy()) for c in ("a", "b", "child")):
+        return None
+    link_switch = old.link_switch
+    if not np.array_equal(links["row"].to_numpy(), prior["row"].to_numpy()):
+        governed = links[links["child"] >= 0]
+        link_switch = old.link_switch.copy()  # the same children, numbered by the new rows (first row wins)
+        link_switch[governed["child"].to_numpy(dtype=np.int64)[::-1]] = governed["row"].to_numpy(dtype=np.int64)[::-1]
+    return links, prior["is_open"].to_numpy(dtype=bool), link_switch
 
 
 def _link_changes(net: Network, sw: pd.DataFrame, was: np.ndarray, now: np.ndarray, changed: np.ndarray
