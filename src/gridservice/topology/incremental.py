@@ -66,7 +66,7 @@ def switched(old: Network, area: ServiceArea) -> Network | None:
     new.area = area
     for attr in _SHARED:
         setattr(new, attr, getattr(old, attr))
-    for attr in ("_grid_codes", "_class_sources", "_shared_ids", "_upper_nodes",
+    for attr in ("_grid_codes", "_class_sources", "_shared_ids", "_upper_nodes", "_upper_ids",
                  "_lower_layers"):  # cached properties that do not depend on the switches
         if attr in old.__dict__:
             new.__dict__[attr] = old.__dict__[attr]

@@ -309,13 +309,24 @@ class Network:
         return frozenset(both.to_pylist())
 
     @cached_property
+    def _upper_ids(self) -> list[str]:
+        """Id of each substation, feeder, transformer and access point node (a few per cent of the nodes)."""
+        return [i for code in range(METER) for i in self._layer_ids[DEVICE_LAYERS[code]].to_pylist()]
+
+    @cached_property
     def _upper_nodes(self) -> dict[str, int]:
-        """Node of each substation, feeder, transformer and access point id (a few per cent of the nodes)."""
+        """Node of each substation, feeder, transformer and access point id."""
         out: dict[str, int] = {}
-        for code in range(METER):
-            for k, i in enumerate(self._layer_ids[DEVICE_LAYERS[code]].to_pylist()):
-                out.setdefault(i, int(self.offsets[code]) + k)  # the upper layer and the first row win
+        for k, i in enumerate(self._upper_ids):
+            out.setdefault(i, k)  # the upper layer and the first row win
         return out
+
+    def _path_id(self, node: int) -> str:
+        """The id of one node on a supply path (a list look-up above the meters)."""
+        upper = self._upper_ids
+        if node < len(upper):
+            return upper[node]
+        return self.id_of(node)
 
     @cached_property
     def _lower_layers(self) -> tuple[tuple[object, int], ...]:
@@ -601,7 +612,7 @@ class Network:
         if hit is None:
             if len(memo) >= UP_MEMO:
                 memo.clear()
-            hit = memo[p] = (self.id_of(p), *self._above(p))
+            hit = memo[p] = (self._path_id(p), *self._above(p))
         return hit
 
     def _span(self, cls: str, lo: int, hi: int) -> tuple[int, int]:
