@@ -297,16 +297,17 @@ class Network:
 
     @cached_property
     def _shared_ids(self) -> frozenset[str]:
-        """Customer ids that are meter ids too (usually none): :meth:`node` must find the meter.
+        """Customer or meter ids that another layer holds too (usually none): :meth:`node` takes the slow path.
 
-        (An upper layer's id is found first anyway, and an id twice in one
-        layer is seen by the hash probe.)
+        (An id twice in one layer is seen by the hash probe.)
         """
         customers, meters = self._layer_ids["customers"], self._layer_ids["meters"]
-        if not len(customers) or not len(meters):
-            return frozenset()
-        both = customers.filter(pc.is_in(customers, value_set=meters))
-        return frozenset(both.to_pylist())
+        upper = pa.array(self._upper_ids, type=pa.large_string())
+        both = []
+        for ids, others in ((customers, pa.concat_arrays([upper, meters])), (meters, upper)):
+            if len(ids) and len(others):
+                both += ids.filter(pc.is_in(ids, value_set=others)).to_pylist()
+        return frozenset(both)
 
     @cached_property
     def _upper_ids(self) -> list[str]:
@@ -337,20 +338,23 @@ class Network:
 
     def node(self, device_id: str) -> int:
         """The node of one device id, or :class:`~gridservice.errors.NotFoundError`."""
-        if isinstance(device_id, str):
-            found = self._upper_nodes.get(device_id)
-            if found is not None:
-                return found
-            if device_id not in self._shared_ids:
-                # one layer at most holds it: customers first (the most asked), a hash probe each
-                for index, offset in self._lower_layers:
-                    try:
-                        loc = index.get_loc(device_id)
-                    except KeyError:
-                        continue
-                    if isinstance(loc, (int, np.integer)):
-                        return offset + int(loc)
-                    break
+        if isinstance(device_id, str) and device_id not in self._shared_ids:
+            # one layer at most holds it: customers first (the most asked), then the upper layers, then meters
+            customers, meters = self._lower_layers
+            try:
+                loc = customers[0].get_loc(device_id)
+                if type(loc) is int:
+                    return customers[1] + loc
+            except KeyError:
+                found = self._upper_nodes.get(device_id)
+                if found is not None:
+                    return found
+                try:
+                    loc = meters[0].get_loc(device_id)
+                    if type(loc) is int:
+                        return meters[1] + loc
+                except KeyError:
+                    pass
         for code, name in enumerate(DEVICE_LAYERS):
             index = self._index[name]
             try:
@@ -595,7 +599,12 @@ class Network:
         node = self.node(device_id)
         if self._ambiguous_by_pos is not None and self._ambiguous_by_pos[self.pos[node]]:
             self._check_crossing(np.array(self.path_nodes(node)), "upstream of", device_id=device_id)
-        return [str(device_id), *self._above(node)]  # the node's id is the id asked for
+        first = device_id if type(device_id) is str else str(device_id)  # the node's id is the id asked for
+        p = self.pred.item(node)
+        if p < 0:
+            return [first]
+        hit = self._up_memo.get(p)
+        return [first, *(hit if hit is not None else self._above(node))]
 
     @cached_property
     def _up_memo(self) -> dict[int, tuple[str, ...]]:
