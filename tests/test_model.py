@@ -96,3 +96,21 @@ def test_a_build_holds_up_only_its_own_name(tiny: ServiceArea) -> None:
         release.set()
         assert first.result(30) == second.result(30) == "slow"
     assert built == ["slow"]
+
+
+def test_cached_update_derives_from_the_stale_value() -> None:
+    area = ServiceArea({})
+    seen = []
+
+    def update(old: int) -> int | None:
+        seen.append(old)
+        return old + 1 if old < 2 else None  # None: build afresh
+
+    token = lambda a: len(a.layers["substations"].columns)  # noqa: E731
+    assert area.cached("n", ("substations",), lambda: 1, token=token, update=update) == 1
+    assert seen == []  # the first build has no stale value
+    area.layers["substations"]["extra"] = []
+    assert area.cached("n", ("substations",), lambda: 10, token=token, update=update) == 2
+    area.layers["substations"]["more"] = []
+    assert area.cached("n", ("substations",), lambda: 10, token=token, update=update) == 10
+    assert seen == [1, 2]

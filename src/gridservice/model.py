@@ -204,7 +204,8 @@ class ServiceArea:
         return self.cached("metric_crs", ("service_area", "grids"), build)
 
     def cached(self, name: str, inputs: Iterable[str], build: Callable[[], T], *,
-               token: Callable[[ServiceArea], Hashable] | None = None, lru: bool = False) -> T:
+               token: Callable[[ServiceArea], Hashable] | None = None, lru: bool = False,
+               update: Callable[[T], T | None] | None = None) -> T:
         """``build()``'s result, kept on this area while the layers it is built from are unchanged.
 
         The key is ``name`` and the ``inputs`` layers: the entry holds while
@@ -218,6 +219,10 @@ class ServiceArea:
 
         ``lru``: the result is one of many variants (a map page per option
         set); only the :data:`LRU_SIZE` most recently used of them are kept.
+
+        ``update``: when the entry no longer holds, ``update(stale value)``
+        is tried before ``build()``; it returns the new value derived from the
+        old one (the network after a switch operation), or ``None`` to build.
 
         Examples
         --------
@@ -240,7 +245,9 @@ class ServiceArea:
                     with self._cache_lock:
                         self._cache.move_to_end(name)
                 return hit.value  # type: ignore[no-any-return]
-            value = build()
+            value = update(hit.value) if update is not None and hit is not None and hit.inputs == inputs else None
+            if value is None:
+                value = build()
             entry = _Entry(inputs, self._frames(inputs), token, token(self) if token else None, value, lru)
             with self._cache_lock:
                 self._cache[name] = entry

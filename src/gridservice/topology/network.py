@@ -57,6 +57,9 @@ PARENT_KEYS: dict[str, tuple[tuple[str, str], ...]] = {
     "customers": (("meter_id", "meters"),),
 }
 
+#: Nodes whose upstream path :meth:`Network.upstream` keeps (then starts afresh).
+UP_MEMO = 200_000
+
 _STR = pd.Index([], dtype="str").dtype
 _EMPTY_IDS = pd.Index([], dtype=_STR)
 CLASSES = {"devices": (SUBSTATION, FEEDER, TRANSFORMER, ACCESS_POINT), "meters": (METER,), "customers": (CUSTOMER,)}
@@ -95,6 +98,10 @@ def _wrap(arr: pa.Array | pa.ChunkedArray, name: str | None = None) -> pd.Index:
 class Downstream:
     """Everything supplied through one device (the device itself excluded).
 
+    A downstream trace is an interval of the depth-first order: the ids are
+    read from it on first use of each attribute, so finding it costs a few
+    microseconds however much lies below.
+
     Attributes
     ----------
     device_id
@@ -113,17 +120,47 @@ class Downstream:
     """
 
     device_id: str
-    devices: pd.Index
-    meters: pd.Index
-    customers: pd.Index
     energised: bool = True
-    _grid_codes: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int32), repr=False, compare=False)
-    _grid_labels: pd.Index = field(default_factory=lambda: _EMPTY_IDS, repr=False, compare=False)
+    _net: Network | None = field(default=None, repr=False, compare=False)
+    _range: tuple[int, int] = field(default=(0, 0), repr=False, compare=False)
+
+    def _span(self, cls: str) -> tuple[int, int]:
+        """Where the class members below sit in the network's depth-first class arrays."""
+        return self._net._span(cls, *self._range) if self._net is not None else (0, 0)
+
+    def _ids(self, cls: str, name: str) -> pd.Index:
+        if self._net is None:
+            return _EMPTY_IDS.rename(name)
+        a, b = self._span(cls)
+        return _wrap(self._net._class_ids[cls].slice(a, b - a), name)
+
+    def count(self, cls: str) -> int:
+        """How many ``devices``, ``meters`` or ``customers`` lie below (without reading their ids)."""
+        a, b = self._span(cls)
+        return b - a
+
+    @cached_property
+    def devices(self) -> pd.Index:
+        """Substations, feeders, transformers and access points below the device."""
+        return self._ids("devices", "device_id")
+
+    @cached_property
+    def meters(self) -> pd.Index:
+        """Meters below the device."""
+        return self._ids("meters", "meter_id")
+
+    @cached_property
+    def customers(self) -> pd.Index:
+        """Customers below the device."""
+        return self._ids("customers", "customer_id")
 
     @cached_property
     def grids(self) -> pd.Series:
         """Customers below the device per ``grid_id``, most first."""
-        return count_grids(self._grid_codes, self._grid_labels)
+        if self._net is None:
+            return count_grids(np.zeros(0, dtype=np.int32), _EMPTY_IDS)
+        a, b = self._span("customers")
+        return count_grids(self._net._grid_by_rank[a:b], self._net._grid_codes[1])
 
     def to_dict(self) -> dict[str, object]:
         """A JSON-ready summary (the shape of ``gridservice trace --format json``)."""
@@ -131,7 +168,7 @@ class Downstream:
             "device_id": self.device_id,
             "energised": self.energised,
             "devices": self.devices.tolist(),
-            "meters": len(self.meters),
+            "meters": self.count("meters"),
             "customers": self.customers.tolist(),
             "grids": {str(k): int(v) for k, v in self.grids.items()},
         }
@@ -258,8 +295,66 @@ class Network:
             out[take] = found[take]
         return out
 
+    @cached_property
+    def _shared_ids(self) -> frozenset[str]:
+        """Customer or meter ids that another layer holds too (usually none): :meth:`node` takes the slow path.
+
+        (An id twice in one layer is seen by the hash probe.)
+        """
+        customers, meters = self._layer_ids["customers"], self._layer_ids["meters"]
+        upper = pa.array(self._upper_ids, type=pa.large_string())
+        both = []
+        for ids, others in ((customers, pa.concat_arrays([upper, meters])), (meters, upper)):
+            if len(ids) and len(others):
+                both += ids.filter(pc.is_in(ids, value_set=others)).to_pylist()
+        return frozenset(both)
+
+    @cached_property
+    def _upper_ids(self) -> list[str]:
+        """Id of each substation, feeder, transformer and access point node (a few per cent of the nodes)."""
+        return [i for code in range(METER) for i in self._layer_ids[DEVICE_LAYERS[code]].to_pylist()]
+
+    @cached_property
+    def _upper_nodes(self) -> dict[str, int]:
+        """Node of each substation, feeder, transformer and access point id."""
+        out: dict[str, int] = {}
+        for k, i in enumerate(self._upper_ids):
+            out.setdefault(i, k)  # the upper layer and the first row win
+        return out
+
+    def _path_id(self, node: int) -> str:
+        """The id of one node on a supply path (a list look-up above the meters)."""
+        upper = self._upper_ids
+        if node < len(upper):
+            return upper[node]
+        return self.id_of(node)
+
+    @cached_property
+    def _lower_layers(self) -> tuple[tuple[object, int], ...]:
+        """The customers' and the meters' ids with the node of their first row."""
+        # pandas' hash table itself when it has one (half the cost of Index.get_loc per probe)
+        return tuple((getattr(self._index[DEVICE_LAYERS[c]], "_engine", self._index[DEVICE_LAYERS[c]]),
+                      int(self.offsets[c])) for c in (CUSTOMER, METER))
+
     def node(self, device_id: str) -> int:
         """The node of one device id, or :class:`~gridservice.errors.NotFoundError`."""
+        if isinstance(device_id, str) and device_id not in self._shared_ids:
+            # one layer at most holds it: customers first (the most asked), then the upper layers, then meters
+            customers, meters = self._lower_layers
+            try:
+                loc = customers[0].get_loc(device_id)
+                if type(loc) is int:
+                    return customers[1] + loc
+            except KeyError:
+                found = self._upper_nodes.get(device_id)
+                if found is not None:
+                    return found
+                try:
+                    loc = meters[0].get_loc(device_id)
+                    if type(loc) is int:
+                        return meters[1] + loc
+                except KeyError:
+                    pass
         for code, name in enumerate(DEVICE_LAYERS):
             index = self._index[name]
             try:
@@ -395,11 +490,8 @@ class Network:
         order[pos] = np.arange(n, dtype=itype)
         self.order = order
         self.roots = roots
-        # Energised = in the subtree of a substation root.
-        by_pos = np.zeros(n + 1, dtype=np.int32)
-        np.add.at(by_pos, pos[subs], 1)
-        np.add.at(by_pos, pos[subs] + size[subs], -1)
-        self._energised_by_pos = np.cumsum(by_pos[:-1]) > 0
+        # Energised = in the subtree of a substation root: the substations come first, so a prefix.
+        self._fed_end = int(size[subs].sum())
 
         # Per class, positions and ids in depth-first order: a subtree is a slice of these.
         self._class_nodes: dict[str, np.ndarray] = {}
@@ -505,9 +597,32 @@ class Network:
             A loop of closed links gives the device more than one path.
         """
         node = self.node(device_id)
-        if self.meshed(np.array([node]))[0]:
+        if self._ambiguous_by_pos is not None and self._ambiguous_by_pos[self.pos[node]]:
             self._check_crossing(np.array(self.path_nodes(node)), "upstream of", device_id=device_id)
-        return [self.id_of(v) for v in self.path_nodes(node)]
+        first = device_id if type(device_id) is str else str(device_id)  # the node's id is the id asked for
+        p = self.pred.item(node)
+        if p < 0:
+            return [first]
+        hit = self._up_memo.get(p)
+        return [first, *(hit if hit is not None else self._above(node))]
+
+    @cached_property
+    def _up_memo(self) -> dict[int, tuple[str, ...]]:
+        """Ids of the path above each node asked for (kept for up to :data:`UP_MEMO` nodes)."""
+        return {}
+
+    def _above(self, node: int) -> tuple[str, ...]:
+        """Ids of the supply path above ``node``, nearest first: a walk up the parent array, memoised."""
+        p = self.pred.item(node)
+        if p < 0:
+            return ()
+        memo = self._up_memo
+        hit = memo.get(p)
+        if hit is None:
+            if len(memo) >= UP_MEMO:
+                memo.clear()
+            hit = memo[p] = (self._path_id(p), *self._above(p))
+        return hit
 
     def _span(self, cls: str, lo: int, hi: int) -> tuple[int, int]:
         """Where the class members at depth-first positions ``[lo, hi)`` sit in its arrays."""
@@ -531,18 +646,10 @@ class Network:
             A loop of closed links also feeds part of what lies below.
         """
         node = self.node(device_id)
-        self._check_crossing(np.array([node]), "downstream of")
-        lo, hi = int(self.pos[node]) + 1, int(self.pos[node] + self.size[node])
-        a, b = self._span("customers", lo, hi)
-        return Downstream(
-            device_id=device_id,
-            devices=self._ids_between("devices", lo, hi, "device_id"),
-            meters=self._ids_between("meters", lo, hi, "meter_id"),
-            customers=_wrap(self._class_ids["customers"].slice(a, b - a), "customer_id"),
-            energised=bool(self._energised_by_pos[self.pos[node]]),
-            _grid_codes=self._grid_by_rank[a:b],
-            _grid_labels=self._grid_codes[1],
-        )
+        if len(self.loop_a):
+            self._check_crossing(np.array([node]), "downstream of")
+        lo, hi = self.pos.item(node) + 1, self.pos.item(node) + self.size.item(node)
+        return Downstream(device_id=device_id, energised=lo - 1 < self._fed_end, _net=self, _range=(lo, hi))
 
     def _customer_spans(self, device_ids: Sequence[str] | pd.Index) -> tuple[np.ndarray, np.ndarray]:
         """Where the customers below ``device_ids`` sit in the depth-first customer arrays."""
@@ -580,19 +687,21 @@ class Network:
         a, b = self._customer_spans(device_ids)
         ids = self._class_ids["customers"]
         chunks = [ids.slice(int(x), int(y - x)) for x, y in zip(a, b, strict=True) if y > x]
+        if isinstance(ids, pa.ChunkedArray):  # after a switch operation (see topology.incremental)
+            chunks = [c for part in chunks for c in part.chunks]
         if not chunks:
             return _EMPTY_IDS.rename("customer_id")
         return _wrap(chunks[0] if len(chunks) == 1 else pa.chunked_array(chunks), "customer_id")
 
     def energised_nodes(self, nodes: np.ndarray) -> np.ndarray:
         """Whether a substation supplies each node over closed links."""
-        return self._energised_by_pos[self.pos[np.asarray(nodes, dtype=np.int64)]]
+        return self.pos[np.asarray(nodes, dtype=np.int64)] < self._fed_end
 
     def energised(self, device_ids: Sequence[str] | pd.Index) -> pd.Series:
         """Whether a substation supplies each device over closed links."""
         nodes = self._known(device_ids)
         ids = _as_index(device_ids)
-        return pd.Series(self._energised_by_pos[self.pos[nodes]], index=ids, name="energised")
+        return pd.Series(self.pos[nodes] < self._fed_end, index=ids, name="energised")
 
     def ancestor_of_kind(self, nodes: np.ndarray, kind: int) -> np.ndarray:
         """The nearest node of layer ``kind`` at or above each node (-1: none)."""
@@ -647,6 +756,15 @@ class Network:
         """Grid code of each customer in depth-first order."""
         return self._grid_codes[0][self._class_nodes["customers"]]
 
+    @cached_property
+    def _class_sources(self) -> dict[str, tuple[pa.Array, int]]:
+        """Per class, the ids of its layers in node order and the node of the first."""
+        out = {}
+        for cls, kinds in CLASSES.items():
+            parts = [self._layer_ids[DEVICE_LAYERS[k]] for k in kinds]
+            out[cls] = (parts[0] if len(parts) == 1 else pa.concat_arrays(parts), int(self.offsets[kinds[0]]))
+        return out
+
     def grid_counts_of(self, customer_nodes: np.ndarray) -> pd.Series:
         """Customers per grid among ``customer_nodes``, most first."""
         return count_grids(self._grid_codes[0][customer_nodes], self._grid_codes[1])
@@ -680,13 +798,14 @@ class Network:
     def with_switches(self, states: dict[str, bool]) -> Network:
         """The network rebuilt with several switches set (``switch_id → is_open``)."""
         sw = self.area.layers["switches"]
-        unknown = [s for s in states if s not in sw.index]
+        asked = pd.Index(list(states), dtype=_STR)
+        unknown = list(asked[~isin(asked, sw.index)])
         if unknown:
             msg = f"unknown switch id(s) {', '.join(map(repr, unknown))}"
             raise NotFoundError(msg)
         sw = sw.copy()
         sw.loc[list(states), "is_open"] = [bool(v) for v in states.values()]
-        return network_of(self.area.replace(switches=sw))
+        return network_of(self.area.replace(switches=sw, trusted=True))  # only states changed: still conformed
 
     # ------------------------------------------------------------------ graph
 
@@ -728,7 +847,7 @@ class Network:
 
     def index_nbytes(self) -> int:
         """Memory held by the trace index arrays, in bytes."""
-        arrays = [self.kind, self.pred, self.depth, self.size, self.pos, self.order, self._energised_by_pos,
+        arrays = [self.kind, self.pred, self.depth, self.size, self.pos, self.order,
                   *self._class_nodes.values(), *self._class_pos.values(), *self._class_ids.values()]
         return int(sum(a.nbytes for a in arrays))
 
@@ -818,10 +937,15 @@ def _network_token(area: ServiceArea) -> tuple[object, ...]:
 def network_of(area: ServiceArea) -> Network:
     """The traced network of ``area``, built once and cached on the area.
 
-    The cache is rebuilt when a network layer is replaced or a switch changes
-    state.
+    The cache is rebuilt when a network layer is replaced; when only switches
+    changed state, the previous network is updated instead
+    (:func:`~gridservice.topology.incremental.switched`: only the subtrees
+    cut off or attached are re-labelled).
     """
-    return area.cached("network", NETWORK_INPUTS, lambda: Network(area), token=_network_token)
+    from gridservice.topology.incremental import switched
+
+    return area.cached("network", NETWORK_INPUTS, lambda: Network(area), token=_network_token,
+                       update=lambda old: switched(old, area))
 
 
 __all__ = ["KIND", "Downstream", "Network", "isin", "network_of"]

@@ -29,7 +29,7 @@ def downstream(device_id: str, area: AreaDep, user: CurrentUser, page: PageDep) 
         "device_id": down.device_id,
         "energised": down.energised,
         "devices": down.devices.tolist(),
-        "meters": len(down.meters),
+        "meters": down.count("meters"),
         "customers": len(customers),
         "customer_ids": customers[page.offset : page.offset + page.limit].tolist(),
         "limit": page.limit,
