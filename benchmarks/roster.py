@@ -19,24 +19,13 @@ from __future__ import annotations
 
 import argparse
 import time
-from collections.abc import Callable
 
 import pandas as pd
+from timing import best_of, with_cpu
 
 from gridservice.demo import build_demo
 from gridservice.events.roster import NO_COVER, OVER_SIX, roster_findings, roster_frames
 from gridservice.model import ServiceArea
-
-
-def best_of(fn: Callable[[], object], repeat: int) -> tuple[float, float, object]:
-    """Best wall time, the CPU time of that run (this process; the machine may be shared), the result."""
-    best, cpu, out = float("inf"), 0.0, None
-    for _ in range(repeat):
-        t, c = time.perf_counter(), time.process_time()
-        out = fn()
-        if time.perf_counter() - t < best:
-            best, cpu = time.perf_counter() - t, time.process_time() - c
-    return best, cpu, out
 
 
 def baseline(area: ServiceArea) -> tuple[set[tuple[str, str]], set[tuple[str, str]]]:
@@ -78,12 +67,12 @@ def main() -> None:
         def make() -> pd.DataFrame:
             return pd.concat([roster_frames(area.staff, area.grid_staff, area.grids, s, "2026-11-02", 7 * args.weeks)
                               for s in area.stations.index if (area.staff["station_id"] == s).any()])
-        t_make, _, shifts = best_of(make, 1)
+        t_make, shifts = best_of(make, 1)
         area = area.replace(shifts=shifts)
         print(f"made {args.weeks} weeks for every station: {len(shifts):,} shifts in {t_make:.2f} s")
 
-    t_ours, cpu_ours, found = best_of(lambda: roster_findings(area), args.repeat)
-    t_base, _, (gaps, over) = best_of(lambda: baseline(area), 1)
+    t_ours, (cpu_ours, found) = best_of(lambda: with_cpu(lambda: roster_findings(area)), args.repeat)
+    t_base, (gaps, over) = best_of(lambda: baseline(area), 1)
     ours_gaps = {(g, d) for c, g, d in zip(found["check"], found["feature_id"], found["date"], strict=True)
                  if c == NO_COVER}
     ours_over = {(s, w) for c, s, w in zip(found["check"], found["feature_id"], found["date"], strict=True)

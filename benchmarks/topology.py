@@ -25,6 +25,7 @@ from collections.abc import Callable
 
 import networkx as nx
 import numpy as np
+from timing import best_of
 
 from gridservice.demo import build_demo
 from gridservice.model import ServiceArea
@@ -33,15 +34,6 @@ from gridservice.topology import network_of
 from gridservice.topology.network import Network
 
 INDEX_ARRAYS = ("pred", "depth", "size", "pos", "order", "roots", "_fed_end")
-
-
-def best_of(fn: Callable[[], object], repeat: int) -> tuple[float, object]:
-    best, out = float("inf"), None
-    for _ in range(repeat):
-        t = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t)
-    return best, out
 
 
 def cpu_of(fn: Callable[[], object], repeat: int) -> float:

@@ -19,6 +19,7 @@ import time
 import networkx as nx
 import numpy as np
 import pandas as pd
+from timing import best_of
 
 from gridservice.model import ServiceArea
 from gridservice.topology import network_of
@@ -65,15 +66,6 @@ def synthetic_area(customers: int, *, seed: int = 0) -> ServiceArea:
     return ServiceArea(frames)
 
 
-def best_of(n: int, fn) -> tuple[float, object]:
-    best, out = float("inf"), None
-    for _ in range(n):
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--customers", type=int, default=1_000_000)
@@ -98,30 +90,30 @@ def main() -> None:
     feeder = str(area.feeders.index[len(area.feeders) // 2])
     customer = str(area.customers.index[len(area.customers) // 3])
 
-    t_nx, nx_down = best_of(args.repeat, lambda: nx.descendants(g, feeder))
-    t_ours, ours = best_of(args.repeat, lambda: net.downstream(feeder))
+    t_nx, nx_down = best_of(lambda: nx.descendants(g, feeder), args.repeat)
+    t_ours, ours = best_of(lambda: net.downstream(feeder), args.repeat)
     got = set(ours.devices) | set(ours.meters) | set(ours.customers)
     assert got == nx_down, "downstream differs from nx.descendants"
     print(f"downstream of feeder {feeder} ({len(ours.customers):,} customers, {len(nx_down):,} nodes): "
           f"nx.descendants {t_nx * 1e3:.1f} ms, ours {t_ours * 1e3:.2f} ms -> {t_nx / t_ours:.0f}x (target >= 100x)")
 
-    t_nx_c, nx_cust = best_of(args.repeat, lambda: [n for n in nx.descendants(g, feeder) if n.startswith("C")])
-    t_ours_c, ours_c = best_of(args.repeat, lambda: net.customers_downstream([feeder]))
+    t_nx_c, nx_cust = best_of(lambda: [n for n in nx.descendants(g, feeder) if n.startswith("C")], args.repeat)
+    t_ours_c, ours_c = best_of(lambda: net.customers_downstream([feeder]), args.repeat)
     assert set(ours_c) == set(nx_cust)
     print(f"customers downstream of {feeder}: nx {t_nx_c * 1e3:.1f} ms, ours {t_ours_c * 1e3:.2f} ms "
           f"-> {t_nx_c / t_ours_c:.0f}x")
 
-    t_nx_up, nx_up = best_of(args.repeat, lambda: nx.ancestors(g, customer))
-    t_ours_up, ours_up = best_of(args.repeat, lambda: net.upstream(customer))
+    t_nx_up, nx_up = best_of(lambda: nx.ancestors(g, customer), args.repeat)
+    t_ours_up, ours_up = best_of(lambda: net.upstream(customer), args.repeat)
     assert set(ours_up[1:]) == nx_up, "upstream differs from nx.ancestors"
     print(f"upstream of customer {customer} ({len(ours_up)} devices): nx.ancestors {t_nx_up * 1e3:.3f} ms, "
           f"ours {t_ours_up * 1e3:.3f} ms -> {t_nx_up / t_ours_up:.1f}x")
 
-    t_fo, _ = best_of(2, lambda: net.feeder_of())
+    t_fo, _ = best_of(lambda: net.feeder_of(), 2)
     print(f"feeder_of every customer ({len(area.customers):,}): {t_fo:.2f} s")
 
     sw = str(area.switches.index[0])
-    t_sw, _ = best_of(1, lambda: net.with_switch(sw, is_open=True))
+    t_sw, _ = best_of(lambda: net.with_switch(sw, is_open=True), 1)
     print(f"opening switch {sw} (incremental update, see benchmarks/topology.py): {t_sw * 1e3:.1f} ms")
 
 

@@ -26,26 +26,15 @@ from __future__ import annotations
 import argparse
 import math
 import time
-from collections.abc import Callable
 
 import pandas as pd
+from timing import best_of, with_cpu
 
 from gridservice.config import Rules
 from gridservice.demo import build_demo
 from gridservice.metrics.visits import next_due, visit_list, working_days
 from gridservice.model import ServiceArea
 from gridservice.workspace import derive
-
-
-def best_of(fn: Callable[[], object], repeat: int) -> tuple[float, float, object]:
-    """Best wall time, the CPU time of that run (this process; the machine may be shared), the result."""
-    best, cpu, out = float("inf"), 0.0, None
-    for _ in range(repeat):
-        t, c = time.perf_counter(), time.process_time()
-        out = fn()
-        if time.perf_counter() - t < best:
-            best, cpu = time.perf_counter() - t, time.process_time() - c
-    return best, cpu, out
 
 
 def baseline_due(area: ServiceArea, rules: Rules, at: pd.Timestamp, key: pd.Index
@@ -117,8 +106,9 @@ def main() -> None:
     rules = Rules()
     area.metric_crs  # noqa: B018 - built once, as the server keeps it
 
-    t_ours, cpu_ours, table = best_of(lambda: visit_list(area, horizon="week", rules=rules), args.repeat)
-    t_next, _, nxt = best_of(lambda: next_due(area, rules=rules), args.repeat)
+    t_ours, (cpu_ours, table) = best_of(lambda: with_cpu(lambda: visit_list(area, horizon="week", rules=rules)),
+                                        args.repeat)
+    t_next, nxt = best_of(lambda: next_due(area, rules=rules), args.repeat)
 
     c = area.customers
     key = c.index[c["key_customer"].fillna(False).astype(bool).to_numpy()]

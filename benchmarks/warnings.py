@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import argparse
 import time
-from collections.abc import Callable
 
 import pandas as pd
+from timing import best_of, with_cpu
 
 from gridservice.config import Rules
 from gridservice.demo import build_demo
@@ -36,17 +36,6 @@ from gridservice.model import ServiceArea
 from gridservice.workspace import derive
 
 PERIOD = "2026-10"
-
-
-def best_of(fn: Callable[[], object], repeat: int) -> tuple[float, float, object]:
-    """Best wall time, the CPU time of that run (this process; the machine may be shared), the result."""
-    best, cpu, out = float("inf"), 0.0, None
-    for _ in range(repeat):
-        t, c = time.perf_counter(), time.process_time()
-        out = fn()
-        if time.perf_counter() - t < best:
-            best, cpu = time.perf_counter() - t, time.process_time() - c
-    return best, cpu, out
 
 
 def baseline(area: ServiceArea, rules: Rules) -> set[tuple[str, str, str, str]]:
@@ -93,8 +82,8 @@ def main() -> None:
           f"{len(area.energy_readings):,} readings ({time.perf_counter() - t:.1f} s to build and derive)")
     rules = Rules()
 
-    t_ours, cpu_ours, table = best_of(lambda: evaluate(area, PERIOD, rules=rules), args.repeat)
-    t_base, cpu_base, base = best_of(lambda: baseline(area, rules), 1)
+    t_ours, (cpu_ours, table) = best_of(lambda: with_cpu(lambda: evaluate(area, PERIOD, rules=rules)), args.repeat)
+    t_base, (cpu_base, base) = best_of(lambda: with_cpu(lambda: baseline(area, rules)), 1)
     ours = set(zip(table["indicator"], table["level"], table["unit_id"], table["severity"], strict=True))
     assert ours == base, f"ours and the baseline disagree: {sorted(ours ^ base)[:10]}"
     red = int((table["severity"] == "red").sum())
