@@ -28,15 +28,12 @@ import time
 
 import chinese_calendar
 import pandas as pd
-from timing import best_of
+from common import best_of, demo_area
 
 from gridservice.config import Rules
-from gridservice.demo import build_demo
 from gridservice.metrics.applications import monitor
 from gridservice.metrics.period import period_between
-from gridservice.model import ServiceArea
 from gridservice.schema import APPLICATION_STEPS
-from gridservice.workspace import derive
 
 
 def _workday(day: dt.date, extra: set[dt.date]) -> bool:
@@ -119,12 +116,10 @@ def main() -> None:
     parser.add_argument("--baseline-rows", type=int, default=0, help="0: all applications")
     args = parser.parse_args()
 
-    t = time.perf_counter()
-    frames = build_demo(customers=args.customers, seed=0, as_of="2026-11-30T18:00:00+08:00")
-    area = derive(ServiceArea({k: v for k, v in frames.items() if k != "demo_manifest"}))
+    area, _, built = demo_area(args.customers)
     apps = area.applications
     print(f"demo area: {len(area.customers):,} customers, {len(apps):,} applications "
-          f"({time.perf_counter() - t:.1f} s to build and derive)")
+          f"({built:.1f} s to build and derive)")
     rules = Rules()
     period = period_between("2025-12-01", "2026-11-30")
     judge = min(area.as_of, period.end - pd.Timedelta(milliseconds=1))

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import pyogrio
-from timing import best_of
+from common import best_of
 
 from gridservice.io import GeoPackageStore
 from gridservice.model import ServiceArea

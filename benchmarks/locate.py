@@ -21,7 +21,7 @@ from typing import TypeVar
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from timing import best_of
+from common import best_of
 
 from gridservice.demo import build_demo
 from gridservice.model import ServiceArea

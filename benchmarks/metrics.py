@@ -38,16 +38,14 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from timing import best_of
+from common import best_of, demo_area
 
 from gridservice.config import Rules
-from gridservice.demo import build_demo
 from gridservice.metrics.kpi import kpis
 from gridservice.metrics.lineloss import line_loss
 from gridservice.metrics.period import month
 from gridservice.model import ServiceArea
 from gridservice.topology import network_of
-from gridservice.workspace import derive
 
 
 def lookup(values: pd.Series | pd.Index, keys: pd.Index) -> np.ndarray:
@@ -165,12 +163,10 @@ def main() -> None:
     args = parser.parse_args()
     rules = Rules()
 
-    t = time.perf_counter()
-    frames = build_demo(customers=args.customers, seed=0)
-    area = derive(ServiceArea({k: v for k, v in frames.items() if k != "demo_manifest"}))
+    area, _, built = demo_area(args.customers, as_of=None)
     print(f"demo area: {len(area.customers):,} customers, {len(area.transformers):,} transformers, "
           f"{len(area.energy_readings):,} energy readings, {len(area.work_orders):,} work orders, "
-          f"{len(area.outages):,} outages ({time.perf_counter() - t:.1f} s to build and derive)")
+          f"{len(area.outages):,} outages ({built:.1f} s to build and derive)")
     t = time.perf_counter()
     network_of(area)
     print(f"topology trace index (built once, cached on the area): {time.perf_counter() - t:.2f} s")

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from timing import best_of
+from common import best_of
 
 from gridservice.auth import audit_entry
 from gridservice.io import GeoPackageStore, Store, open_store

@@ -21,7 +21,7 @@ import argparse
 import time
 
 import pandas as pd
-from timing import best_of, with_cpu
+from common import best_of, with_cpu
 
 from gridservice.demo import build_demo
 from gridservice.events.roster import NO_COVER, OVER_SIX, roster_findings, roster_frames

@@ -25,13 +25,11 @@ import time
 
 import numpy as np
 import pandas as pd
-from timing import best_of, with_cpu
+from common import best_of, demo_area, with_cpu
 
 from gridservice.config import Rules
-from gridservice.demo import build_demo
 from gridservice.metrics.theft import RULES, anomalies, suspects
 from gridservice.model import ServiceArea
-from gridservice.workspace import derive
 
 PERIOD = "2026-10"
 
@@ -111,12 +109,9 @@ def main() -> None:
     parser.add_argument("--baseline-rows", type=int, default=20_000, help="0: all meters")
     args = parser.parse_args()
 
-    t = time.perf_counter()
-    frames = build_demo(customers=args.customers, seed=0, as_of="2026-11-30T18:00:00+08:00")
-    manifest = frames["demo_manifest"]
-    area = derive(ServiceArea({k: v for k, v in frames.items() if k != "demo_manifest"}))
+    area, manifest, built = demo_area(args.customers)
     print(f"demo area: {len(area.customers):,} customers, {len(area.energy_readings):,} readings "
-          f"({time.perf_counter() - t:.1f} s to build and derive)")
+          f"({built:.1f} s to build and derive)")
     rules = Rules()
 
     t_ours, (cpu_ours, table) = best_of(lambda: with_cpu(lambda: suspects(area, PERIOD, rules=rules)), args.repeat)

@@ -25,7 +25,7 @@ from collections.abc import Callable
 
 import networkx as nx
 import numpy as np
-from timing import best_of
+from common import best_of
 
 from gridservice.demo import build_demo
 from gridservice.model import ServiceArea

@@ -19,7 +19,7 @@ import time
 import networkx as nx
 import numpy as np
 import pandas as pd
-from timing import best_of
+from common import best_of
 
 from gridservice.model import ServiceArea
 from gridservice.topology import network_of

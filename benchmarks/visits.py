@@ -28,13 +28,11 @@ import math
 import time
 
 import pandas as pd
-from timing import best_of, with_cpu
+from common import best_of, demo_area, with_cpu
 
 from gridservice.config import Rules
-from gridservice.demo import build_demo
 from gridservice.metrics.visits import next_due, visit_list, working_days
 from gridservice.model import ServiceArea
-from gridservice.workspace import derive
 
 
 def baseline_due(area: ServiceArea, rules: Rules, at: pd.Timestamp, key: pd.Index
@@ -96,13 +94,11 @@ def main() -> None:
                         help="key customers the per-customer baseline runs on, its time scaled up (0: all)")
     args = parser.parse_args()
 
-    t = time.perf_counter()
-    frames = build_demo(customers=args.customers, seed=0, as_of="2026-11-30T18:00:00+08:00")
-    area = derive(ServiceArea({k: v for k, v in frames.items() if k != "demo_manifest"}))
+    area, _, built = demo_area(args.customers)
     at = area.as_of
     print(f"demo area: {len(area.customers):,} customers, {int(area.customers['key_customer'].sum()):,} key, "
           f"{len(area.visits):,} visits, {len(area.staff):,} staff "
-          f"({time.perf_counter() - t:.1f} s to build and derive)")
+          f"({built:.1f} s to build and derive)")
     rules = Rules()
     area.metric_crs  # noqa: B018 - built once, as the server keeps it
 

@@ -20,20 +20,17 @@ The run checks that both find the same crossings.
 from __future__ import annotations
 
 import argparse
-import time
 
 import pandas as pd
-from timing import best_of, with_cpu
+from common import best_of, demo_area, with_cpu
 
 from gridservice.config import Rules
-from gridservice.demo import build_demo
 from gridservice.metrics.applications import monitor, monitor_summary
 from gridservice.metrics.indicators import INDICATORS, county_id, judged_at, thresholds
 from gridservice.metrics.kpi import kpis
 from gridservice.metrics.period import month
 from gridservice.metrics.warnings import evaluate
 from gridservice.model import ServiceArea
-from gridservice.workspace import derive
 
 PERIOD = "2026-10"
 
@@ -75,11 +72,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
 
-    t = time.perf_counter()
-    frames = build_demo(customers=args.customers, seed=0, as_of="2026-11-30T18:00:00+08:00")
-    area = derive(ServiceArea({k: v for k, v in frames.items() if k != "demo_manifest"}))
+    area, _, built = demo_area(args.customers)
     print(f"demo area: {len(area.customers):,} customers, {len(area.work_orders):,} work orders, "
-          f"{len(area.energy_readings):,} readings ({time.perf_counter() - t:.1f} s to build and derive)")
+          f"{len(area.energy_readings):,} readings ({built:.1f} s to build and derive)")
     rules = Rules()
 
     t_ours, (cpu_ours, table) = best_of(lambda: with_cpu(lambda: evaluate(area, PERIOD, rules=rules)), args.repeat)
