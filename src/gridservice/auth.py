@@ -48,6 +48,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "work_order.update": frozenset({"dispatcher", "admin"}),
     "outage.create": frozenset({"dispatcher", "admin"}),
     "outage.close": frozenset({"dispatcher", "admin"}),
+    # switching (倒闸操作) is the dispatcher's: it changes what every trace and outage impact shows
+    "switch.operate": frozenset({"dispatcher", "admin"}),
     "user.manage": frozenset({"admin"}),
     "application.read": frozenset({"supervisor", "dispatcher", "admin"}),
     "theft.read": frozenset({"supervisor", "dispatcher", "admin"}),

@@ -30,7 +30,7 @@ def test_login_with_json_gives_a_token_and_a_cookie(client: TestClient) -> None:
                          "permissions": ["plan.commit", "plan.revert", "roster.write"]}  # what the browser offers
     dispatcher = client.get("/api/v1/auth/me", headers=basic("dispatcher", "dispatcher-demo")).json()
     assert dispatcher["permissions"] == ["work_order.create", "work_order.update", "outage.create", "outage.close",
-                                         "application.read", "theft.read", "meter_check.write",
+                                         "switch.operate", "application.read", "theft.read", "meter_check.write",
                                          "visit.read", "visit.write"]
     client.cookies.clear()
 

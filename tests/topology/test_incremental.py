@@ -18,6 +18,7 @@ from gridservice.schema import DEVICE_LAYERS
 from gridservice.topology import network_of
 from gridservice.topology.incremental import switched
 from gridservice.topology.network import Network
+from topology_oracle import closed_links
 
 LAYER_PREFIX = {"substations": "S", "feeders": "F", "transformers": "T", "access_points": "A", "meters": "M",
                 "customers": "C"}
@@ -101,44 +102,6 @@ def assert_same_index(inc: Network, full: Network) -> None:
             pd.testing.assert_series_equal(a.grids, b.grids)
             assert inc.upstream(d) == full.upstream(d)
         assert list(inc.customers_downstream(list(ids[::3]))) == list(full.customers_downstream(list(ids[::3])))
-
-
-def closed_links(area: ServiceArea) -> nx.Graph:
-    """The closed links of ``area`` worked out from the layers, independently of the index."""
-    g = nx.MultiGraph()
-    for name in DEVICE_LAYERS:
-        g.add_nodes_from(area.layers[name].index)
-    cut = set()
-    sw = area.switches
-    gov = set()
-    for s in sw.itertuples():
-        for parent, child in ((s.from_device_id, s.to_device_id), (s.to_device_id, s.from_device_id)):
-            if parent_of(area, child) == parent:  # the switch governs the child's parent link
-                gov.add(s.Index)
-                if s.is_open:
-                    cut.add(child)
-                break
-    for name in DEVICE_LAYERS[1:]:
-        for dev in area.layers[name].index:
-            p = parent_of(area, dev)
-            if p is not None and dev not in cut:
-                g.add_edge(p, dev)
-    for s in sw.itertuples():
-        if s.Index not in gov and not s.is_open:
-            g.add_edge(s.from_device_id, s.to_device_id)
-    return g
-
-
-def parent_of(area: ServiceArea, dev: str) -> str | None:
-    for name, cols in (("feeders", ["substation_id"]), ("transformers", ["feeder_id"]),
-                       ("access_points", ["transformer_id"]), ("meters", ["access_point_id", "transformer_id"]),
-                       ("customers", ["meter_id"])):
-        if dev in area.layers[name].index:
-            for c in cols:
-                v = area.layers[name].loc[dev, c]
-                if isinstance(v, str):
-                    return v
-    return None
 
 
 def check_against_networkx(area: ServiceArea, net: Network) -> None:

@@ -167,6 +167,7 @@ def allowed(action: str):
 Planner = Annotated[User, Depends(allowed("plan.commit"))]
 Dispatcher = Annotated[User, Depends(allowed("work_order.create"))]
 OutageWriter = Annotated[User, Depends(allowed("outage.create"))]
+SwitchOperator = Annotated[User, Depends(allowed("switch.operate"))]
 Admin = Annotated[User, Depends(allowed("user.manage"))]
 
 

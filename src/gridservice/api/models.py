@@ -157,6 +157,11 @@ class WarningClear(_Strict):
     note: str = Field(min_length=1, max_length=500, description="Why the warning is cleared")
 
 
+class SwitchOperation(_Strict):
+    is_open: bool = Field(description="true: open the switch; false: close it")
+    note: str = Field("", max_length=500, description="Why (the audit log keeps it)")
+
+
 class OutageCreate(_Strict):
     device_id: str = Field(min_length=1, max_length=64)
     kind: OutageKind

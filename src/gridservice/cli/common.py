@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import getpass
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -74,6 +76,17 @@ FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="table, json o
 
 
 OverwriteOpt = Annotated[bool, typer.Option("--force", help="Replace an existing GeoPackage.")]
+UserOpt = Annotated[str | None, typer.Option("--user", help="Who is acting, for the audit log (default: $USER).")]
+
+
+def acting_user(user: str | None) -> str:
+    """The ``--user`` given, else the login name (``cli`` where a container has none)."""
+    if user:
+        return user
+    try:
+        return os.environ.get("USER") or getpass.getuser()
+    except OSError:  # no login name in some containers
+        return "cli"
 
 
 def output_file(out: Path, data: str | None, *, suffixes: tuple[str, ...], force: bool = False) -> Path:

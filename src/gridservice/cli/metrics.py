@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
-import os
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -16,6 +14,8 @@ from gridservice.cli.common import (
     DataOpt,
     Format,
     FormatOpt,
+    UserOpt,
+    acting_user,
     app,
     console,
     data_path,
@@ -59,7 +59,6 @@ PeriodOpt = Annotated[str | None, typer.Option("--period", "-p", help="YYYY-MM (
                                                                        "with data.")]
 AsOfOpt = Annotated[str | None, typer.Option("--as-of", help="Judge SLA clocks at this time (default: the data's "
                                                               "as_of, else now).")]
-UserOpt = Annotated[str | None, typer.Option("--user", help="Who is acting, for the audit log (default: $USER).")]
 
 
 def _rounded(df: pd.DataFrame, digits: int = 4) -> pd.DataFrame:
@@ -72,14 +71,6 @@ def _area(data: str | None):
 
     return open_area(data_path(data))
 
-
-def _user(user: str | None) -> str:
-    if user:
-        return user
-    try:
-        return os.environ.get("USER") or getpass.getuser()
-    except OSError:  # no login name in some containers
-        return "cli"
 
 
 def _period(area, period: str | None, first: str | None = None, last: str | None = None):
@@ -302,7 +293,7 @@ def orders_create(
     when = received_at or clock.now()
     order = create_work_order(area, kind=kind, received_at=when, customer_id=customer,
                               point=_lonlat(lonlat) if lonlat else None, channel=channel, description=description)
-    save_new_work_order(area.store, order, user=_user(user))
+    save_new_work_order(area.store, order, user=acting_user(user))
     _show(order, fmt)
     if fmt is Format.table and pd.isna(order["assignee_id"].iloc[0]):
         console.print("[yellow]warning:[/] no staff to route this order to; it is unassigned")
@@ -331,7 +322,7 @@ def orders_advance(
 
     store = open_store(data_path(data))
     when = at or clock.now()
-    updated = save_transition(store, work_order_id, status, when, user=_user(user))
+    updated = save_transition(store, work_order_id, status, when, user=acting_user(user))
     _show(updated, fmt)
 
 

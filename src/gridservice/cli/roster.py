@@ -7,7 +7,7 @@ from typing import Annotated
 import pandas as pd
 import typer
 
-from gridservice.cli.common import DataOpt, Format, FormatOpt, app, console, emit, rules
+from gridservice.cli.common import DataOpt, Format, FormatOpt, UserOpt, acting_user, app, console, emit, rules
 from gridservice.cli.metrics import _area
 
 roster_app = typer.Typer(help="排班: 6+1 duty rosters per station, who is on duty now, and the roster's gaps.",
@@ -26,7 +26,7 @@ def make_cmd(
     weeks: Annotated[int, typer.Option("--weeks", help="How many weeks.")] = 1,
     commit: Annotated[bool, typer.Option("--commit", help="Store it (one transaction with an audit entry), "
                                                           "replacing the staff's shifts on those days.")] = False,
-    user: Annotated[str, typer.Option("--user", help="Who the audit log names.")] = "cli",
+    user: UserOpt = None,
     data: DataOpt = None,
     fmt: FormatOpt = Format.table,
 ) -> None:
@@ -36,7 +36,7 @@ def make_cmd(
     area = _area(data)
     shifts = make_roster(area, station, start=start, weeks=weeks, rules=rules())
     if commit:
-        replaced = save_roster(area.store, area, shifts, user=user, station_id=station)  # type: ignore[arg-type]
+        replaced = save_roster(area.store, area, shifts, user=acting_user(user), station_id=station)  # type: ignore[arg-type]
         console.print(f"stored {len(shifts)} shifts of {station} ({replaced} replaced)")
     gaps = roster_gaps(area.replace(shifts=shifts))
     table = shifts.reset_index().pivot(index="staff_id", columns="date", values="kind").reset_index()

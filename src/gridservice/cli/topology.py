@@ -1,4 +1,4 @@
-"""Network verbs: ``trace``, ``outage impact`` and ``calls analyze``."""
+"""Network verbs: ``trace``, ``switch``, ``outage impact`` and ``calls analyze``."""
 
 from __future__ import annotations
 
@@ -9,7 +9,18 @@ from typing import Annotated
 import pandas as pd
 import typer
 
-from gridservice.cli.common import DataOpt, Format, FormatOpt, app, console, data_path, emit, frame_table
+from gridservice.cli.common import (
+    DataOpt,
+    Format,
+    FormatOpt,
+    UserOpt,
+    acting_user,
+    app,
+    console,
+    data_path,
+    emit,
+    frame_table,
+)
 from gridservice.errors import DataError
 
 outage_app = typer.Typer(help="Outages (停电): who an outage on a device cuts off and whom to tell.",
@@ -75,6 +86,34 @@ def trace(
                       f"{len(down.customers):,} customers downstream")
         if len(grids):
             console.print(frame_table(grids, title="customers per grid"))
+
+
+@app.command("switch")
+def switch_cmd(
+    switch_id: Annotated[str, typer.Argument(help="Switch id.")],
+    is_open: Annotated[bool, typer.Option("--open/--close", help="Open the switch, or close it.")],
+    data: DataOpt = None,
+    note: Annotated[str, typer.Option(help="Why (the audit log keeps it).")] = "",
+    user: UserOpt = None,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Open or close a switch (倒闸操作), with its audit entry, and show whom it cut off or supplied again."""
+    from gridservice.topology import network_of, operate_switch, supply_changes, supply_summary
+
+    area = _area(data)
+    operate_switch(area.store, switch_id, is_open=is_open, user=acting_user(user), note=note)
+    changed = supply_changes(area, network_of(area).with_switch(switch_id, is_open=is_open).area)
+    summary = {"switch_id": switch_id, "is_open": is_open, **supply_summary(changed)}
+    if fmt is not Format.table:
+        emit(summary if fmt is Format.json else changed.reset_index(), fmt)
+        return
+    console.print(f"switch [bold]{switch_id}[/] {'opened' if is_open else 'closed'}: "
+                  f"{summary['customers_cut_off']:,} customers cut off, "
+                  f"{summary['customers_restored']:,} supplied again")
+    per_grid = pd.DataFrame({"cut_off": pd.Series(summary["grids_cut_off"], dtype="int64"),
+                             "restored": pd.Series(summary["grids_restored"], dtype="int64")}).fillna(0)
+    if len(per_grid):
+        console.print(frame_table(per_grid.astype("int64").rename_axis("grid_id").reset_index(), title="grids"))
 
 
 @outage_app.command("impact")

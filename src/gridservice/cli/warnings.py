@@ -6,15 +6,13 @@ from typing import Annotated
 
 import typer
 
-from gridservice.cli.common import DataOpt, Format, FormatOpt, app, console, emit, rules
-from gridservice.cli.metrics import _area, _user
+from gridservice.cli.common import DataOpt, Format, FormatOpt, UserOpt, acting_user, app, console, emit, rules
+from gridservice.cli.metrics import _area
 
 warnings_app = typer.Typer(help="指标预警: yellow and red warnings on the indicators per county, station and grid; "
                                 "kept until cleared, escalated (约谈) when red persists.", no_args_is_help=True)
 app.add_typer(warnings_app, name="warnings")
 
-UserOpt = Annotated[str | None, typer.Option("--user", help="Who writes (recorded in the audit log; default: the "
-                                                            "login name).")]
 _SHOWN = ["warning_id", "severity", "level", "unit_id", "indicator", "title_zh", "value", "threshold", "unit",
           "period", "last_period", "red_months", "escalated_at", "cleared_at", "cleared_by"]
 
@@ -40,7 +38,7 @@ def update_cmd(
         with store.lock():  # judge against the stored warnings, with no other writer in between
             existing = store.read_layer("warnings") if "warnings" in store.layers() else None
             result = update(area, label, rules=rules(), existing=existing)
-            save_update(store, result, user=_user(user))
+            save_update(store, result, user=acting_user(user))
     else:
         result = update(area, label, rules=rules())
     table = result.table()
@@ -82,7 +80,7 @@ def clear_cmd(
     from gridservice.metrics.warnings import clear, empty_warnings, save_clear
 
     store = open_store(data_path(data))
-    who = _user(user)
+    who = acting_user(user)
     with store.lock():
         current = store.read_layer("warnings") if "warnings" in store.layers() else empty_warnings()
         row = clear(current, warning_id, note=note, user=who)

@@ -89,12 +89,13 @@ def save_transition(store: Store, work_order_id: str, status: str, at: object, *
     return updated
 
 
-__all__ = ["created_with_key", "idempotency_log_id", "save_new_work_order", "save_transition"]
-
-
 def save_visit(store: Store, visit: pd.DataFrame, *, user: str) -> None:
     """Write a visit done and its audit record in one transaction."""
     row = visit.iloc[0]
     record = audit_record(user=user, action="create", layer="visits", feature_id=str(visit.index[0]),
                           detail=f"{row['kind']} visit to {row['customer_id']} by {row['staff_id']}")
     store.upsert({"visits": visit, "audit_log": record})
+
+
+__all__ = ["created_with_key", "idempotency_log_id", "save_meter_check", "save_new_work_order", "save_transition",
+           "save_visit"]

@@ -16,6 +16,7 @@ from gridservice.topology.outages import (
     outage_impact,
     staff_to_notify,
 )
+from gridservice.topology.switching import operate_switch, supply_changes, supply_summary
 
 __all__ = [
     "KIND",
@@ -27,7 +28,10 @@ __all__ = [
     "group_calls",
     "important_customers",
     "network_of",
+    "operate_switch",
     "outage_impact",
     "read_calls",
     "staff_to_notify",
+    "supply_changes",
+    "supply_summary",
 ]
