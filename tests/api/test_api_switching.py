@@ -6,12 +6,12 @@ from __future__ import annotations
 import pytest
 from api_helpers import SETTINGS, USERS, headers
 from fastapi.testclient import TestClient
-from topology_oracle import supplied_customers
 
 from gridservice.api import create_app
 from gridservice.io import GeoPackageStore
 from gridservice.topology import network_of
 from gridservice.workspace import open_area
+from topology_oracle import supplied_customers
 
 
 @pytest.fixture
