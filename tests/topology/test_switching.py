@@ -77,4 +77,4 @@ def test_cli_switch(ring_gpkg) -> None:
     assert isinstance(again.exception, ConflictError) and "already open" in str(again.exception)  # main() prints it
     table = runner.invoke(app, ["switch", "SEC", "--close", "--data", str(ring_gpkg)])
     assert table.exit_code == 0 and "2 supplied again" in table.stdout
-    assert list(GeoPackageStore(ring_gpkg).read_layer("audit_log")["user"])[0] == "wang"
+    assert GeoPackageStore(ring_gpkg).read_layer("audit_log")["user"].iloc[0] == "wang"
