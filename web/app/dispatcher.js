@@ -65,6 +65,7 @@ export function mount(root, ctx) {
     el("div", { class: "section" }, el("div", { class: "search-box" }, search, results)),
     el("div", { class: "section" }, cardBox),
     el("div", { class: "section" }, el("h3", {}, tl("dispatcher.outage")), outageForm(), outageBox),
+    el("div", { class: "section" }, el("h3", {}, tl("dispatcher.switching")), switchForm()),
     el(
       "div",
       { class: "section" },
@@ -390,6 +391,28 @@ export function mount(root, ctx) {
       }
     });
     return form;
+  }
+
+  // ---- switching (倒闸操作): open or close a switch; the server answers whom it cut off or restored ----------
+  function switchForm() {
+    const id = el("input", { id: "switch-id", class: "grow", "data-i18n-ph": "dispatcher.switch_placeholder", placeholder: t("dispatcher.switch_placeholder"), required: true });
+    const note = el("input", { id: "switch-note", "data-i18n-ph": "dispatcher.switch_note", placeholder: t("dispatcher.switch_note") });
+    const result = el("p", { id: "switch-result", class: "muted" });
+    const operate = (isOpen) => async () => {
+      if (!id.value.trim()) return id.focus();
+      try {
+        const r = await api(`/network/switches/${encodeURIComponent(id.value.trim())}`, { method: "POST", body: { is_open: isOpen, note: note.value.trim() } });
+        const grids = Object.entries(isOpen ? r.grids_cut_off : r.grids_restored).map(([g, n]) => `${g} ${num(n)}`).join("、") || "–";
+        const text = t(isOpen ? "dispatcher.switch_opened" : "dispatcher.switch_closed", { id: r.switch_id, n: num(isOpen ? r.customers_cut_off : r.customers_restored), grids });
+        fill(result, text);
+        toast(text, "ok");
+      } catch (err) {
+        report(err);
+      }
+    };
+    const open = el("button", { type: "button", class: "danger", id: "switch-open", onclick: operate(true), ...allowed("switch.operate") }, tl("dispatcher.switch_open"));
+    const close = el("button", { type: "button", id: "switch-close", onclick: operate(false), ...allowed("switch.operate") }, tl("dispatcher.switch_close"));
+    return el("div", { class: "stack", id: "switch-form" }, el("div", { class: "row nowrap" }, id), note, el("div", { class: "toolbar" }, open, close), result);
   }
 
   function prefillOutage(deviceId) {
