@@ -97,8 +97,10 @@ function drawLocalBasemap(map) {
     villages();
     // a place name gives way to a grid name or to a bigger place it would overlap
     const declutter = debounce(() => {
+      const pane = map.getContainer().isConnected && map.getPane("places");
+      if (!pane) return; // the view was left before the timer ran: its map and panes are gone
       const shown = [...map.getContainer().querySelectorAll(".leaflet-tooltip.grid-label")].map((t) => t.getBoundingClientRect());
-      for (const span of map.getPane("places").querySelectorAll(".place-label span")) {
+      for (const span of pane.querySelectorAll(".place-label span")) {
         span.style.visibility = "visible";
         const r = span.getBoundingClientRect();
         if (!r.width) continue; // a village below its zoom

@@ -542,9 +542,12 @@ export function mount(root, ctx) {
 
   async function loadRoster() {
     if (!rosterStation.value) return;
+    const run = (state.rosterRun = (state.rosterRun || 0) + 1);
     const query = { station_id: rosterStation.value };
     if (rosterFrom.value) query.from = rosterFrom.value;
-    state.roster = await api("/roster", { query });
+    const data = await api("/roster", { query });
+    if (run !== state.rosterRun) return; // the station or week changed meanwhile: a later answer is coming
+    state.roster = data;
     if (!rosterFrom.value) rosterFrom.value = state.roster.from;
     renderRoster();
   }
