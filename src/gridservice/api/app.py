@@ -106,8 +106,11 @@ def create_app(data: str | Store, *, settings: Settings | None = None, web: bool
     app.include_router(maps.router)
 
     if settings.warm_up:
-        app.state.warm_up = threading.Thread(target=warm_up, args=(area, settings), name="gridservice-warm-up",
-                                             daemon=True)
+        # not a daemon: a process that ends mid-warm-up waits for the step under way (a daemon thread
+        # still in native code at exit aborts the process); `serve` sets the stop event when it stops
+        app.state.warm_up_stop = threading.Event()
+        app.state.warm_up = threading.Thread(target=warm_up, args=(area, settings, app.state.warm_up_stop),
+                                             name="gridservice-warm-up")
         app.state.warm_up.start()
     if web:
         from gridservice.api.web import mount_web
@@ -116,18 +119,22 @@ def create_app(data: str | Store, *, settings: Settings | None = None, web: bool
     return app
 
 
-def warm_up(area: ServiceArea, settings: Settings) -> None:
+def warm_up(area: ServiceArea, settings: Settings, stop: threading.Event) -> None:
     """Build what the first requests would wait for into ``area``'s cache, most awaited first:
-    the customer search (dispatchers), the trace index, the supervisor's first view.
+    the customer search (dispatchers), the trace index, the supervisor's first view; ``stop``
+    ends it after the step under way.
 
     A request that needs one of them meanwhile waits for that build only. A
     layer too broken to build from stops the warm-up; the request that needs
     it gets the error.
     """
+    steps = [lambda: customers.customer_index(area), lambda: network_of(area),
+             *metrics.supervisor_view(area, settings.rules)]
     try:
-        customers.customer_index(area)
-        network_of(area)
-        metrics.supervisor_view(area, settings.rules)
+        for step in steps:
+            if stop.is_set():
+                return
+            step()
     except GridserviceError as exc:
         log.warning("warm-up stopped: %s", exc)
 

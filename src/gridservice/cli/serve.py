@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from typing import Annotated
 
 import typer
@@ -64,7 +65,10 @@ def serve(
     if not settings.secret_key:
         console.print("[dim]GRIDSERVICE_SECRET_KEY is not set: logins end when the server stops[/]")
     if workers == 1:
-        uvicorn.run(application, host=host, port=port, log_level="warning")
+        try:
+            uvicorn.run(application, host=host, port=port, log_level="warning")
+        finally:
+            getattr(application.state, "warm_up_stop", threading.Event()).set()  # stopping: no more warm-up
     else:
         uvicorn.run("gridservice.api.app:from_environment", factory=True, workers=workers, host=host, port=port,
                     log_level="warning")

@@ -563,6 +563,9 @@ def _write_layer(path: str, name: str, df: pd.DataFrame) -> None:
     if not has_geometry and "geometry" in df.columns:
         df = pd.DataFrame(df.drop(columns="geometry"))
     df = _utc(df)
+    empty = [c for c in df.columns if c != "geometry" and df[c].dtype == object and df[c].isna().all()]
+    if empty:  # all missing, no type to infer: pyogrio 0.10 cannot write Arrow's null type, so text
+        df = df.assign(**{c: df[c].astype("string") for c in empty})
     pyogrio.write_dataframe(df, path, **kw)
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -111,15 +113,14 @@ def _audit(area: ServiceArea, rule: list[str] | None, rules: Rules) -> pd.DataFr
                        lambda: audit(area, rule_ids=rule, history=_loss_history(area), rules=rules))
 
 
-def supervisor_view(area: ServiceArea, rules: Rules, *, months: int = 12) -> None:
-    """Compute what the supervisor's first view asks for (the latest month's KPIs per grid,
-    its line loss, the audit and ``months`` months of area-wide KPIs for the trend) into
-    the area's cache: the server's warm-up, so that the view opens at once."""
+def supervisor_view(area: ServiceArea, rules: Rules, *, months: int = 12) -> list[Callable[[], object]]:
+    """What the supervisor's first view asks for (the latest month's KPIs per grid, its line loss,
+    the audit and ``months`` months of area-wide KPIs for the trend), as steps that compute each
+    into the area's cache: the server's warm-up runs them, so that the view opens at once."""
     p = latest_period(area)
-    _kpis(area, p, "grid", rules)
-    _audit(area, None, rules)
-    for month in pd.period_range(end=pd.Period(p.label, "M"), periods=months, freq="M")[::-1]:
-        _kpis(area, parse_period(str(month)), "area", rules)
+    trend = [parse_period(str(m)) for m in pd.period_range(end=pd.Period(p.label, "M"), periods=months, freq="M")]
+    return [lambda: _kpis(area, p, "grid", rules), lambda: _audit(area, None, rules),
+            *(functools.partial(_kpis, area, m, "area", rules) for m in reversed(trend))]
 
 
 #: The layers a line-loss table is computed from.
