@@ -42,11 +42,12 @@ def test_supervisor_sees_open_warnings_and_warned_grids(tab: Any) -> None:
     grid_rows = open_[open_["level"] == "grid"]
     expected = {g: ("red" if (s == "red").any() else "yellow") for g, s in grid_rows.groupby("unit_id")["severity"]}
     assert warned == expected
+    # the grid polygons only (class "grid"): an audit marker on the map carries its finding's grid_id too
     outlined = page.evaluate("""() => { const out = {}; window.gridservice.supervisor.map.eachLayer((l) => {
-        if (l.feature && l.feature.properties && l.feature.properties.grid_id) out[l.feature.properties.grid_id] =
+        if ((l.options.className || '').split(' ').includes('grid')) out[l.feature.properties.grid_id] =
           l.options.color; }); return out; }""")
     colours = {"red": "#c62828", "yellow": "#f9a825"}
-    assert all(outlined[g] == colours[s] for g, s in expected.items())
+    assert {g: outlined[g] for g in expected} == {g: colours[s] for g, s in expected.items()}
     page.locator("#warnings-panel").scroll_into_view_if_needed()
     tab.shot("supervisor-warnings")
     assert tab.blocked == [] and tab.errors == []
