@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pytest
 import shapely
@@ -13,9 +15,11 @@ from fastapi.testclient import TestClient
 
 from gridservice.api import create_app
 from gridservice.io import GeoPackageStore
+from gridservice.maps.customers import CELL_SIZES, customer_density
 from gridservice.metrics.kpi import kpis
 from gridservice.metrics.period import latest_period
 from gridservice.search import pinyin
+from gridservice.workspace import open_area
 
 
 @pytest.fixture(scope="module")
@@ -62,6 +66,65 @@ def test_ogc_bbox_on_the_demo_matches_geopandas(demo: TestClient, demo_area) -> 
     assert got == expected
 
 
+#: Nanfeng lies at 116.45°E, 27.2°N: UTM zone floor((116.45 + 180) / 6) + 1 = 50, north.
+UTM_50N = "EPSG:32650"
+
+
+@pytest.mark.parametrize(("zoom", "cell_m", "view"), [
+    # 24 px at zoom z and 27.2°N: 24 * 156543 * cos(27.2°) / 2**z = 3262 m / 2**(z - 10), rounded up to a size
+    (10, 5000.0, (0, 0, 1, 1)),          # the whole county in 5 km squares
+    (14, 250.0, (0.4, 0.4, 0.55, 0.5)),  # 204 m: 250 m squares over a part of it
+])
+def test_density_counts_each_cells_customers_as_geopandas_does(demo: TestClient, demo_gpkg: Path, zoom: int,
+                                                               cell_m: float, view: tuple) -> None:
+    customers = gpd.read_file(demo_gpkg, layer="customers")
+    customers = customers[~(customers.geometry.isna() | customers.geometry.is_empty)]
+    minx, miny, maxx, maxy = customers.total_bounds
+    w, h = maxx - minx, maxy - miny
+    bbox = (minx + view[0] * w, miny + view[1] * h, minx + view[2] * w, miny + view[3] * h)
+    r = demo.get("/api/v1/customers/density", params={"bbox": ",".join(map(str, bbox)), "zoom": zoom},
+                 headers=headers("planner"))
+    assert r.status_code == 200 and r.headers["content-type"] == "application/geo+json"
+    body = r.json()
+    assert body["cell_m"] == cell_m
+    cells = gpd.GeoDataFrame.from_features(body["features"], crs="EPSG:4326").to_crs(UTM_50N)
+    # each cell a cell_m square, holding exactly the customers geopandas finds in it
+    assert np.allclose(cells.area, cell_m**2) and np.allclose(cells.length, 4 * cell_m)
+    points = customers.to_crs(UTM_50N)
+    joined = gpd.sjoin(points[["geometry"]], cells[["geometry"]], predicate="within")
+    assert joined["index_right"].value_counts().sort_index().tolist() == cells["count"].tolist()
+    assert body["total"] == cells["count"].sum()
+    # every customer in view is in a cell shown, and every cell shown touches the view
+    in_view = points[customers.intersects(shapely.box(*bbox)).to_numpy()]
+    assert set(in_view.index) <= set(joined.index)
+    assert cells.to_crs("EPSG:4326").intersects(shapely.box(*bbox)).all()
+    if view == (0, 0, 1, 1):
+        assert body["total"] == len(customers)
+
+
+def test_density_refuses_a_bad_view(demo: TestClient) -> None:
+    h = headers("dispatcher")
+    bad = demo.get("/api/v1/customers/density", params={"bbox": "116.6,27,116.5,27.1", "zoom": 12}, headers=h)
+    assert bad.status_code == 400 and "min must not exceed max" in bad.json()["detail"]
+    assert demo.get("/api/v1/customers/density", params={"bbox": "116.5,27,116.6,27.1", "zoom": 40},
+                    headers=h).status_code == 422
+    assert demo.get("/api/v1/customers/density", params={"bbox": "116.5,27,116.6,27.1", "zoom": 12}).status_code == 401
+
+
+def test_density_takes_larger_cells_when_a_view_would_hold_too_many(demo_gpkg: Path) -> None:
+    area = open_area(str(demo_gpkg))
+    bbox = tuple(area.customers.total_bounds)
+    fine = customer_density(area, bbox, 18)
+    assert fine.attrs["cell_m"] == 25.0 and len(fine) > 100
+    capped = customer_density(area, bbox, 18, max_cells=100)
+    assert len(capped) <= 100 and capped["count"].sum() == fine["count"].sum()
+    # the next smaller size would have needed more than 100 squares
+    points = area.customers.geometry.dropna().to_crs(UTM_50N)
+    smaller = CELL_SIZES[CELL_SIZES.index(capped.attrs["cell_m"]) - 1]
+    squares = set(zip(np.floor(points.x / smaller), np.floor(points.y / smaller), strict=True))
+    assert len(squares) > 100
+
+
 def test_invalid_phones_in_findings_are_masked_for_a_supervisor(demo: TestClient, demo_area) -> None:
     import io
 
@@ -86,7 +149,8 @@ def test_invalid_phones_in_findings_are_masked_for_a_supervisor(demo: TestClient
 
 def test_the_warm_up_leaves_the_supervisors_first_view_built(demo: TestClient, demo_area) -> None:
     """After the start's warm-up, the supervisor's first view (KPIs per grid for the latest month, its line
-    loss, the audit, 12 months of area-wide KPIs) is answered from the cache, with the domain's numbers."""
+    loss, the audit, 12 months of area-wide KPIs) and the county's customer density are answered from the
+    cache, with the domain's numbers."""
     app = demo.app
     app.state.warm_up.join(300)
     assert not app.state.warm_up.is_alive()
@@ -106,4 +170,8 @@ def test_the_warm_up_leaves_the_supervisors_first_view_built(demo: TestClient, d
     for month in months:
         row = demo.get("/api/v1/kpis", params={"by": "area", "period": month}, headers=h).json()["items"][0]
         assert row["customers"] == kpis(demo_area, month, by="area", rules=SETTINGS.rules)["customers"].iloc[0]
+    # and the dispatcher's and planner's first view: the county's customer density (2 km squares at zoom 11)
+    county = ",".join(map(str, area.territory.bounds))
+    density = demo.get("/api/v1/customers/density", params={"bbox": county, "zoom": 11}, headers=h).json()
+    assert density["cell_m"] == 2000.0 and density["total"] == area.customers.geometry.notna().sum()
     assert set(area._cache) == built  # nothing above was computed on request

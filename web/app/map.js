@@ -4,8 +4,8 @@
 // GCJ-02 (layers are shifted onto it) when chosen, or none at all.
 import { api } from "./api.js";
 import { gcjToWgs, mapGeometry, wgsToGcj } from "./coords.js";
-import { lang } from "./i18n.js";
-import { debounce } from "./util.js";
+import { lang, t } from "./i18n.js";
+import { debounce, num } from "./util.js";
 
 const L = window.L;
 
@@ -149,6 +149,7 @@ export function legendControl(position = "bottomright") {
       div.append(row);
     }
   };
+  control.hide = () => control.div.replaceChildren();
   return control;
 }
 
@@ -184,15 +185,24 @@ export function colourFor(value, cuts, ramp = RAMP) {
 export const NO_DATA = "#cccccc";
 
 /**
- * Customers as dots, only when zoomed in to `minZoom` and only those in view
- * (at most `limit`, from the OGC API with a bbox): a county has a million.
+ * Customers in view: as dots when zoomed in to `minZoom` (at most `limit`, from the OGC API
+ * with a bbox), and below it as their density, counted by the server per square cell about
+ * 24 pixels wide (a county has a million customers). The cells lie under the grids and take
+ * no clicks; a legend gives their counts.
  * `style(c)` gives circle-marker options, `tooltip(c)` its text, `onClick(c)` an action.
- * Returns {layer, redraw()}; the layer is added to the map.
+ * Returns {layer, density, redraw()}; both layers are added to the map.
  */
 export function customersInView(view, { minZoom = 15, limit = 3000, style = () => ({}), tooltip = (c) => `${c.id} ${c.name || ""}`, onClick = null } = {}) {
   const { map } = view;
   if (!map.getPane("customers")) map.createPane("customers").style.zIndex = 450; // above the grid polygons
+  if (!map.getPane("density")) {
+    const pane = map.createPane("density"); // under the grid polygons, and clicks go through
+    pane.style.zIndex = 350;
+    pane.style.pointerEvents = "none";
+  }
   const layer = L.featureGroup().addTo(map);
+  const density = L.featureGroup().addTo(map);
+  const legend = legendControl("bottomleft").addTo(map);
   let items = [];
   let seq = 0;
   const redraw = () => {
@@ -209,26 +219,50 @@ export function customersInView(view, { minZoom = 15, limit = 3000, style = () =
       layer.addLayer(marker);
     }
   };
-  const load = debounce(async () => {
-    const mine = ++seq;
-    if (map.getZoom() < minZoom) {
-      items = [];
-      redraw();
+  const drawDensity = (data, bbox) => {
+    density.clearLayers();
+    const box = map.getContainer().dataset; // what is drawn, for tests and benchmarks
+    Object.assign(box, { densityCells: data ? data.features.length : 0, densityTotal: data ? data.total : 0, densityView: bbox });
+    if (!data || !data.features.length) {
+      legend.hide();
       return;
     }
+    const { cuts, classes } = classify(data.features.map((f) => f.properties.count));
+    view
+      .geojson(data, {
+        pane: "density", interactive: false, pmIgnore: true, snapIgnore: true,
+        style: (f) => ({ stroke: false, fillOpacity: 0.6, fillColor: colourFor(f.properties.count, cuts), className: "density-cell" }),
+      })
+      .eachLayer((l) => density.addLayer(l));
+    const size = data.cell_m >= 1000 ? `${data.cell_m / 1000} km` : `${data.cell_m} m`;
+    legend.show(t("map.density", { size }), classes.map((c) => ({ color: colourFor(c.lo, cuts), label: c.exact ? num(c.lo) : `${num(c.lo)} – ${num(c.hi)}` })));
+  };
+  const load = debounce(async () => {
+    const mine = ++seq;
     const b = map.getBounds();
     const [w, s] = view.fromLatLng(b.getSouthWest());
     const [e, n] = view.fromLatLng(b.getNorthEast());
+    const bbox = [w, s, e, n].map((x) => x.toFixed(6)).join(",");
     try {
-      const data = await api("/ogc/collections/customers/items", { query: { bbox: [w, s, e, n].map((x) => x.toFixed(6)).join(","), limit } });
+      if (map.getZoom() < minZoom) {
+        const data = await api("/customers/density", { query: { bbox, zoom: map.getZoom() } });
+        if (mine !== seq) return;
+        items = [];
+        redraw();
+        drawDensity(data, bbox);
+        return;
+      }
+      const data = await api("/ogc/collections/customers/items", { query: { bbox, limit } });
       if (mine !== seq) return;
+      drawDensity(null, bbox);
       items = data.features.filter((f) => f.geometry).map((f) => ({ id: f.id, lon: f.geometry.coordinates[0], lat: f.geometry.coordinates[1], name: f.properties.name, grid_id: f.properties.grid_id }));
       redraw();
     } catch {
       // context only: the view works without the dots
     }
   }, 250);
+  map.on("movestart", () => (seq += 1)); // an answer for the view being left is not drawn
   map.on("moveend", load);
   load();
-  return { layer, redraw };
+  return { layer, density, redraw };
 }

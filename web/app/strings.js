@@ -29,6 +29,7 @@ const S = {
   "common.cancel": { zh: "取消", en: "Cancel" },
   "common.refresh": { zh: "刷新", en: "Refresh" },
   "common.export_csv": { zh: "导出CSV", en: "Export CSV" },
+  "map.density": { zh: "客户数（每 {size} 方格）", en: "Customers per {size} square" },
   "common.error": { zh: "出错了", en: "Something went wrong" },
   "common.forbidden": { zh: "当前角色无权执行此操作", en: "Your role may not do this" },
   "common.grid": { zh: "网格", en: "Grid" },

@@ -42,6 +42,7 @@ from gridservice.auth import new_secret
 from gridservice.config import Settings, get_settings
 from gridservice.errors import GridserviceError
 from gridservice.io import Store
+from gridservice.maps.customers import customer_density
 from gridservice.model import ServiceArea
 from gridservice.topology import network_of
 
@@ -121,14 +122,16 @@ def create_app(data: str | Store, *, settings: Settings | None = None, web: bool
 
 def warm_up(area: ServiceArea, settings: Settings, stop: threading.Event) -> None:
     """Build what the first requests would wait for into ``area``'s cache, most awaited first:
-    the customer search (dispatchers), the trace index, the supervisor's first view; ``stop``
+    the customer density at the zooms a county is seen at (the first thing every map shows), the
+    customer search (dispatchers), the trace index, the supervisor's first view; ``stop``
     ends it after the step under way.
 
     A request that needs one of them meanwhile waits for that build only. A
     layer too broken to build from stops the warm-up; the request that needs
     it gets the error.
     """
-    steps = [lambda: customers.customer_index(area), lambda: network_of(area),
+    steps = [lambda: [customer_density(area, tuple(area.territory.bounds), z) for z in range(9, 15)],
+             lambda: customers.customer_index(area), lambda: network_of(area),
              *metrics.supervisor_view(area, settings.rules)]
     try:
         for step in steps:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import base64
 import json
 import zlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import folium
 import geopandas as gpd
@@ -30,7 +30,11 @@ from pyproj import Transformer
 
 from gridservice.schema import CUSTOMER_CATEGORIES
 
-__all__ = ["CATEGORY_COLORS", "CustomerPoints", "customer_bins", "pack_points", "unpack_points"]
+if TYPE_CHECKING:
+    from gridservice.model import ServiceArea
+
+__all__ = ["CATEGORY_COLORS", "CELL_SIZES", "CustomerPoints", "bin_frame", "bin_xy", "cell_size_for_zoom",
+           "customer_bins", "customer_density", "pack_points", "unpack_points"]
 
 #: Colours of customer categories, in :data:`CUSTOMER_CATEGORIES` order (unknown last).
 CATEGORY_COLORS = ["#1f78b4", "#ff7f00", "#6a3d9a", "#33a02c", "#777777"]
@@ -103,6 +107,46 @@ def category_codes(categories: pd.Series) -> np.ndarray:
     return np.where(codes < 0, len(CUSTOMER_CATEGORIES), codes).astype(np.uint8)
 
 
+#: Cell sides (metres) customers are counted in, smallest first.
+CELL_SIZES = (25.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2000.0, 5000.0, 10000.0, 20000.0, 50000.0)
+
+
+def bin_xy(x: np.ndarray, y: np.ndarray, size: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Count points per square cell of side ``size`` (metric coordinates; non-finite ones are left out).
+
+    Returns the cells' integer column and row (cell ``(i, j)`` spans ``[i*size, (i+1)*size)`` in x and
+    the same in y) and their counts, non-empty cells only, ordered by column then row.
+    """
+    ok = np.isfinite(x) & np.isfinite(y)
+    if not ok.all():
+        x, y = x[ok], y[ok]
+    if not len(x):
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, empty
+    ix = np.floor(x / size).astype(np.int64)
+    iy = np.floor(y / size).astype(np.int64)
+    ix0, iy0 = ix.min(), iy.min()
+    ny = int(iy.max() - iy0 + 1)
+    key = (ix - ix0) * ny + (iy - iy0)
+    # One integer per cell: a bincount when the box is small enough, else a sort.
+    if int(key.max()) < 50_000_000:
+        full = np.bincount(key)
+        cells = np.flatnonzero(full)
+        counts = full[cells]
+    else:
+        cells, counts = np.unique(key, return_counts=True)
+    return cells // ny + ix0, cells % ny + iy0, counts.astype(np.int64)
+
+
+def bin_frame(cx: np.ndarray, cy: np.ndarray, counts: np.ndarray, size: float, metric_crs: Any,
+              crs: Any = "EPSG:4326") -> gpd.GeoDataFrame:
+    """Cells from :func:`bin_xy` as polygons in ``crs``, with ``count``; ``attrs["cell_m"]`` is ``size``."""
+    boxes = shapely.box(cx * size, cy * size, (cx + 1) * size, (cy + 1) * size)
+    out = gpd.GeoDataFrame({"count": counts}, geometry=gpd.GeoSeries(boxes, crs=metric_crs)).to_crs(crs)
+    out.attrs["cell_m"] = float(size)
+    return out
+
+
 def customer_bins(customers: gpd.GeoDataFrame, *, cell_m: float | None = None, metric_crs: str | None = None,
                   max_cells: int = 12_000) -> gpd.GeoDataFrame:
     """Count customers per square cell of ``cell_m`` metres (only non-empty cells).
@@ -112,8 +156,8 @@ def customer_bins(customers: gpd.GeoDataFrame, *, cell_m: float | None = None, m
     customers
         Points (EPSG:4326).
     cell_m
-        Cell side in metres. Default: the smallest of 250 m, 500 m, 1 km, 2 km,
-        5 km that gives at most ``max_cells`` non-empty cells.
+        Cell side in metres. Default: the smallest of :data:`CELL_SIZES` from 250 m up that gives at
+        most ``max_cells`` non-empty cells.
     metric_crs
         CRS to bin in (default: the UTM zone of the points' centre).
 
@@ -134,28 +178,65 @@ def customer_bins(customers: gpd.GeoDataFrame, *, cell_m: float | None = None, m
         metric_crs = pts.estimate_utm_crs()
     lon, lat = shapely.get_x(pts.values), shapely.get_y(pts.values)
     x, y = Transformer.from_crs(pts.crs or "EPSG:4326", metric_crs, always_xy=True).transform(lon, lat)
-    sizes = [cell_m] if cell_m else [250.0, 500.0, 1000.0, 2000.0, 5000.0, 10000.0]
-    for size in sizes:
-        ix = np.floor(x / size).astype(np.int64)
-        iy = np.floor(y / size).astype(np.int64)
-        ix0, iy0 = ix.min(), iy.min()
-        ny = int(iy.max() - iy0 + 1)
-        key = (ix - ix0) * ny + (iy - iy0)
-        # One integer per cell: a bincount when the box is small enough, else a sort.
-        if int(key.max()) < 50_000_000:
-            full = np.bincount(key)
-            cells_key = np.flatnonzero(full)
-            counts = full[cells_key]
-        else:
-            cells_key, counts = np.unique(key, return_counts=True)
-        if len(cells_key) <= max_cells:
+    for size in [cell_m] if cell_m else [s for s in CELL_SIZES if s >= 250.0]:
+        cx, cy, counts = bin_xy(x, y, size)
+        if len(counts) <= max_cells:
             break
-    cx, cy = cells_key // ny + ix0, cells_key % ny + iy0
-    boxes = shapely.box(cx * size, cy * size, (cx + 1) * size, (cy + 1) * size)
-    out = gpd.GeoDataFrame({"count": counts.astype("int64")}, geometry=gpd.GeoSeries(boxes, crs=metric_crs))
-    out = out.to_crs(customers.crs)
-    out.attrs["cell_m"] = float(size)
-    return out
+    return bin_frame(cx, cy, counts, size, metric_crs, customers.crs)
+
+
+#: Web Mercator metres per pixel at zoom 0 on the equator (256-pixel tiles).
+_MERCATOR_M_PER_PX = 156_543.033_928
+
+
+def cell_size_for_zoom(zoom: float, lat: float, *, px: float = 24.0) -> float:
+    """The smallest of :data:`CELL_SIZES` at least ``px`` screen pixels wide at ``zoom`` and latitude ``lat``."""
+    metres = px * _MERCATOR_M_PER_PX * np.cos(np.radians(lat)) / 2.0**zoom
+    return next((s for s in CELL_SIZES if s >= metres), CELL_SIZES[-1])
+
+
+def customer_density(area: ServiceArea, bbox: tuple[float, float, float, float], zoom: float, *,
+                     max_cells: int = 6000) -> gpd.GeoDataFrame:
+    """Customers counted per square cell over the view ``bbox`` (lon/lat) of a map at ``zoom``.
+
+    The cell is about 24 pixels wide at that zoom (:func:`cell_size_for_zoom`), larger when the view
+    would hold more than ``max_cells`` non-empty cells. Every customer of a returned cell is counted,
+    also those outside the view. The customers' metric coordinates and each size's cells are kept
+    with the area (:meth:`~gridservice.model.ServiceArea.cached`), so a pan is a slice, not a recount.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``count`` and the cell polygon (EPSG:4326); ``attrs["cell_m"]`` is the cell side in metres.
+    """
+    minx, miny, maxx, maxy = bbox
+    crs = area.metric_crs
+    # the view in metres: its edges, sampled, since a lon/lat box is not a box in the metric CRS
+    t = np.linspace(0.0, 1.0, 9)
+    lon = np.concatenate([minx + (maxx - minx) * t, np.full(9, maxx), minx + (maxx - minx) * t, np.full(9, minx)])
+    lat = np.concatenate([np.full(9, miny), miny + (maxy - miny) * t, np.full(9, maxy), miny + (maxy - miny) * t])
+    vx, vy = Transformer.from_crs("EPSG:4326", crs, always_xy=True).transform(lon, lat)
+    start = CELL_SIZES.index(cell_size_for_zoom(zoom, (miny + maxy) / 2))
+    for size in CELL_SIZES[start:]:
+        cx, cy, counts = _cells(area, size)
+        inside = ((cx + 1) * size > vx.min()) & (cx * size < vx.max()) \
+            & ((cy + 1) * size > vy.min()) & (cy * size < vy.max())
+        if inside.sum() <= max_cells:
+            break
+    cells = bin_frame(cx[inside], cy[inside], counts[inside], size, crs)
+    # the envelope of the view in metres is larger than the view: keep the cells that touch it
+    touching = cells[cells.intersects(shapely.box(*bbox))].reset_index(drop=True)
+    touching.attrs["cell_m"] = float(size)
+    return touching
+
+
+def _cells(area: ServiceArea, size: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`bin_xy` of every customer at ``size``, once per customers frame."""
+    def build() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        x, y = area.cached("customer_metric_xy", ("customers", "service_area", "grids"),
+                           lambda: area.metric_xy(area.customers.geometry))
+        return bin_xy(x, y, size)
+    return area.cached(f"customer_cells:{size:g}", ("customers", "service_area", "grids"), build)
 
 
 class CustomerPoints(folium.map.Layer):

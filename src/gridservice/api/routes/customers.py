@@ -17,8 +17,10 @@ from fastapi.responses import JSONResponse
 
 from gridservice.api.deps import AreaDep, CurrentUser, LookupsDep, PageDep, TrailDep
 from gridservice.api.geojson import feature_collection, records
+from gridservice.api.ogc import parse_bbox
 from gridservice.auth import mask_personal
 from gridservice.events.card import customer_card
+from gridservice.maps.customers import customer_density
 from gridservice.model import ServiceArea
 from gridservice.search import CustomerIndex
 
@@ -101,6 +103,21 @@ def list_customers(
                detail=f"grid_id={grid_id} offset={page.offset}: {len(chunk)} customers")
     body = feature_collection(chunk, numberMatched=len(customers), numberReturned=len(chunk),
                               limit=page.limit, offset=page.offset)
+    return JSONResponse(body, media_type=GEOJSON)
+
+
+@router.get("/density", response_class=JSONResponse, responses={200: {"content": {GEOJSON: {}}}})
+def density(
+    area: AreaDep,
+    user: CurrentUser,
+    bbox: Annotated[str, Query(description="The map's view: minx,miny,maxx,maxy in CRS84")],
+    zoom: Annotated[float, Query(ge=0, le=24, description="The map's zoom (the cell is about 24 pixels wide)")],
+) -> JSONResponse:
+    """Customers counted per square cell over the map's view: density at zooms where dots would be
+    too many. Counts only, no one's data; ``cell_m`` is the cell side in metres and ``total`` the
+    customers of the cells returned."""
+    cells = customer_density(area, parse_bbox(bbox), zoom)
+    body = feature_collection(cells, cell_m=cells.attrs["cell_m"], total=int(cells["count"].sum()))
     return JSONResponse(body, media_type=GEOJSON)
 
 

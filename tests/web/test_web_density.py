@@ -1,0 +1,67 @@
+"""Customers at every zoom in headless Chromium: below zoom 15 the dispatcher's map shows their density in
+squares, above it the dots. What is drawn is checked against the demo's customers read with geopandas: every
+customer in view lies in a drawn square, and each square's count is the number geopandas finds in it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import geopandas as gpd
+import pytest
+import shapely
+
+pytestmark = pytest.mark.browser
+
+#: Nanfeng lies at 116.45°E, 27.2°N: UTM zone 50 north, where the squares are squares.
+UTM_50N = "EPSG:32650"
+
+DRAWN = """() => { const v = window.gridservice.dispatcher; const out = [];
+  v.map.eachLayer((l) => { if (l.options.pane === 'density' && l.feature)
+    out.push({count: l.feature.properties.count, geometry: v.view.geometryOf(l)}); });
+  const b = v.map.getBounds();
+  return {cells: out, bounds: [...v.view.fromLatLng(b.getSouthWest()), ...v.view.fromLatLng(b.getNorthEast())],
+          zoom: v.map.getZoom(), legend: document.querySelector('.leaflet-bottom.leaflet-left .legend').textContent,
+          dots: document.querySelectorAll('.leaflet-customers-pane path').length}; }"""
+CENTRE = """([lon, lat, zoom]) => { const v = window.gridservice.dispatcher;
+  v.map.setView(v.view.toLatLng(lon, lat), zoom, {animate: false}); }"""
+
+
+def _drawn(page: Any) -> dict:
+    """What the map shows once it has drawn the view it is at (the app notes the view it drew)."""
+    page.wait_for_function("""() => { const v = window.gridservice.dispatcher; const b = v.map.getBounds();
+        const view = [...v.view.fromLatLng(b.getSouthWest()), ...v.view.fromLatLng(b.getNorthEast())];
+        return v.map.getContainer().dataset.densityView === view.map((x) => x.toFixed(6)).join(','); }""")
+    return page.evaluate(DRAWN)
+
+
+def test_dispatcher_sees_customer_density_when_zoomed_out_and_dots_when_in(tab: Any) -> None:
+    server, page = tab.server, tab.page
+    customers = gpd.read_file(server.data, layer="customers")
+    customers = customers[~(customers.geometry.isna() | customers.geometry.is_empty)]
+    tab.login("dispatcher")
+    page.wait_for_selector("#dispatcher-map .density-cell")
+
+    drawn = _drawn(page)
+    assert drawn["zoom"] < 15 and drawn["cells"] and drawn["dots"] == 0
+    cells = gpd.GeoDataFrame([c["count"] for c in drawn["cells"]], columns=["count"],
+                             geometry=[shapely.geometry.shape(c["geometry"]) for c in drawn["cells"]], crs="EPSG:4326")
+    in_view = customers[customers.intersects(shapely.box(*drawn["bounds"])).to_numpy()].to_crs(UTM_50N)
+    joined = gpd.sjoin(customers.to_crs(UTM_50N)[["geometry"]], cells.to_crs(UTM_50N), predicate="within")
+    assert set(in_view.index) <= set(joined.index)  # no customer in view is left out
+    assert joined.groupby("index_right").size().sort_index().tolist() == cells["count"].tolist()
+    assert "方格" in drawn["legend"]
+    tab.shot("dispatcher-density")
+
+    # zoomed in on a customer: the dots, and the squares gone
+    c = customers.geometry.iloc[len(customers) // 2]
+    page.evaluate(CENTRE, [c.x, c.y, 16])
+    page.wait_for_selector(".leaflet-customers-pane path")
+    near = _drawn(page)
+    assert near["cells"] == [] and near["dots"] > 0 and near["legend"] == ""
+
+    # and out again
+    page.evaluate(CENTRE, [c.x, c.y, 12])
+    far = _drawn(page)
+    assert far["cells"] and far["dots"] == 0
+    assert tab.blocked == [] and tab.errors == []
