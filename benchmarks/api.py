@@ -351,7 +351,7 @@ def in_process(path: Path, locate: list[str], search: list[str], n: int = 300) -
         print(textwrap.indent(out.getvalue().split("\n\n", 2)[-1].strip(), "  "), flush=True)
 
     area = holder.get()
-    index = customers.customer_index(holder, area)
+    index = customers.customer_index(area)
     qs = [parse_qs(urlsplit(p).query)["q"][0] for p in search[:n]]
     t = time.perf_counter()
     for q in qs:

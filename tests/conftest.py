@@ -8,7 +8,10 @@ records written to a snapshot after its ``as_of``.
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,6 +29,9 @@ from pinned import DEMO_AS_OF, NOW
 DEMO_CUSTOMERS = 3000
 DEMO_SEED = 0
 os.environ[FROZEN] = NOW
+# derived state saved between starts (the search index) goes to a folder of this session, not the user's cache
+os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="gridservice-test-cache-")
+atexit.register(shutil.rmtree, os.environ["XDG_CACHE_HOME"], True)
 
 
 @pytest.fixture(scope="session")

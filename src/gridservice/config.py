@@ -25,6 +25,12 @@ def default_data_path() -> Path:
     return Path(base) / "gridservice" / "nanfeng-demo.gpkg"
 
 
+def default_cache_dir() -> Path:
+    """Where derived state (the customer search index) is kept between starts: ``XDG_CACHE_HOME``."""
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "gridservice"
+
+
 def web_root() -> Path:
     """The browser app's ``web/`` folder: ``GRIDSERVICE_WEB_DIR`` if set, else the one in this checkout.
 
@@ -163,6 +169,9 @@ class Settings(BaseSettings):
     max_plan_vertices: int = Field(250_000, ge=4, description="Most polygon vertices one plan request may carry")
     heavy_requests: int = Field(2, ge=1, description="Plan checks, previews, proposals and commits run at once; "
                                                      "more get 503 with Retry-After")
+    cache_dir: str = Field(default_factory=lambda: str(default_cache_dir()),
+                           description="Where the customer search index is kept between starts, under a digest "
+                                       "of the data it indexes (never stale); empty: built at every start")
     warm_up: bool = Field(True, description="Build the search and trace indexes and the supervisor's first view "
                                             "in the background once the server starts (false: on first use)")
     rules: Rules = Field(default_factory=Rules)

@@ -64,4 +64,10 @@ def test_dispatcher_sees_customer_density_when_zoomed_out_and_dots_when_in(tab: 
     page.evaluate(CENTRE, [c.x, c.y, 12])
     far = _drawn(page)
     assert far["cells"] and far["dots"] == 0
+
+    # a move, and the view left before its squares come: nothing touches the removed map
+    page.evaluate(f"([lon, lat]) => {{ ({CENTRE})([lon, lat, 13]); document.querySelector('#logout').click(); }}",
+                  [c.x, c.y])
+    page.wait_for_selector("#login-form")
+    page.wait_for_timeout(800)
     assert tab.blocked == [] and tab.errors == []

@@ -237,7 +237,9 @@ export function customersInView(view, { minZoom = 15, limit = 3000, style = () =
     const size = data.cell_m >= 1000 ? `${data.cell_m / 1000} km` : `${data.cell_m} m`;
     legend.show(t("map.density", { size }), classes.map((c) => ({ color: colourFor(c.lo, cuts), label: c.exact ? num(c.lo) : `${num(c.lo)} – ${num(c.hi)}` })));
   };
+  let gone = false; // the map was removed (the view was left): a late call must not touch it
   const load = debounce(async () => {
+    if (gone) return;
     const mine = ++seq;
     const b = map.getBounds();
     const [w, s] = view.fromLatLng(b.getSouthWest());
@@ -262,6 +264,10 @@ export function customersInView(view, { minZoom = 15, limit = 3000, style = () =
     }
   }, 250);
   map.on("movestart", () => (seq += 1)); // an answer for the view being left is not drawn
+  map.on("unload", () => {
+    gone = true;
+    seq += 1;
+  });
   map.on("moveend", load);
   load();
   return { layer, density, redraw };

@@ -131,7 +131,7 @@ def warm_up(area: ServiceArea, settings: Settings, stop: threading.Event) -> Non
     it gets the error.
     """
     steps = [lambda: [customer_density(area, tuple(area.territory.bounds), z) for z in range(9, 15)],
-             lambda: customers.customer_index(area), lambda: network_of(area),
+             lambda: customers.customer_index(area, settings.cache_dir), lambda: network_of(area),
              *metrics.supervisor_view(area, settings.rules)]
     try:
         for step in steps:

@@ -8,21 +8,21 @@ with who asked, and searches and cards are limited per user and minute
 
 from __future__ import annotations
 
-import hashlib
+from pathlib import Path
 from typing import Annotated, Any
 
 import pandas as pd
 from fastapi import APIRouter, BackgroundTasks, Query
 from fastapi.responses import JSONResponse
 
-from gridservice.api.deps import AreaDep, CurrentUser, LookupsDep, PageDep, TrailDep
+from gridservice.api.deps import AreaDep, CurrentUser, LookupsDep, PageDep, SettingsDep, TrailDep
 from gridservice.api.geojson import feature_collection, records
 from gridservice.api.ogc import parse_bbox
 from gridservice.auth import mask_personal
 from gridservice.events.card import customer_card
 from gridservice.maps.customers import customer_density
 from gridservice.model import ServiceArea
-from gridservice.search import CustomerIndex
+from gridservice.search import CustomerIndex, fingerprint
 
 router = APIRouter(prefix="/customers", tags=["customers"])
 
@@ -30,34 +30,30 @@ GEOJSON = "application/geo+json"
 _HISTORY = 10
 
 
-def customer_index(area: ServiceArea) -> CustomerIndex:
+def customer_index(area: ServiceArea, cache_dir: str = "") -> CustomerIndex:
     """The area's search index, kept while the columns it reads are unchanged.
 
     A reload (a plan commit re-derives every ``grid_id``) brings a new
     frame; when the searched columns are unchanged the old index is kept,
     since rebuilding takes seconds on a million customers and hashing them
-    a fraction of that.
+    a fraction of that. In ``cache_dir`` (the ``cache_dir`` setting) it is
+    also kept between starts, under the same digest.
     """
-    return area.cached("customer_index", ("customers",), lambda: CustomerIndex.build(area.customers),
-                       token=_search_token)
+    root = Path(cache_dir) if cache_dir else None
+    return area.cached("customer_index", ("customers",),
+                       lambda: CustomerIndex.saved(area.customers, _search_token(area), root), token=_search_token)
 
 
 def _search_token(area: ServiceArea) -> str:
-    """:func:`search_fingerprint` of the area's customers, once per customers frame."""
-    return area.cached("customer_fingerprint", ("customers",), lambda: search_fingerprint(area.customers))
-
-
-def search_fingerprint(customers: pd.DataFrame) -> str:
-    """A digest of the columns the search index reads (ids, names, addresses, phones, meters)."""
-    cols = [c for c in ("name", "address", "phone", "meter_id") if c in customers.columns]
-    hashed = pd.util.hash_pandas_object(customers[cols], index=True).to_numpy()
-    return hashlib.sha256(hashed.tobytes()).hexdigest()
+    """:func:`~gridservice.search.fingerprint` of the area's customers, once per customers frame."""
+    return area.cached("customer_fingerprint", ("customers",), lambda: fingerprint(area.customers))
 
 
 @router.get("/search")
 def search(
     area: AreaDep,
     user: CurrentUser,
+    settings: SettingsDep,
     lookups: LookupsDep,
     trail: TrailDep,
     background: BackgroundTasks,
@@ -69,7 +65,8 @@ def search(
 ) -> dict[str, Any]:
     """Customers matching ``q``, best first, with the score and what matched."""
     lookups.take(user.username, what="customer lookups")
-    hits = customer_index(area).search(q, limit=limit, offset=offset, personal=user.sees_personal_data)
+    index = customer_index(area, settings.cache_dir)
+    hits = index.search(q, limit=limit, offset=offset, personal=user.sees_personal_data)
     grids = area.cached("customer_grid_ids", ("customers",), lambda: _grid_ids(area.customers))
     hits["grid_id"] = grids.iloc[hits["row"].to_numpy()].to_numpy()
     trail.note(background, user=user.username, action="customer.search", layer="customers",
