@@ -123,6 +123,10 @@ def test_density_takes_larger_cells_when_a_view_would_hold_too_many(demo_gpkg: P
     smaller = CELL_SIZES[CELL_SIZES.index(capped.attrs["cell_m"]) - 1]
     squares = set(zip(np.floor(points.x / smaller), np.floor(points.y / smaller), strict=True))
     assert len(squares) > 100
+    # zoomed out to the whole world, every customer is counted; a view without customers has no squares
+    world = customer_density(area, (-180, -90, 180, 90), 2)
+    assert world["count"].sum() == points.size and world.attrs["cell_m"] == 50000.0
+    assert len(customer_density(area, (0, 0, 1, 1), 10)) == 0
 
 
 def test_invalid_phones_in_findings_are_masked_for_a_supervisor(demo: TestClient, demo_area) -> None:

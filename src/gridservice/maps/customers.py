@@ -209,8 +209,12 @@ def customer_density(area: ServiceArea, bbox: tuple[float, float, float, float],
     geopandas.GeoDataFrame
         ``count`` and the cell polygon (EPSG:4326); ``attrs["cell_m"]`` is the cell side in metres.
     """
-    minx, miny, maxx, maxy = bbox
+    # the part of the view with customers in it: a county, however far out the map is zoomed
+    ext = area.cached("customer_extent", ("customers",), lambda: area.customers.geometry.total_bounds)
+    minx, miny, maxx, maxy = max(bbox[0], ext[0]), max(bbox[1], ext[1]), min(bbox[2], ext[2]), min(bbox[3], ext[3])
     crs = area.metric_crs
+    if not (minx <= maxx and miny <= maxy):  # no customer in view (or none at all: the extent is NaN)
+        return bin_frame(*(np.zeros(0, dtype=np.int64),) * 3, cell_size_for_zoom(zoom, (bbox[1] + bbox[3]) / 2), crs)
     # the view in metres: its edges, sampled, since a lon/lat box is not a box in the metric CRS
     t = np.linspace(0.0, 1.0, 9)
     lon = np.concatenate([minx + (maxx - minx) * t, np.full(9, maxx), minx + (maxx - minx) * t, np.full(9, minx)])
@@ -225,7 +229,7 @@ def customer_density(area: ServiceArea, bbox: tuple[float, float, float, float],
             break
     cells = bin_frame(cx[inside], cy[inside], counts[inside], size, crs)
     # the envelope of the view in metres is larger than the view: keep the cells that touch it
-    touching = cells[cells.intersects(shapely.box(*bbox))].reset_index(drop=True)
+    touching = cells[cells.intersects(shapely.box(minx, miny, maxx, maxy))].reset_index(drop=True)
     touching.attrs["cell_m"] = float(size)
     return touching
 
