@@ -19,15 +19,13 @@ paint < 3 s, no stall over 200 ms.
 
 from __future__ import annotations
 
-import argparse
 import os
 import time
-from pathlib import Path
 
 import httpx
 from playwright.sync_api import sync_playwright
 
-from web import ensure_area, login, start_server
+from web import login, served_demo
 
 CHROMIUM = os.environ.get("GRIDSERVICE_CHROMIUM", "/usr/bin/chromium")
 #: Long main-thread tasks, as the browser reports them (PerformanceObserver "longtask", ≥ 50 ms).
@@ -73,13 +71,7 @@ def tour(bounds: list[float]) -> list[tuple[str, float, float, float]]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--customers", type=int, default=1_000_000)
-    parser.add_argument("--path", type=Path, default=None)
-    args = parser.parse_args()
-    path = args.path or Path(f"/tmp/gridservice-web-bench-{args.customers // 1000}k.gpkg")
-    ensure_area(path, args.customers)
-    proc, url = start_server(path)
+    proc, url = served_demo(__doc__.splitlines()[0])
     try:
         with httpx.Client(base_url=url, timeout=600) as client, sync_playwright() as pw:
             headers = login(client, "dispatcher")

@@ -126,14 +126,19 @@ def every_customer(client: httpx.Client, headers: dict[str, str]) -> tuple[int, 
             return total, time.perf_counter() - started, count
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def served_demo(description: str) -> tuple[subprocess.Popen, str]:
+    """The server on the demo the command line names (``--customers``, ``--path``), made if missing."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--customers", type=int, default=1_000_000)
     parser.add_argument("--path", type=Path, default=None)
     args = parser.parse_args()
     path = args.path or Path(f"/tmp/gridservice-web-bench-{args.customers // 1000}k.gpkg")
     ensure_area(path, args.customers)
-    proc, url = start_server(path)
+    return start_server(path)
+
+
+def main() -> None:
+    proc, url = served_demo(__doc__.splitlines()[0])
     try:
         with httpx.Client(base_url=url, timeout=600) as client:
             config = client.get("/web-config.json").json()
