@@ -16,6 +16,7 @@ from fastapi import APIRouter, BackgroundTasks, Query
 from fastapi.responses import JSONResponse
 
 from gridservice.api.deps import AreaDep, CurrentUser, LookupsDep, PageDep, SettingsDep, TrailDep
+from gridservice.api.errors import responses
 from gridservice.api.geojson import feature_collection, records
 from gridservice.api.ogc import parse_bbox
 from gridservice.auth import mask_personal
@@ -103,7 +104,8 @@ def list_customers(
     return JSONResponse(body, media_type=GEOJSON)
 
 
-@router.get("/density", response_class=JSONResponse, responses={200: {"content": {GEOJSON: {}}}})
+@router.get("/density", response_class=JSONResponse,
+            responses={200: {"content": {GEOJSON: {}}}, **responses(400)})
 def density(
     area: AreaDep,
     user: CurrentUser,
