@@ -5,6 +5,8 @@ customer in view lies in a drawn square, and each square's count is the number g
 
 from __future__ import annotations
 
+import itertools
+import re
 from typing import Any
 
 import geopandas as gpd
@@ -18,10 +20,13 @@ UTM_50N = "EPSG:32650"
 
 DRAWN = """() => { const v = window.gridservice.dispatcher; const out = [];
   v.map.eachLayer((l) => { if (l.options.pane === 'density' && l.feature)
-    out.push({count: l.feature.properties.count, geometry: v.view.geometryOf(l)}); });
+    out.push({count: l.feature.properties.count, fill: l.options.fillColor, geometry: v.view.geometryOf(l)}); });
+  const rows = [...document.querySelectorAll('.leaflet-bottom.leaflet-left .legend-row')].map((r) =>
+    ({colour: getComputedStyle(r.querySelector('.swatch')).backgroundColor, label: r.textContent}));
   const b = v.map.getBounds();
   return {cells: out, bounds: [...v.view.fromLatLng(b.getSouthWest()), ...v.view.fromLatLng(b.getNorthEast())],
-          zoom: v.map.getZoom(), legend: document.querySelector('.leaflet-bottom.leaflet-left .legend').textContent,
+          zoom: v.map.getZoom(), rows,
+          legend: document.querySelector('.leaflet-bottom.leaflet-left .legend').textContent,
           dots: document.querySelectorAll('.leaflet-customers-pane path').length}; }"""
 CENTRE = """([lon, lat, zoom]) => { const v = window.gridservice.dispatcher;
   v.map.setView(v.view.toLatLng(lon, lat), zoom, {animate: false}); }"""
@@ -51,6 +56,14 @@ def test_dispatcher_sees_customer_density_when_zoomed_out_and_dots_when_in(tab: 
     assert set(in_view.index) <= set(joined.index)  # no customer in view is left out
     assert joined.groupby("index_right").size().sort_index().tolist() == cells["count"].tolist()
     assert "方格" in drawn["legend"]
+    # the legend's classes follow each other without overlap and cover every count; each square has its class's colour
+    classes = [(int(lo), int(hi or lo), row["colour"]) for row in drawn["rows"]
+               for lo, hi in [re.fullmatch(r"([\d,]+)(?: – ([\d,]+))?", row["label"].replace(",", "")).groups()]]
+    assert all(b[0] == a[1] + 1 for a, b in itertools.pairwise(classes))
+    assert classes[0][0] == cells["count"].min() and classes[-1][1] == cells["count"].max()
+    for count, fill in zip(cells["count"], [c["fill"] for c in drawn["cells"]], strict=True):
+        [colour] = [c for lo, hi, c in classes if lo <= count <= hi]
+        assert colour == "rgb({}, {}, {})".format(*(int(fill[i : i + 2], 16) for i in (1, 3, 5)))
     tab.shot("dispatcher-density")
 
     # zoomed in on a customer: the dots, and the squares gone

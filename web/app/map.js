@@ -235,7 +235,9 @@ export function customersInView(view, { minZoom = 15, limit = 3000, style = () =
       })
       .eachLayer((l) => density.addLayer(l));
     const size = data.cell_m >= 1000 ? `${data.cell_m / 1000} km` : `${data.cell_m} m`;
-    legend.show(t("map.density", { size }), classes.map((c) => ({ color: colourFor(c.lo, cuts), label: c.exact ? num(c.lo) : `${num(c.lo)} – ${num(c.hi)}` })));
+    // counts are whole numbers: a class below the last ends one short of the next one's start
+    const top = (c, i) => (c.exact || i === classes.length - 1 ? c.hi : c.hi - 1);
+    legend.show(t("map.density", { size }), classes.map((c, i) => ({ color: colourFor(c.lo, cuts), label: c.lo === top(c, i) ? num(c.lo) : `${num(c.lo)} – ${num(top(c, i))}` })));
   };
   let gone = false; // the map was removed (the view was left): a late call must not touch it
   const load = debounce(async () => {
