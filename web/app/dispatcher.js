@@ -6,6 +6,8 @@ import { createMap, customersInView, legendControl } from "./map.js";
 import { debounce, el, fill, num, toast, when } from "./util.js";
 
 const L = window.L;
+/** Visits due shown at once (the most urgent first). */
+const VISITS_SHOWN = 20;
 const POLL_MS = 15000;
 /** The order's next status among the steps of its kind (the server's vocabulary, /web-config.json). */
 const nextStatus = (o, vocabulary) => {
@@ -59,6 +61,8 @@ export function mount(root, ctx) {
   const ordersBox = el("div", { id: "order-list" });
   const onlyOverdue = el("input", { type: "checkbox", id: "orders-overdue" });
   const ordersStamp = el("span", { class: "muted", id: "orders-updated" });
+  const visitsOverdue = el("input", { type: "checkbox", id: "visits-overdue", checked: true });
+  const visitsBox = el("div", { id: "visits-due" });
 
   fill(
     panel,
@@ -71,6 +75,13 @@ export function mount(root, ctx) {
       { class: "section" },
       el("div", { class: "row" }, el("h3", { class: "grow" }, tl("dispatcher.open_orders")), el("label", { class: "row" }, onlyOverdue, tl("dispatcher.only_overdue")), ordersStamp),
       ordersBox,
+    ),
+    ctx.user.permissions.includes("visit.read") &&
+    el(
+      "div",
+      { class: "section" },
+      el("div", { class: "row" }, el("h3", { class: "grow" }, tl("dispatcher.visits_due")), el("label", { class: "row" }, visitsOverdue, tl("dispatcher.only_overdue"))),
+      visitsBox,
     ),
   );
   fill(cardBox, el("p", { class: "muted" }, tl("dispatcher.card_hint")));
@@ -364,6 +375,51 @@ export function mount(root, ctx) {
   }
   onlyOverdue.addEventListener("change", loadOrders);
 
+  // ---- visits due (走访/回访): the most urgent first; a dispatcher records a call or a visit done ----------
+  async function loadVisits() {
+    const mine = (state.visitsSeq = (state.visitsSeq || 0) + 1);
+    try {
+      const data = await api("/visits/due", { query: { overdue: visitsOverdue.checked ? true : undefined, limit: VISITS_SHOWN } });
+      if (mine === state.visitsSeq) {
+        state.visits = data;
+        renderVisits();
+      }
+    } catch (err) {
+      fill(visitsBox, el("p", { class: "error" }, errorText(err)));
+    }
+  }
+  function renderVisits() {
+    const data = state.visits;
+    if (!data) return;
+    const heads = ["customer", "reason", "due"].map((h) => el("th", {}, tl(`visits.${h}`)));
+    const due = (v) => (v.due_at ? when(v.due_at).slice(0, 10) : t("visits.never"));
+    const rows = data.items.map((v) =>
+      el(
+        "tr",
+        { dataset: { customer: v.customer_id, kind: v.kind, staff: v.staff_id }, class: v.overdue ? "overdue" : "", title: `${t("visits.staff")} ${v.staff_id || "–"}` },
+        el("td", {}, v.name || "", el("br"), el("span", { class: "muted" }, v.customer_id)),
+        el("td", {}, `${label("visitkind", v.kind)} · ${label("visitreason", v.reason)}`),
+        el("td", { style: "white-space: nowrap" }, due(v)),
+        el("td", {}, v.staff_id ? el("button", { type: "button", class: "visit-done", onclick: () => recordVisit(v), ...allowed("visit.write") }, tl("dispatcher.visit_done")) : null),
+      ),
+    );
+    fill(
+      visitsBox,
+      el("p", { class: "muted", id: "visits-count" }, t("dispatcher.visits_count", { n: num(data.total), late: num(data.overdue) })),
+      rows.length ? el("div", { class: "table-wrap", style: "max-height: 260px" }, el("table", { class: "data" }, el("thead", {}, el("tr", {}, heads, el("th"))), el("tbody", {}, rows))) : el("p", { class: "muted" }, tl("visits.none")),
+    );
+  }
+  async function recordVisit(v) {
+    try {
+      await api("/visits", { method: "POST", body: { customer_id: v.customer_id, staff_id: v.staff_id, kind: v.kind } });
+      toast(t("dispatcher.visit_recorded", { kind: label("visitkind", v.kind), customer: v.name || v.customer_id }), "ok");
+      loadVisits();
+    } catch (err) {
+      report(err);
+    }
+  }
+  visitsOverdue.addEventListener("change", loadVisits);
+
   // ---- outages -------------------------------------------------------------
   function outageForm() {
     const device = el("input", { id: "outage-device", class: "grow", "data-i18n-ph": "dispatcher.device_placeholder", placeholder: t("dispatcher.device_placeholder"), required: true });
@@ -494,12 +550,14 @@ export function mount(root, ctx) {
     if (state.customer) renderCard(state.customer);
     if (state.impact) showImpact(state.impact.impact, state.impact.outage);
     renderOrders();
+    renderVisits();
   };
   window.addEventListener("langchange", onLang);
   window.gridservice = { ...(window.gridservice || {}), dispatcher: { map, view, state } };
 
   loadGrids().catch(report);
   loadOrders();
+  if (ctx.user.permissions.includes("visit.read")) loadVisits();
   state.timer = setInterval(() => {
     if (!document.hidden) loadOrders();
   }, POLL_MS);
