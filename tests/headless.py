@@ -92,6 +92,21 @@ def loaded_fonts(page: Any) -> dict[str, int]:
     }""")
 
 
+def wait_until(page: Any, expression: str, arg: Any = None, *, timeout_ms: int = 20_000) -> Any:
+    """Evaluate ``expression`` (a JS function of ``arg``) until it is truthy; its value.
+
+    Instead of ``page.wait_for_function``: older Playwright releases poll that inside the page with
+    ``eval``, which the app's Content-Security-Policy (``script-src 'self'``) refuses.
+    """
+    for _ in range(max(timeout_ms // 100, 1)):
+        value = page.evaluate(expression, arg)
+        if value:
+            return value
+        page.wait_for_timeout(100)
+    msg = f"not true after {timeout_ms} ms: {expression}"
+    raise AssertionError(msg)
+
+
 @contextmanager
 def chromium() -> Iterator[Any]:
     """A running headless Chromium (a Playwright ``Browser``); skips when it is absent."""

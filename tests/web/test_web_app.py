@@ -21,6 +21,8 @@ import shapely
 from pypinyin import Style, lazy_pinyin
 from shapely.geometry import Point, Polygon
 
+from headless import wait_until
+
 pytestmark = pytest.mark.browser
 
 ROLES = ("planner", "dispatcher", "supervisor")
@@ -317,7 +319,7 @@ def test_supervisor_switches_the_kpi_and_the_map_recolours(tab: Any) -> None:
     tab.shot("supervisor")
 
     page.select_option("#kpi-picker", "households_per_member")
-    page.wait_for_function("() => document.getElementById('supervisor-map').dataset.kpi === 'households_per_member'")
+    wait_until(page, "() => document.getElementById('supervisor-map').dataset.kpi === 'households_per_member'")
     after = fills()
     assert after != before
     check_ramp("households_per_member", after)

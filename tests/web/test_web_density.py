@@ -13,6 +13,8 @@ import geopandas as gpd
 import pytest
 import shapely
 
+from headless import wait_until
+
 pytestmark = pytest.mark.browser
 
 #: Nanfeng lies at 116.45°E, 27.2°N: UTM zone 50 north, where the squares are squares.
@@ -34,7 +36,7 @@ CENTRE = """([lon, lat, zoom]) => { const v = window.gridservice.dispatcher;
 
 def _drawn(page: Any) -> dict:
     """What the map shows once it has drawn the view it is at (the app notes the view it drew)."""
-    page.wait_for_function("""() => { const v = window.gridservice.dispatcher; const b = v.map.getBounds();
+    wait_until(page, """() => { const v = window.gridservice.dispatcher; const b = v.map.getBounds();
         const view = [...v.view.fromLatLng(b.getSouthWest()), ...v.view.fromLatLng(b.getNorthEast())];
         return v.map.getContainer().dataset.densityView === view.map((x) => x.toFixed(6)).join(','); }""")
     return page.evaluate(DRAWN)

@@ -12,6 +12,8 @@ from typing import Any
 import geopandas as gpd
 import pytest
 
+from headless import wait_until
+
 pytestmark = pytest.mark.browser
 
 
@@ -80,7 +82,6 @@ def test_dispatcher_records_a_due_visit_done(tab: Any) -> None:
             & (audit["user"] == "dispatcher")).sum() == 1
     # the list is asked again and shows the server's new count
     now = server.api("/visits/due?overdue=true&limit=1", role="dispatcher")
-    page.wait_for_function("(n) => document.querySelector('#visits-count').textContent.includes(n)",
-                           arg=f"{now['overdue']:,}")
+    wait_until(page, "(n) => document.querySelector('#visits-count').textContent.includes(n)", f"{now['overdue']:,}")
     tab.shot("dispatcher-visits")
     assert tab.blocked == [] and tab.errors == []
