@@ -190,7 +190,7 @@ export const NO_DATA = "#cccccc";
  * 24 pixels wide (a county has a million customers). The cells lie under the grids and take
  * no clicks; a legend gives their counts.
  * `style(c)` gives circle-marker options, `tooltip(c)` its text, `onClick(c)` an action.
- * Returns {layer, density, redraw()}; both layers are added to the map.
+ * Returns {layer, redraw()} (the dots); the layers are added to the map.
  */
 export function customersInView(view, { minZoom = 15, limit = 3000, style = () => ({}), tooltip = (c) => `${c.id} ${c.name || ""}`, onClick = null } = {}) {
   const { map } = view;
@@ -272,5 +272,5 @@ export function customersInView(view, { minZoom = 15, limit = 3000, style = () =
   });
   map.on("moveend", load);
   load();
-  return { layer, density, redraw };
+  return { layer, redraw };
 }
