@@ -16,6 +16,7 @@ from api_helpers import SETTINGS, USERS, headers
 from fastapi.testclient import TestClient
 
 from gridservice.api import create_app
+from gridservice.api.routes.customers import customer_index
 from gridservice.io import GeoPackageStore
 from gridservice.io.derived import KEEP, load_or_build
 from gridservice.search import CustomerIndex, fingerprint
@@ -116,18 +117,25 @@ def test_a_restart_loads_the_index_and_an_import_rebuilds_it(demo_gpkg: Path, tm
     settings = SETTINGS.model_copy(update={"cache_dir": str(tmp_path / "cache"), "warm_up": False})
     h = headers("dispatcher")
 
-    def search(q: str) -> list[str]:
-        with TestClient(create_app(str(data), settings=settings, web=False)) as client:
+    def search(q: str) -> tuple[list[str], bool]:
+        """The names found for ``q`` by a new server, and whether its index was loaded (memory-mapped)."""
+        app = create_app(str(data), settings=settings, web=False)
+        with TestClient(app) as client:
             r = client.get("/api/v1/customers/search", params={"q": q, "limit": 5}, headers=h)
             assert r.status_code == 200
-            return [i["name"] for i in r.json()["items"]]
+            index = customer_index(app.state.holder.get(), settings.cache_dir)
+            return [i["name"] for i in r.json()["items"]], isinstance(index.ids, np.memmap)
 
     store = GeoPackageStore(data)
     customers = store.read_layer("customers")
     old = str(customers["name"].iloc[7])
-    assert old in search(old)
-    assert old in search(old)  # the second start: loaded from the folder
+    names, loaded = search(old)
+    assert old in names and not loaded  # the first start builds it
+    names, loaded = search(old)
+    assert old in names and loaded  # the second start loads it from the folder
     assert len(entries(tmp_path / "cache")) == 1
     store.upsert({"customers": customers.iloc[[7]].assign(name="龚德彪")})
-    assert search("龚德彪") == ["龚德彪"]
+    names, loaded = search("龚德彪")
+    assert names == ["龚德彪"] and not loaded  # renamed customers: built anew, never the old entry
     assert len(entries(tmp_path / "cache")) == 2
+

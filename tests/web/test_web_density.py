@@ -86,3 +86,23 @@ def test_dispatcher_sees_customer_density_when_zoomed_out_and_dots_when_in(tab: 
     page.wait_for_selector("#login-form")
     page.wait_for_timeout(800)
     assert tab.blocked == [] and tab.errors == []
+
+
+def test_a_removed_map_ignores_late_moves(tab: Any) -> None:
+    """A view's requests can answer after the view was left: fitting or centring its removed map (the grids
+    loaded, the routes drawn), or reading its bounds or a position, does not raise."""
+    page = tab.page
+    tab.login("dispatcher")
+    moved = page.evaluate("""async () => {
+        const { createMap } = await import('/app/map.js');
+        const div = document.createElement('div');
+        div.style.height = '200px';
+        document.body.append(div);
+        const view = createMap(div, {});
+        view.map.remove();
+        view.map.fitBounds([[27.0, 116.3], [27.3, 116.6]]);
+        view.map.setView([27.2, 116.45], 12);
+        view.map.getBounds();
+        view.map.latLngToContainerPoint([27.2, 116.45]);
+        return true; }""")
+    assert moved and tab.errors == []

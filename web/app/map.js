@@ -39,6 +39,13 @@ export function createMap(element, config) {
     element.classList.add("no-basemap");
   }
 
+  // A view left while its requests were out: their late moves of the removed map do nothing, and
+  // late reads (bounds, positions) see the pane where it was (Leaflet would read the panes it removed).
+  map.on("unload", () => {
+    for (const name of ["setView", "fitBounds"]) map[name] = () => map;
+    map._getMapPanePos = () => L.point(0, 0);
+  });
+
   const toLatLng = (lon, lat) => {
     const [x, y] = forward(lon, lat);
     return L.latLng(y, x);

@@ -72,7 +72,6 @@ def _area(data: str | None):
     return open_area(data_path(data))
 
 
-
 def _period(area, period: str | None, first: str | None = None, last: str | None = None):
     """The period asked for, else the latest month with data (SPEC §7a)."""
     from gridservice.metrics.period import latest_period, parse_period, period_between

@@ -16,6 +16,7 @@ built, as without one.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import logging
@@ -54,10 +55,12 @@ def load_or_build(root: Path | None, kind: str, digest: str, build: Callable[[],
     if (path / "tree.json").is_file():
         try:
             value = _load(path, known)
-            os.utime(path)  # most recently used
-            return value  # type: ignore[no-any-return]
         except (OSError, ValueError, KeyError, TypeError, pa.ArrowException) as exc:
             log.warning("derived state %s unreadable (%s): rebuilding it", path, exc)
+        else:
+            with contextlib.suppress(OSError):  # a read-only cache is still read
+                os.utime(path)  # most recently used
+            return value  # type: ignore[no-any-return]
     value = build()
     try:
         _save(value, path, known)
