@@ -120,7 +120,7 @@ def test_addresses_are_masked_to_the_village_or_street() -> None:
 
 
 def test_token_versions_change_whenever_logins_must_end(tmp_path: Path) -> None:
-    from gridservice.auth import end_logins, user_of
+    from gridservice.auth import end_logins, user_of, users_by_name
 
     store = GeoPackageStore(tmp_path / "u.gpkg")
     store.write(ServiceArea({}).layers, create=True)
@@ -130,9 +130,9 @@ def test_token_versions_change_whenever_logins_must_end(tmp_path: Path) -> None:
     users = store.read_layer("users")
     versions.append(users.loc["li", "token_version"])
     assert len(set(versions)) == 3 and all(versions)
-    assert user_of(users, "li", token_version=versions[-1]).role == "planner"
+    assert user_of(users_by_name(users), "li", token_version=versions[-1]).role == "planner"
     with pytest.raises(AuthenticationError, match="log in again"):
-        user_of(users, "li", token_version=versions[0])
+        user_of(users_by_name(users), "li", token_version=versions[0])
     remove_user(store, "li")
     assert add_user(store, "li", "planner", "li-password").token_version not in versions  # no revival
     with pytest.raises(NotFoundError):

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -173,30 +173,32 @@ def authenticate(users: pd.DataFrame, username: str, password: str) -> User:
     if not verify_password(password, str(row["password_hash"])):
         msg = "wrong username or password"
         raise AuthenticationError(msg)
-    return _user(users, username)
+    return users_by_name(users)[username]
 
 
-def user_of(users: pd.DataFrame, username: str, *, token_version: str | None = None) -> User:
-    """The user called ``username``, or :class:`AuthenticationError`.
+def users_by_name(users: pd.DataFrame) -> dict[str, User]:
+    """Every user of a ``users`` layer, by username (a request's lookup is then a dict's)."""
+    versions = users["token_version"] if "token_version" in users.columns else pd.Series(pd.NA, index=users.index)
+    names = users["display_name"] if "display_name" in users.columns else pd.Series("", index=users.index)
+    return {str(name): User(str(name), str(role), "" if pd.isna(title) else str(title),
+                            "" if pd.isna(version) else str(version))
+            for name, role, title, version in zip(users.index, users["role"], names, versions, strict=True)}
+
+
+def user_of(users: Mapping[str, User], username: str, *, token_version: str | None = None) -> User:
+    """The user called ``username`` (of :func:`users_by_name`), or :class:`AuthenticationError`.
 
     With ``token_version`` (from a token), the user's logins must not have
     ended since the token was issued.
     """
-    if username not in users.index:
+    user = users.get(username)
+    if user is None:
         msg = f"user {username!r} no longer exists"
         raise AuthenticationError(msg)
-    user = _user(users, username)
     if token_version is not None and token_version != user.token_version:
         msg = "login ended (logged out, or the password or role changed): log in again"
         raise AuthenticationError(msg)
     return user
-
-
-def _user(users: pd.DataFrame, username: str) -> User:
-    row = users.loc[username]
-    version = row.get("token_version")
-    return User(username, str(row["role"]), str(row.get("display_name") or ""),
-                "" if version is None or pd.isna(version) else str(version))
 
 
 # -- the users layer in a store --------------------------------------------
@@ -345,5 +347,6 @@ __all__ = [
     "remove_user",
     "require",
     "user_of",
+    "users_by_name",
     "verify_password",
 ]

@@ -14,7 +14,7 @@ from shapely.geometry import LineString, Point, box
 
 from gridservice import clock
 from gridservice.api.security import Tokens
-from gridservice.auth import demo_users, user_of
+from gridservice.auth import demo_users, users_by_name
 from gridservice.config import Settings
 from gridservice.io.tables import conform
 
@@ -77,7 +77,7 @@ SETTINGS = Settings.model_validate({"secret_key": SECRET, "token_minutes": 60})
 
 def token(role: str) -> str:
     """A valid token of the demo user of ``role`` (no login round trip)."""
-    return Tokens(SECRET, minutes=60).issue(user_of(USERS, role))[0]
+    return Tokens(SECRET, minutes=60).issue(users_by_name(USERS)[role])[0]
 
 
 def headers(role: str) -> dict[str, str]:

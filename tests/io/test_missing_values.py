@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 from gridservice.api import create_app
 from gridservice.api.security import Tokens
-from gridservice.auth import demo_users, user_of
+from gridservice.auth import demo_users, users_by_name
 from gridservice.cli import app
 from gridservice.config import Settings
 from gridservice.io import GeoPackageStore
@@ -121,7 +121,7 @@ def test_report_and_map_have_no_nan(holes: Path, period: str, tmp_path: Path) ->
 
 def test_api_has_no_nan(holes: Path, period: str) -> None:
     settings = Settings.model_validate({"secret_key": SECRET, "token_minutes": 60})
-    supervisor = user_of(GeoPackageStore(holes).read_layer("users"), "supervisor")
+    supervisor = users_by_name(GeoPackageStore(holes).read_layer("users"))["supervisor"]
     auth = {"Authorization": f"Bearer {Tokens(SECRET, minutes=60).issue(supervisor)[0]}"}
     customer = GeoPackageStore(holes).read_layer("customers").index[0]  # one without phone or address
     with TestClient(create_app(str(holes), settings=settings, web=False)) as client:

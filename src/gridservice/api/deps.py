@@ -10,6 +10,11 @@ basic credentials (QGIS), the browser app's cookie, or a ``token`` query
 parameter (a GIS client that can only be given a URL). A state change that
 only the cookie authenticates must come from this server's own pages
 (:func:`~gridservice.api.security.check_same_origin`).
+
+The dependencies that only read the app's state are ``async``: FastAPI runs
+each plain ``def`` one in its thread pool, a hop per dependency per request.
+Reading the area stays ``def`` (it may read the store to follow another
+process's write), and so does each route that computes.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPBasic, OAuth2PasswordBearer
 
 from gridservice.api.security import (
@@ -43,7 +49,7 @@ _bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/login", auto_error=False)
 _basic = HTTPBasic(auto_error=False)
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     """The app's settings (those :func:`~gridservice.api.create_app` was given)."""
     return request.app.state.settings
 
@@ -51,7 +57,7 @@ def get_settings(request: Request) -> Settings:
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
-def get_rules(settings: SettingsDep) -> Rules:
+async def get_rules(settings: SettingsDep) -> Rules:
     """The rules every analysis a route runs is given."""
     return settings.rules
 
@@ -59,7 +65,7 @@ def get_rules(settings: SettingsDep) -> Rules:
 RulesDep = Annotated[Rules, Depends(get_rules)]
 
 
-def get_holder(request: Request) -> AreaHolder:
+async def get_holder(request: Request) -> AreaHolder:
     """The app's :class:`AreaHolder`."""
     return request.app.state.holder
 
@@ -75,7 +81,7 @@ def get_area(holder: HolderDep) -> ServiceArea:
 AreaDep = Annotated[ServiceArea, Depends(get_area)]
 
 
-def get_store(holder: HolderDep) -> Store:
+async def get_store(holder: HolderDep) -> Store:
     """The store writes go to."""
     return holder.store
 
@@ -83,7 +89,7 @@ def get_store(holder: HolderDep) -> Store:
 StoreDep = Annotated[Store, Depends(get_store)]
 
 
-def get_tokens(request: Request) -> Tokens:
+async def get_tokens(request: Request) -> Tokens:
     """The app's token issuer."""
     return request.app.state.tokens
 
@@ -91,7 +97,7 @@ def get_tokens(request: Request) -> Tokens:
 TokensDep = Annotated[Tokens, Depends(get_tokens)]
 
 
-def get_guard(request: Request) -> LoginGuard:
+async def get_guard(request: Request) -> LoginGuard:
     """The app's login throttle (every password check goes through it)."""
     return request.app.state.guard
 
@@ -99,7 +105,7 @@ def get_guard(request: Request) -> LoginGuard:
 GuardDep = Annotated[LoginGuard, Depends(get_guard)]
 
 
-def get_lookups(request: Request) -> RateLimit:
+async def get_lookups(request: Request) -> RateLimit:
     """The app's per-user limit on customer lookups."""
     return request.app.state.lookups
 
@@ -107,7 +113,7 @@ def get_lookups(request: Request) -> RateLimit:
 LookupsDep = Annotated[RateLimit, Depends(get_lookups)]
 
 
-def get_trail(request: Request) -> AuditTrail:
+async def get_trail(request: Request) -> AuditTrail:
     """The app's audit trail of lookups."""
     return request.app.state.trail
 
@@ -119,9 +125,8 @@ def identify(request: Request, area: ServiceArea, tokens: Tokens) -> User:
     """The user a request's credentials name, or :class:`AuthenticationError` (401)."""
     header = request.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
-    users = area.users
     if scheme.lower() == "bearer" and value:
-        return tokens.user(users, value.strip())
+        return tokens.user(area, value.strip())
     if scheme.lower() == "basic" and value:
         try:
             username, _, password = base64.b64decode(value.strip()).decode("utf-8").partition(":")
@@ -129,17 +134,17 @@ def identify(request: Request, area: ServiceArea, tokens: Tokens) -> User:
             msg = "malformed basic credentials"
             raise AuthenticationError(msg) from None
         cache: BasicCache = request.app.state.basic_cache
-        return cache.check(users, username, password, client=client_of(request))
+        return cache.check(area, username, password, client=client_of(request))
     if cookie := request.cookies.get(COOKIE):
         check_same_origin(request)
-        return tokens.user(users, cookie)
+        return tokens.user(area, cookie)
     if token := request.query_params.get("token"):
-        return tokens.user(users, token)
+        return tokens.user(area, token)
     msg = "log in first (POST /api/v1/auth/login)"
     raise AuthenticationError(msg)
 
 
-def current_user(
+async def current_user(
     request: Request,
     area: AreaDep,
     tokens: TokensDep,
@@ -147,6 +152,8 @@ def current_user(
     _credentials: Annotated[object, Depends(_basic)] = None,
 ) -> User:
     """The logged-in user, or :class:`AuthenticationError` (401)."""
+    if _credentials is not None:  # a password check, which may wait out a throttle: off the event loop
+        return await run_in_threadpool(identify, request, area, tokens)
     return identify(request, area, tokens)
 
 
@@ -156,7 +163,7 @@ CurrentUser = Annotated[User, Depends(current_user)]
 def allowed(action: str):
     """A dependency giving the user if their role may perform ``action`` (else 403)."""
 
-    def dependency(user: CurrentUser) -> User:
+    async def dependency(user: CurrentUser) -> User:
         require(user, action)
         return user
 
@@ -179,7 +186,7 @@ class Page:
     offset: int
 
 
-def page(
+async def page(
     limit: Annotated[int, Query(ge=1, le=10_000, description="At most this many items.")] = 100,
     offset: Annotated[int, Query(ge=0, description="Skip this many items first.")] = 0,
 ) -> Page:

@@ -38,7 +38,7 @@ import pandas as pd
 from fastapi import BackgroundTasks, Request
 
 from gridservice.api.state import AreaHolder
-from gridservice.auth import User, audit_frame, audit_record, authenticate, record, user_of
+from gridservice.auth import User, audit_frame, audit_record, authenticate, record, user_of, users_by_name
 from gridservice.errors import (
     AuthenticationError,
     DataError,
@@ -46,6 +46,7 @@ from gridservice.errors import (
     RateLimitError,
     StoreUnavailable,
 )
+from gridservice.model import ServiceArea
 
 COOKIE = "gridservice_token"
 REFRESH_COOKIE = "gridservice_refresh"
@@ -106,10 +107,15 @@ class Tokens:
             raise AuthenticationError(msg)
         return Claims(str(claims["sub"]), str(claims["ver"]), datetime.fromtimestamp(claims["exp"], UTC))
 
-    def user(self, users: pd.DataFrame, token: str, *, kind: str = "access") -> User:
+    def user(self, area: ServiceArea, token: str, *, kind: str = "access") -> User:
         """The user of a valid token whose logins have not ended since."""
         claims = self.read(token, kind=kind)
-        return user_of(users, claims.username, token_version=claims.version)
+        return user_of(known_users(area), claims.username, token_version=claims.version)
+
+
+def known_users(area: ServiceArea) -> dict[str, User]:
+    """The area's users by username, kept while its ``users`` layer is unchanged."""
+    return area.cached("users_by_name", ("users",), lambda: users_by_name(area.users))
 
 
 # -- password checks ----------------------------------------------------------
@@ -230,8 +236,9 @@ class BasicCache:
         self._size = size
         self._lock = threading.Lock()
 
-    def check(self, users: pd.DataFrame, username: str, password: str, *, client: str) -> User:
+    def check(self, area: ServiceArea, username: str, password: str, *, client: str) -> User:
         """The user, if the credentials are right (cached), else :class:`AuthenticationError`."""
+        users = area.users
         stored = str(users.loc[username, "password_hash"]) if username in users.index else ""
         key = hashlib.sha256(f"{username}\0{password}\0{stored}".encode()).digest()
         with self._lock:
@@ -243,7 +250,7 @@ class BasicCache:
                     self._ok.pop(next(iter(self._ok)))
                 self._ok[key] = None
             return user
-        return user_of(users, username)
+        return user_of(known_users(area), username)
 
 
 # -- request checks -----------------------------------------------------------

@@ -71,7 +71,7 @@ def refresh(request: Request, response: Response, area: AreaDep, tokens: TokensD
         raise AuthenticationError(msg)
     if body is None:
         check_same_origin(request)
-    user = tokens.user(area.users, token, kind="refresh")
+    user = tokens.user(area, token, kind="refresh")
     return _access(request, response, tokens, user, token, tokens.read(token, kind="refresh").expires)
 
 
