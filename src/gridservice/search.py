@@ -40,7 +40,6 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from pypinyin import lazy_pinyin
 from rapidfuzz import fuzz, process
 
 from gridservice.io.derived import load_or_build
@@ -265,6 +264,8 @@ def pinyin(text: pd.Series) -> tuple[pd.Series, pd.Series]:
     present[0] = True
     uniq = np.flatnonzero(present)
     inverse = (np.cumsum(present) - 1)[cps]  # uniq[inverse] == cps
+    from pypinyin import lazy_pinyin  # its phrase tables take a third of a second to import
+
     full_of = [(lazy_pinyin(chr(c))[0] if c else "").lower() for c in uniq.tolist()]
     first_of = pa.array([s[:1] for s in full_of], type=pa.string())
     full_of = pa.array(full_of, type=pa.string())

@@ -38,7 +38,8 @@ def queries(customers: pd.DataFrame) -> list[str]:
 
 
 def entries(root: Path) -> list[Path]:
-    return sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    """The saved search indexes in ``root`` (a server also keeps its area's snapshot there)."""
+    return sorted(p for p in root.iterdir() if p.is_dir() and p.name.startswith("customer_index-"))
 
 
 def test_a_loaded_index_answers_as_a_built_one(customers: pd.DataFrame, tmp_path: Path) -> None:

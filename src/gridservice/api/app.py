@@ -10,6 +10,7 @@ import logging
 import math
 import os
 import threading
+from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
@@ -76,7 +77,7 @@ def create_app(data: str | Store, *, settings: Settings | None = None, web: bool
     )
     tokens = Tokens(settings.secret_key or new_secret(), minutes=settings.token_minutes,
                     refresh_minutes=settings.refresh_minutes)  # a bad key fails before the area loads
-    holder = AreaHolder(data)
+    holder = AreaHolder(data, snapshots=Path(settings.cache_dir) if settings.cache_dir else None)
     area = holder.get()
     app.state.holder = holder
     app.state.settings = settings

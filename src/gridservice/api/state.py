@@ -23,10 +23,11 @@ import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pandas as pd
 
-from gridservice.io import Store, open_store
+from gridservice.io import Store, open_store, snapshot
 from gridservice.io.store import APPEND_ONLY
 from gridservice.model import ServiceArea
 from gridservice.schema import LAYERS
@@ -47,25 +48,63 @@ class AreaHolder:
     ----------
     data
         The ``--data`` value (a GeoPackage path).
+    snapshots
+        Where the area is kept between starts (:mod:`gridservice.io.snapshot`); ``None``: nowhere.
     """
 
-    def __init__(self, data: str | Store) -> None:
+    def __init__(self, data: str | Store, *, snapshots: Path | None = None) -> None:
         self.store = open_store(str(data)) if not isinstance(data, Store) else data
+        self._snapshots = snapshots
         self._lock = threading.RLock()
         self._version: object = None
         self._position: int | None = None  # how far into the store's change journal the area is
         self._area: ServiceArea | None = None
+        self.saving: threading.Thread | None = None  # the snapshot being saved for the next start
 
     def get(self) -> ServiceArea:
         """The current area (following the store if another process changed it)."""
-        if self.store.version() != self._version or self._area is None:
+        if self._area is None:
             with self._lock:
-                if (self.store.version() != self._version or self._area is None) and not self._nothing_to_read():
+                if self._area is None:
+                    self._start()
+        if self.store.version() != self._version:
+            with self._lock:
+                if self.store.version() != self._version and not self._nothing_to_read():
                     # Read under the store's write lock: GDAL must not read a file mid-append.
                     with self.store.lock():
                         self._follow()
         assert self._area is not None
         return self._area
+
+    def _start(self) -> None:
+        """Load the area: the snapshot of the last start, brought up to date by the change journal, else the
+        store. Unless the snapshot was current, the area is then saved for the next start, in the background.
+
+        A snapshot is current when the store's version and the end of its journal are both as saved (a
+        journal starts at a random position, so an area made afresh never passes for the one saved).
+        """
+        saved = snapshot.load(self._snapshots, self.store.url) if self._snapshots is not None else None
+        with self.store.lock():
+            if saved is None:
+                self._follow()
+            else:
+                self._area = ServiceArea(saved.frames, store=self.store, trusted=True)
+                self._version, (end, _) = self.store.version(), self.store.changes(None)
+                self._position = saved.position
+                if (repr(self._version), end) == (saved.version, saved.position):
+                    return
+                self._version = None  # until followed: a failure below leaves it to the next request
+                _, changed = self.store.changes(saved.position)
+                # what was written since: records merged as another worker's writes are; the layers not
+                # followed (the audit log) read whole; anything else, or nothing known, reloads the area
+                self._follow({name: self.store.read_layer(name) for name in (changed or {}).keys() & _NOT_FOLLOWED}
+                             or None)
+        if self._snapshots is not None:
+            assert self._area is not None
+            fresh = snapshot.Snapshot(dict(self._area.layers), repr(self._version), self._position)
+            self.saving = threading.Thread(target=snapshot.save, args=(self._snapshots, self.store.url, fresh),
+                                           daemon=True, name="gridservice-snapshot")
+            self.saving.start()
 
     def _nothing_to_read(self) -> bool:
         """Whether every write since the area was read went to layers not followed (the audit entries of

@@ -28,7 +28,6 @@ import pandas as pd
 import pyarrow as pa
 import pyogrio
 import shapely
-from openpyxl.utils.exceptions import InvalidFileException
 from pyproj import CRS as ProjCRS  # noqa: N811
 from pyproj.exceptions import CRSError
 
@@ -123,6 +122,8 @@ ENCODINGS = ("auto", "utf-8", "utf8", "gbk", "gb18030")
 def read_sheet(path: str | Path, *, sheet: str | None = None) -> pd.DataFrame:
     """One sheet of an Excel workbook as text columns: the only sheet, or ``sheet``."""
     path = Path(path)
+    from openpyxl.utils.exceptions import InvalidFileException  # only for workbooks
+
     try:
         book = pd.ExcelFile(path, engine="openpyxl")
     except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:

@@ -6,7 +6,6 @@ import html
 from dataclasses import dataclass
 from typing import Any
 
-import mapclassify
 import numpy as np
 import pandas as pd
 from branca.element import MacroElement
@@ -139,6 +138,8 @@ def classify(values: pd.Series | np.ndarray, *, scheme: str = "natural_breaks", 
         bounds = distinct
         index[ok] = np.searchsorted(bounds, x[ok])
     else:
+        import mapclassify  # with scipy and scikit-learn, most of a server's import time: only when a map needs it
+
         klass = {
             "natural_breaks": mapclassify.NaturalBreaks,
             "quantiles": mapclassify.Quantiles,
