@@ -324,14 +324,14 @@ def in_process(path: Path, locate: list[str], search: list[str], n: int = 300) -
     def one_locate(p: str) -> None:
         q = parse_qs(urlsplit(p).query)
         area = holder.get()
-        user = tokens.user(area.users, token)
+        user = tokens.user(area, token)
         with contextlib.suppress(GridserviceError):
             JSONResponse(grids.locate(area=area, user=user, lon=float(q["lon"][0]), lat=float(q["lat"][0])))
 
     def one_search(p: str) -> None:
         q = parse_qs(urlsplit(p).query)["q"][0]
         area = holder.get()
-        user = tokens.user(area.users, token)
+        user = tokens.user(area, token)
         JSONResponse(customers.search(area=area, user=user, settings=settings, lookups=lookups, trail=trail,
                                       background=BackgroundTasks(), q=q, limit=20, offset=0))
         trail.flush()  # what runs after the response

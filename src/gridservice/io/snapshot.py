@@ -19,9 +19,9 @@ import functools
 import hashlib
 import json
 import logging
-import os
 import shutil
 import tempfile
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +36,8 @@ __all__ = ["Snapshot", "load", "save"]
 
 log = logging.getLogger(__name__)
 _FORMAT = 1
+#: A temporary entry this old is a save that was cut short, not one under way.
+_ABANDONED_S = 3600
 _PACKAGE = Path(__file__).resolve().parents[1]
 
 
@@ -69,6 +71,9 @@ def save(root: Path, url: str, snapshot: Snapshot) -> None:
     path = _entry(root, url)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
+        for left in path.parent.glob(f".{path.name}.*"):  # a save cut short (the server stopped meanwhile)
+            if time.time() - left.stat().st_mtime > _ABANDONED_S:
+                shutil.rmtree(left, ignore_errors=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
         try:
             layers = {}
@@ -84,7 +89,7 @@ def save(root: Path, url: str, snapshot: Snapshot) -> None:
             shutil.rmtree(old, ignore_errors=True)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
-    except Exception:  # noqa: BLE001 - saved in the background, for speed only: never the server's failure
+    except Exception:  # saved in the background, for speed only: never the server's failure
         log.warning("snapshot not saved to %s", path, exc_info=True)
 
 
