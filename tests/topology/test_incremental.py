@@ -212,6 +212,16 @@ def test_an_id_in_two_layers_resolves_to_the_upper_one(make_area) -> None:
     assert set(net.downstream("M2").customers) == {"X", "T2"}
 
 
+def test_a_repeated_customer_id_resolves_to_its_first_row(make_area) -> None:
+    area = make_area(substations=["S1"], feeders={"F1": "S1"}, transformers={"T1": "F1", "T2": "F1"},
+                     meters={"M1": "T1", "M2": "T2"}, customers={"C1": "M1", "C2": "M2"})
+    twice = area.replace(customers=pd.concat([area.customers, area.customers.loc[["C1"]].assign(meter_id="M2")]))
+    net = network_of(twice)
+    first = int(net.offsets[list(DEVICE_LAYERS).index("customers")])  # C1's first row is the customers' first node
+    assert net.node("C1") == first == net.nodes(["C1"])[0]
+    assert net.upstream("C1") == ["C1", "M1", "T1", "F1", "S1"] and net.upstream("C2")[1] == "M2"
+
+
 def test_switch_rows_in_another_order_are_matched_by_id() -> None:
     # the server merges a written switch record by dropping its row and appending it last
     area = random_area(5)

@@ -67,7 +67,7 @@ def switched(old: Network, area: ServiceArea) -> Network | None:
     for attr in _SHARED:
         setattr(new, attr, getattr(old, attr))
     for attr in ("_grid_codes", "_class_sources", "_shared_ids", "_upper_nodes", "_upper_ids",
-                 "_lower_layers"):  # cached properties that do not depend on the switches
+                 "_customer_nodes", "_meter_ids", "_meter_engine"):  # cached, and independent of the switches
         if attr in old.__dict__:
             new.__dict__[attr] = old.__dict__[attr]
     found = _switch_links(new, old)
