@@ -22,7 +22,11 @@ from gridservice.events.work_orders import create_work_order
 from gridservice.io import GeoPackageStore, open_store, snapshot
 from gridservice.io.store import _connect
 from gridservice.model import ServiceArea
-from gridservice.workspace import derive
+from gridservice.spatial.plan import read_plan
+from gridservice.spatial.redraw import commit_plan
+from gridservice.topology.network import network_of
+from gridservice.topology.switching import operate_switch
+from gridservice.workspace import derive, open_area
 
 
 @pytest.fixture(params=["gpkg", "postgis"])
@@ -142,3 +146,29 @@ def test_an_area_made_afresh_or_a_damaged_snapshot_reads_the_store(small_copy: P
         file.write_bytes(file.read_bytes()[:100])
     assert_same_frames(dict(started(data, tmp_path).layers), read_afresh(data))
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no half-written entry left
+
+
+def test_a_switch_operation_or_a_plan_commit_since_is_never_answered_stale(demo_gpkg: Path, tmp_path: Path) -> None:
+    data = tmp_path / "nanfeng.gpkg"
+    data.write_bytes(demo_gpkg.read_bytes())
+    started(str(data), tmp_path)
+    store = GeoPackageStore(data)
+    switch = str(store.read_layer("switches").query("~is_open").index[0])
+    operate_switch(store, switch, is_open=True, user="dispatcher", note="检修")
+    area = started(str(data), tmp_path)
+    assert bool(area.switches.loc[switch, "is_open"])
+    fresh = derive(ServiceArea.load(store))
+    assert_same_frames(dict(area.layers), dict(fresh.layers))
+    cut = network_of(area).energised(list(area.customers.index))
+    assert (cut == network_of(fresh).energised(list(fresh.customers.index))).all() and not cut.all()
+
+    grids = open_area(str(data)).grids
+    shrunk = shapely.buffer(grids.geometry.iloc[0], -0.0005)  # one grid gives up a thin band along its edge
+    plan = tmp_path / "plan.geojson"
+    gpd.GeoDataFrame({"grid_id": grids.index[:1]}, geometry=[shrunk], crs=grids.crs).to_file(plan, driver="GeoJSON")
+    commit_plan(open_area(str(data)), read_plan(plan, open_area(str(data))), author="planner", note="收缩",
+                force_reason="the demo plants gaps and overlaps")
+    area = started(str(data), tmp_path)
+    assert area.grids.geometry.iloc[0].equals(read_afresh(str(data))["grids"].geometry.iloc[0])
+    assert not area.grids.geometry.iloc[0].equals(grids.geometry.iloc[0])
+    assert_same_frames(dict(area.layers), read_afresh(str(data)))  # customers' grids derived anew too
