@@ -10,8 +10,9 @@ import pytest
 from api_helpers import SETTINGS, small_frames
 from fastapi.testclient import TestClient
 
+import pg
 from gridservice.api import create_app
-from gridservice.io import GeoPackageStore
+from gridservice.io import GeoPackageStore, open_store
 
 
 @pytest.fixture(scope="session")
@@ -30,6 +31,18 @@ def small_copy(small_gpkg: Path, tmp_path: Path) -> Path:
     dst = tmp_path / "small.gpkg"
     shutil.copyfile(small_gpkg, dst)
     return dst
+
+
+@pytest.fixture(params=["gpkg", "postgis"])
+def small_data(request: pytest.FixtureRequest, small_copy: Path) -> str:
+    """The test area, writable: its GeoPackage copy, or the same layers in a fresh PostGIS area."""
+    if request.param == "gpkg":
+        return str(small_copy)
+    cluster: pg.Cluster = request.getfixturevalue("pg_cluster")
+    test = f"{request.module.__name__.removeprefix('test_')}_{request.node.name}".lower()
+    url = cluster.url(area="s_" + test.replace("[", "_").replace("]", "")[:55])
+    open_store(url).write(GeoPackageStore(small_copy).read(), create=True)
+    return url
 
 
 @pytest.fixture(scope="module")

@@ -29,17 +29,6 @@ from gridservice.topology.switching import operate_switch
 from gridservice.workspace import derive, open_area
 
 
-@pytest.fixture(params=["gpkg", "postgis"])
-def small_data(request: pytest.FixtureRequest, small_copy: Path) -> str:
-    """The test area, writable: its GeoPackage copy, or the same layers in a fresh PostGIS area."""
-    if request.param == "gpkg":
-        return str(small_copy)
-    cluster: pg.Cluster = request.getfixturevalue("pg_cluster")
-    url = cluster.url(area="snap_" + request.node.name.lower().replace("[", "_").replace("]", "")[:40])
-    open_store(url).write(GeoPackageStore(small_copy).read(), create=True)
-    return url
-
-
 def assert_same_frames(got: dict[str, pd.DataFrame], expected: dict[str, pd.DataFrame]) -> None:
     assert got.keys() == expected.keys()
     for name, df in expected.items():

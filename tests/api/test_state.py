@@ -15,19 +15,8 @@ from gridservice.api.state import AreaHolder
 from gridservice.auth import record, remove_user
 from gridservice.events.records import save_new_work_order, save_transition
 from gridservice.events.work_orders import create_work_order, declared
-from gridservice.io import GeoPackageStore, open_store
+from gridservice.io import open_store
 from gridservice.io.store import _connect
-
-
-@pytest.fixture(params=["gpkg", "postgis"])
-def small_data(request: pytest.FixtureRequest, small_copy: Path) -> str:
-    """The test area, writable: its GeoPackage copy, or the same layers in a fresh PostGIS area."""
-    if request.param == "gpkg":
-        return str(small_copy)
-    cluster: pg.Cluster = request.getfixturevalue("pg_cluster")
-    url = cluster.url(area="s_" + request.node.name.lower().replace("[", "_").replace("]", "")[:50])
-    open_store(url).write(GeoPackageStore(small_copy).read(), create=True)
-    return url
 
 
 def _new_order(holder: AreaHolder, customer: str) -> str:
