@@ -89,12 +89,11 @@ class AreaHolder:
                 self._follow()
             else:
                 self._area = ServiceArea(saved.frames, store=self.store, trusted=True)
-                self._version, (end, _) = self.store.version(), self.store.changes(None)
+                self._version, (end, changed) = self.store.version(), self.store.changes(saved.position)
                 self._position = saved.position
                 if (repr(self._version), end) == (saved.version, saved.position):
                     return
                 self._version = None  # until followed: a failure below leaves it to the next request
-                _, changed = self.store.changes(saved.position)
                 # what was written since: records merged as another worker's writes are; the layers not
                 # followed (the audit log) read whole; anything else, or nothing known, reloads the area
                 self._follow({name: self.store.read_layer(name) for name in (changed or {}).keys() & _NOT_FOLLOWED}
